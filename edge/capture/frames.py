@@ -9,11 +9,16 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Frame:
-    """`rgb` is (height, width, 3) uint8; `t_s` seconds since the source started."""
+    """`rgb` is (height, width, 3) uint8; `t_s` seconds since the source started.
+
+    `lores_gray` is an optional small greyscale copy (the Pi camera's lores stream) that the
+    motion gate reads instead of shrinking `rgb` itself.
+    """
 
     t_s: float
     rgb: np.ndarray
     index: int = 0
+    lores_gray: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.rgb.ndim != 3 or self.rgb.shape[2] != 3 or self.rgb.dtype != np.uint8:

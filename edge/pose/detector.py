@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -119,7 +120,8 @@ class PoseDetector:
         self._interpreter.invoke()
         raw_scores = self._interpreter.get_tensor(self._scores_index)[0, :, 0]
         raw = self._interpreter.get_tensor(self._boxes_index)[0]
-        scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores, -SCORE_CLIP, SCORE_CLIP)))
+        clipped = np.clip(raw_scores.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)
+        scores = 1.0 / (1.0 + np.exp(-clipped))
         keep = np.flatnonzero(scores >= MIN_SCORE)
         if keep.size == 0:
             return None

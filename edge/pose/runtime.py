@@ -6,7 +6,11 @@ landmark model about twice as fast here. XNNPACK is the default CPU delegate in 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +25,8 @@ _MODULES: dict[str, str] = {
 
 
 def _interpreter_class(runtime: RuntimeName) -> tuple[str, Any]:
+    if runtime == "auto" and os.environ.get("HINGEWATCH_RUNTIME") in _MODULES:
+        runtime = os.environ["HINGEWATCH_RUNTIME"]  # type: ignore[assignment]
     order = ["litert", "tflite"] if runtime == "auto" else [runtime]
     for name in order:
         try:
@@ -39,14 +45,35 @@ def available_runtime(runtime: RuntimeName = "auto") -> str:
     return _interpreter_class(runtime)[0]
 
 
+@contextlib.contextmanager
+def _native_stderr_muted() -> Iterator[None]:
+    """Silence the runtime's C++ banner ("INFO: Created TensorFlow Lite XNNPACK delegate"),
+    which would otherwise land between our one-line messages; Python errors still raise."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield  # no real file descriptor (e.g. captured by a test): nothing to mute
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 def load_interpreter(path: Path, num_threads: int = 2, runtime: RuntimeName = "auto") -> Any:
     """An allocated interpreter for the model at `path`."""
     if num_threads < 1:
         raise ValueError(f"num_threads: expected >= 1, got {num_threads}")
     _, cls = _interpreter_class(runtime)
     try:
-        interpreter = cls(model_path=str(path), num_threads=num_threads)
-        interpreter.allocate_tensors()
+        with _native_stderr_muted():
+            interpreter = cls(model_path=str(path), num_threads=num_threads)
+            interpreter.allocate_tensors()
     except ValueError as exc:
         raise ModelError(
             f"{path}: not a loadable TFLite model ({exc}); re-fetch it with "

@@ -1,0 +1,54 @@
+# hingewatch: `make demo` runs the product, `make test` runs the tests, on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The second runtime: the pose tests run again on tflite-runtime 2.14 (numpy<2 there).
+LEGACY := .venv-tflite
+LEGACY_STAMP := $(LEGACY)/.installed
+FIXTURES ?= ../shared/fixtures
+export HINGEWATCH_FIXTURES ?= $(abspath $(FIXTURES))
+
+.PHONY: setup models demo test test-main test-tflite bench lint clean
+
+setup: $(STAMP) models
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[edge,dashboard,dev]'
+	touch $(STAMP)
+
+models: $(STAMP)
+	$(BIN)/hingewatch models fetch --variant full
+
+demo: setup
+	$(BIN)/hingewatch pose $(FIXTURES)/video/pose_tracking_example.gif --out out/demo_pose.png
+	@echo "The skeleton on six frames of the clip is in $(abspath out/demo_pose.png)"
+
+test: test-main test-tflite
+
+test-main: setup
+	HINGEWATCH_EXPECT_RUNTIME=litert $(BIN)/python -m pytest -q
+
+$(LEGACY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(LEGACY)
+	$(LEGACY)/bin/python -m pip install --quiet --upgrade pip
+	$(LEGACY)/bin/python -m pip install --quiet 'tflite-runtime==2.14.0' 'numpy<2' \
+		'opencv-python-headless<4.11' pytest jsonschema
+	$(LEGACY)/bin/python -m pip install --quiet --no-deps -e .
+	touch $(LEGACY_STAMP)
+
+test-tflite: setup $(LEGACY_STAMP)
+	HINGEWATCH_EXPECT_RUNTIME=tflite $(LEGACY)/bin/python -m pytest -q \
+		tests/test_runtime.py $$(grep -l 'mark.pose' tests/test_*.py)
+
+bench: setup
+	bash bench/run.sh
+
+lint: setup
+	$(BIN)/ruff check edge dashboard tests bench
+	$(BIN)/mypy edge dashboard
+
+clean:
+	rm -rf $(VENV) $(LEGACY) out .pytest_cache .mypy_cache .ruff_cache

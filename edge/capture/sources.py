@@ -1,0 +1,167 @@
+"""Frame sources: pictures, folders of pictures, videos and GIFs, webcams, the Pi camera.
+
+Every source is an iterable of `Frame` and a context manager that releases the device or
+file. `open_source(spec)` picks one from a path or a camera name.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+from edge.capture.frames import Frame
+from edge.errors import SourceError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif", ".m4v", ".mjpeg", ".h264"}
+
+
+class FrameSource:
+    """Base: iterate for frames; `with` releases what the source holds."""
+
+    name = "source"
+    # Frames per second the source says it delivers (None for a folder of pictures).
+    fps: float | None = None
+    # How many frames it holds, when known (None for cameras and some containers).
+    frame_count: int | None = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file or device; safe to call twice."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_image(path: Path) -> np.ndarray:
+    """An RGB uint8 picture, or SourceError naming the file."""
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SourceError(f"{path}: not a picture OpenCV can read")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+class ImageSource(FrameSource):
+    """One picture, or every picture in a folder (sorted by name), one frame each."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.is_dir():
+            self.files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self.files:
+                raise SourceError(f"{path}: folder holds no pictures")
+        else:
+            self.files = [path]
+        self.name = str(path)
+        self.frame_count = len(self.files)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for i, file in enumerate(self.files):
+            yield Frame(float(i), read_image(file), i)
+
+
+class VideoSource(FrameSource):
+    """A video file or GIF through OpenCV; times come from the file's frame rate."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise SourceError(f"{path}: no such file")
+        self.path = path
+        self.name = str(path)
+        self._cap = cv2.VideoCapture(str(path))
+        if not self._cap.isOpened():
+            raise SourceError(f"{path}: not a video OpenCV can decode (truncated or corrupt?)")
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and fps > 0 else 30.0
+        count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.frame_count = int(count) if count and count > 0 else None
+
+    def __iter__(self) -> Iterator[Frame]:
+        i = 0
+        while True:
+            ok, bgr = self._cap.read()
+            if not ok or bgr is None:
+                break
+            yield Frame(i / (self.fps or 30.0), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), i)
+            i += 1
+        if i == 0:
+            raise SourceError(f"{self.path}: no frame could be decoded (truncated or corrupt?)")
+        # Containers may over-count by a frame or two; far fewer means the file is cut.
+        if self.frame_count and i < 0.9 * self.frame_count - 2:
+            raise SourceError(
+                f"{self.path}: video ends after {i} of {self.frame_count} frames (truncated?)"
+            )
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class WebcamSource(FrameSource):
+    """A USB webcam through OpenCV; times are seconds since it opened."""
+
+    def __init__(self, index: int) -> None:
+        self.name = f"webcam:{index}"
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            raise SourceError(f"webcam {index}: cannot be opened (is it plugged in?)")
+        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or None
+
+    def __iter__(self) -> Iterator[Frame]:
+        start = time.monotonic()
+        i = 0
+        while True:
+            ok, bgr = self._cap.read()
+            if not ok:
+                raise SourceError(f"{self.name}: stopped delivering frames")
+            yield Frame(time.monotonic() - start, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), i)
+            i += 1
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+def open_source(spec: str) -> FrameSource:
+    """`camera` (the Pi camera), `webcam:N`, a picture, a folder of pictures, or a video."""
+    if spec in ("camera", "picamera", "picamera2"):
+        from edge.capture.camera import PiCameraSource
+
+        return PiCameraSource()
+    if spec.startswith("webcam:"):
+        index = spec.split(":", 1)[1]
+        if not index.isdigit():
+            raise SourceError(f"{spec}: expected webcam:N with N a number, e.g. webcam:0")
+        return WebcamSource(int(index))
+    path = Path(spec)
+    if path.is_dir():
+        return ImageSource(path)
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return ImageSource(path)
+    if suffix in VIDEO_SUFFIXES:
+        return VideoSource(path)
+    # Unknown suffix: a picture if OpenCV reads it as one, else try it as a video.
+    if cv2.imread(str(path), cv2.IMREAD_COLOR) is not None:
+        return ImageSource(path)
+    try:
+        return VideoSource(path)
+    except SourceError:
+        raise SourceError(f"{path}: neither a picture nor a video OpenCV can read") from None

@@ -1,0 +1,48 @@
+"""`hingewatch`: one console script, one verb per job. Bad input: one line, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+# FFmpeg inside OpenCV prints its own lines for a broken file ("moov atom not found");
+# our error says it once, in words. Set before cv2 is first imported.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+from edge import __version__  # noqa: E402
+from edge.commands import models as models_cmd  # noqa: E402
+from edge.commands import pose as pose_cmd  # noqa: E402
+from edge.errors import HingewatchError  # noqa: E402
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hingewatch",
+        description="Watches how people bend and tells a hip hinge from a rounded back.",
+    )
+    parser.add_argument("--version", action="version", version=f"hingewatch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    models_cmd.add_parser(sub)
+    pose_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HingewatchError as exc:
+        print(f"hingewatch: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("hingewatch: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

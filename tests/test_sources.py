@@ -1,0 +1,178 @@
+"""Frame sources: pictures, folders, videos, GIFs; the Pi camera path with a stand-in camera."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.capture.sources import ImageSource, VideoSource, open_source
+from edge.errors import SourceError
+
+
+def test_a_picture_is_one_rgb_frame(fixtures: Path) -> None:
+    with open_source(str(fixtures / "images/pose.jpg")) as src:
+        frames = list(src)
+    assert len(frames) == 1
+    assert frames[0].resolution_wh == (1000, 667)
+    bgr = cv2.imread(str(fixtures / "images/pose.jpg"))
+    assert np.array_equal(frames[0].rgb, bgr[:, :, ::-1])
+
+
+def test_a_folder_gives_its_pictures_in_name_order(tmp_path: Path) -> None:
+    for name, value in (("b.png", 20), ("a.png", 10), ("notes.txt", None)):
+        if value is None:
+            (tmp_path / name).write_text("x")
+        else:
+            cv2.imwrite(str(tmp_path / name), np.full((8, 8, 3), value, np.uint8))
+    src = open_source(str(tmp_path))
+    assert isinstance(src, ImageSource)
+    assert [int(f.rgb[0, 0, 0]) for f in src] == [10, 20]
+
+
+def test_an_empty_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no pictures"):
+        open_source(str(tmp_path))
+
+
+def test_a_gif_plays_at_its_own_frame_rate(fixtures: Path) -> None:
+    with open_source(str(fixtures / "video/pose_tracking_example.gif")) as src:
+        assert isinstance(src, VideoSource)
+        frames = list(src)
+    assert len(frames) == 39
+    assert frames[1].t_s - frames[0].t_s == pytest.approx(0.2)
+
+
+def test_a_video_cut_short_says_truncated(fixtures: Path, tmp_path: Path) -> None:
+    # Cut inside the media data of a file whose index comes first: it opens, then stops early.
+    src = fixtures / "video/pose_squats.mp4"
+    cap = cv2.VideoCapture(str(src))
+    writer_path = tmp_path / "faststart.avi"
+    writer = cv2.VideoWriter(str(writer_path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (180, 320))
+    n = 0
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        writer.write(cv2.resize(bgr, (180, 320)))
+        n += 1
+    writer.release()
+    data = writer_path.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError, match="truncated"), open_source(str(cut)) as video:
+        for _ in video:
+            pass
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("webcam:x", "webcam:N"), ("/no/such/file.mp4", "no such file")],
+)
+def test_bad_source_specs(spec: str, message: str) -> None:
+    with pytest.raises(SourceError, match=message):
+        open_source(spec)
+
+
+# --- the Pi camera: the real picamera2 code path, with a stand-in for the hardware ---------
+
+
+class _Request:
+    def __init__(self, cam: _Camera) -> None:
+        self.cam = cam
+
+    def make_array(self, stream: str) -> np.ndarray:
+        if stream == "main":
+            w, h = self.cam.config["main"]["size"]
+            bgr = np.zeros((h, w, 3), np.uint8)
+            bgr[..., 0] = 200  # blue in picamera2's B, G, R memory order
+            return bgr
+        w, h = self.cam.config["lores"]["size"]
+        return np.full((h * 3 // 2, w), 77, np.uint8)  # YUV420: Y plane, then U and V
+
+    def __enter__(self) -> _Request:
+        self.cam.open_requests += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cam.open_requests -= 1
+        self.cam.released += 1
+
+
+class _Camera:
+    def __init__(self, index: int = 0) -> None:
+        self.config: dict = {}
+        self.open_requests = 0
+        self.released = 0
+        self.started = False
+        self.closed = False
+
+    def create_video_configuration(self, **kwargs: object) -> dict:
+        return dict(kwargs)
+
+    def configure(self, config: dict) -> None:
+        self.config = config
+
+    def start(self) -> None:
+        self.started = True
+
+    def captured_request(self) -> _Request:
+        return _Request(self)
+
+    def stop(self) -> None:
+        self.started = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def fake_picamera2(monkeypatch: pytest.MonkeyPatch) -> list[_Camera]:
+    made: list[_Camera] = []
+
+    def factory(index: int = 0) -> _Camera:
+        made.append(_Camera(index))
+        return made[-1]
+
+    monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=factory))
+    return made
+
+
+def test_pi_camera_gives_rgb_and_the_lores_luma_and_releases_buffers(fake_picamera2) -> None:
+    with open_source("camera") as cam:
+        frames = []
+        for frame in cam:
+            assert fake_picamera2[0].open_requests == 0  # buffer already back with the camera
+            frames.append(frame)
+            if len(frames) == 3:
+                break
+    camera = fake_picamera2[0]
+    assert camera.config["main"]["format"] == "RGB888"
+    assert camera.config["lores"]["format"] == "YUV420"
+    assert frames[0].rgb.shape == (720, 1280, 3)
+    assert tuple(frames[0].rgb[0, 0]) == (0, 0, 200)  # B, G, R memory turned into R, G, B
+    assert frames[0].lores_gray is not None and frames[0].lores_gray.shape == (240, 320)
+    assert [f.index for f in frames] == [0, 1, 2]
+    assert camera.released == 3 and camera.closed and not camera.started
+
+
+def test_pi_camera_without_picamera2_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "picamera2", None)  # import fails
+    with pytest.raises(SourceError, match="python3-picamera2"):
+        open_source("camera")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"main_wh": (0, 720)}, "main_wh"), ({"lores_wh": (321, 240)}, "lores_wh"),
+     ({"fps": 0}, "fps")],
+)
+def test_pi_camera_settings_are_checked(fake_picamera2, kwargs: dict, message: str) -> None:
+    from edge.capture.camera import PiCameraSource
+
+    with pytest.raises(ValueError, match=message):
+        PiCameraSource(**kwargs)
