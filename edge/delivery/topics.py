@@ -1,0 +1,47 @@
+"""Every MQTT topic string hingewatch uses, in one place."""
+
+from __future__ import annotations
+
+import re
+
+PREFIX = "hingewatch"
+HA_DISCOVERY_PREFIX = "homeassistant"
+HA_STATUS = f"{HA_DISCOVERY_PREFIX}/status"  # Home Assistant says `online` here on start
+
+DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+# Subscriptions for a dashboard that collects every device.
+ALL_EVENTS = f"{PREFIX}/+/event"
+ALL_STATUS = f"{PREFIX}/+/status"
+ALL_STATE = f"{PREFIX}/+/state"
+
+
+def check_device_id(device_id: str) -> str:
+    if not DEVICE_ID_PATTERN.match(device_id):
+        raise ValueError(
+            f"device_id: expected 1-64 letters, digits, '_' or '-', got {device_id!r}"
+        )
+    return device_id
+
+
+def event_topic(device_id: str) -> str:
+    """One JSON `BendEvent` per bend; QoS 1, not retained."""
+    return f"{PREFIX}/{check_device_id(device_id)}/event"
+
+
+def status_topic(device_id: str) -> str:
+    """`online` / `offline`, retained; `offline` is the last will."""
+    return f"{PREFIX}/{check_device_id(device_id)}/status"
+
+
+def state_topic(device_id: str) -> str:
+    """Retained live state: person present, posture now, fps, outbox depth."""
+    return f"{PREFIX}/{check_device_id(device_id)}/state"
+
+
+def device_of(topic: str) -> str | None:
+    """The device id in a hingewatch topic, or None for any other topic."""
+    parts = topic.split("/")
+    if len(parts) == 3 and parts[0] == PREFIX and DEVICE_ID_PATTERN.match(parts[1]):
+        return parts[1]
+    return None

@@ -1,0 +1,187 @@
+"""The `BendEvent`: the one value that crosses from the edge to the dashboard.
+
+Its JSON Schema is `edge/schemas/bend-1.schema.json` (id `hingewatch.bend/1`); receivers
+validate every payload against it before use.
+
+How the schema version is bumped: a change that every existing consumer can ignore (a new
+optional field) keeps `hingewatch.bend/1` and adds the field to the schema as optional.
+Anything else (a field removed, renamed, retyped, made required, or an enum narrowed) makes
+`hingewatch.bend/2`: a new schema file beside this one, `SCHEMA_ID` raised, and the
+dashboard taught to read both until every device has been updated. A receiver rejects (and
+counts) an id it does not know.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from edge import __version__
+from edge.ulid import new_ulid
+
+SCHEMA_ID = "hingewatch.bend/1"
+SCHEMA_PATH = Path(__file__).with_name("schemas") / "bend-1.schema.json"
+
+Posture = Literal["hinge", "round", "squat"]
+View = Literal["side", "oblique", "front"]
+POSTURES: tuple[str, ...] = ("hinge", "round", "squat")
+REASONS: tuple[str, ...] = (
+    "lumbar_rounding",
+    "waist_bend",
+    "upper_back_rounding",
+    "head_drop",
+    "locked_knees",
+)
+# The replay trace: at most 3 s at at most 10 frames a second.
+TRACE_MAX_RATE_HZ = 10.0
+TRACE_MAX_FRAMES = 30
+
+
+class EventError(ValueError):
+    """A payload that is not a valid `hingewatch.bend/1` event; the message says where."""
+
+
+def utc_ms(t: datetime) -> str:
+    """UTC ISO-8601 with milliseconds and a Z: 2026-11-24T07:41:05.123Z."""
+    if t.tzinfo is None:
+        raise ValueError("utc_ms: expected an aware datetime")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def parse_utc_ms(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class BendMetrics:
+    """Peaks over the bend, units in the names."""
+
+    peak_trunk_inclination_deg: float
+    peak_hip_flexion_deg: float
+    peak_knee_flexion_deg: float
+    peak_hip_shift_norm: float
+    back_bulge_norm: float | None
+    time_beyond_60_deg_s: float
+
+
+@dataclass(frozen=True)
+class BendEvent:
+    """One bend. `skeleton` is 33 × [x, y, visibility] normalised at the deepest frame;
+    `trace` holds up to 30 such skeletons at `trace_rate_hz` for a replay."""
+
+    device_id: str
+    started_at: str
+    ended_at: str
+    duration_s: float
+    posture: Posture
+    confidence: float
+    reasons: tuple[str, ...]
+    activity: str
+    zone: str | None
+    lift: bool
+    view: View
+    metrics: BendMetrics
+    skeleton: tuple[tuple[float, float, float], ...]
+    trace_rate_hz: float
+    trace: tuple[tuple[tuple[float, float, float], ...], ...]
+    model_name: str
+    model_variant: str
+    software_version: str = __version__
+    simulated: bool = False
+    event_id: str = field(default_factory=new_ulid)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_ID,
+            "event_id": self.event_id,
+            "device_id": self.device_id,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_s": round(self.duration_s, 3),
+            "posture": self.posture,
+            "confidence": round(self.confidence, 3),
+            "reasons": list(self.reasons),
+            "activity": self.activity,
+            "zone": self.zone,
+            "lift": self.lift,
+            "view": self.view,
+            "metrics": {
+                k: (None if v is None else round(float(v), 4))
+                for k, v in asdict(self.metrics).items()
+            },
+            "skeleton": [[round(float(c), 4) for c in p] for p in self.skeleton],
+            "trace": {
+                "rate_hz": self.trace_rate_hz,
+                "frames": [[[round(float(c), 4) for c in p] for p in f] for f in self.trace],
+            },
+            "model": {"name": self.model_name, "variant": self.model_variant},
+            "software_version": self.software_version,
+            "simulated": self.simulated,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BendEvent:
+        validate(data)
+        return cls(
+            event_id=data["event_id"],
+            device_id=data["device_id"],
+            started_at=data["started_at"],
+            ended_at=data["ended_at"],
+            duration_s=float(data["duration_s"]),
+            posture=data["posture"],
+            confidence=float(data["confidence"]),
+            reasons=tuple(data["reasons"]),
+            activity=data["activity"],
+            zone=data["zone"],
+            lift=bool(data["lift"]),
+            view=data["view"],
+            metrics=BendMetrics(**data["metrics"]),
+            skeleton=tuple(tuple(p) for p in data["skeleton"]),
+            trace_rate_hz=float(data["trace"]["rate_hz"]),
+            trace=tuple(tuple(tuple(p) for p in f) for f in data["trace"]["frames"]),
+            model_name=data["model"]["name"],
+            model_variant=data["model"]["variant"],
+            software_version=data["software_version"],
+            simulated=bool(data["simulated"]),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> BendEvent:
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise EventError(f"not JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema())
+
+
+def validate(data: Any) -> None:
+    """Raise EventError unless `data` is a valid `hingewatch.bend/1` event."""
+    if not isinstance(data, dict):
+        raise EventError(f"expected a JSON object, got {type(data).__name__}")
+    if data.get("schema") != SCHEMA_ID:
+        raise EventError(f"unknown schema {data.get('schema')!r}; this receiver reads {SCHEMA_ID}")
+    error = next(iter(_validator().iter_errors(data)), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise EventError(f"{where}: {error.message[:200]}")
+    if parse_utc_ms(data["ended_at"]) < parse_utc_ms(data["started_at"]):
+        raise EventError("ended_at is before started_at")
