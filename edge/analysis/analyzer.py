@@ -1,0 +1,115 @@
+"""The analysis stage: poses in, classified bends out (kinematics, smoothing, calibration,
+segmentation, classification, zones and lift, wired in order)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from edge.analysis.backline import back_line
+from edge.analysis.bends import Bend, BendSegmenter, Sample
+from edge.analysis.calibration import Calibrator
+from edge.analysis.classifier import Verdict, classify_bend, time_beyond_deg_s
+from edge.analysis.kinematics import Baseline, forward_axis, kinematics
+from edge.analysis.zones import DEFAULT_ZONES, UNKNOWN_ACTIVITY, Zone, zone_at
+from edge.pose.landmarks import Joint, Pose
+from edge.pose.smoothing import OneEuroFilter, OneEuroSettings
+
+# Smoothing of the angle signals (degrees and leg-length shares): 1.5 Hz at rest removes
+# landmark jitter while keeping a 1 s bend whole; beta 0.02 lets the cutoff rise ~1 Hz per
+# 50 units/s so a quick dip is not flattened. Lower min_cutoff smooths more and lags more.
+SIGNALS = OneEuroSettings(min_cutoff_hz=1.5, beta=0.02, derivative_cutoff_hz=1.0)
+_SMOOTHED = ("trunk_inclination_deg", "hip_flexion_deg", "knee_flexion_deg",
+             "hip_shift_norm", "lowering_norm", "head_flexion_deg")
+# Lift: at the deepest frame the hands are below the knees, and when the bend ends they
+# are held this far (m) in front of the hips — empty hands hang by the thighs (≈ 0–0.1 m).
+LIFT_MIN_REACH_M = 0.15
+
+
+@dataclass(frozen=True)
+class AnalyzedBend:
+    bend: Bend
+    verdict: Verdict
+    zone: Zone | None
+    lift: bool
+    time_beyond_60_deg_s: float
+
+    @property
+    def activity(self) -> str:
+        return self.zone.activity if self.zone is not None else UNKNOWN_ACTIVITY
+
+
+def is_lift(bend: Bend, up: np.ndarray) -> bool:
+    deep = bend.deepest.pose
+    end = bend.samples[-1].pose
+    if deep.world_m is None or end.world_m is None:
+        return False
+    w = deep.world_m
+    wrists_low = max(w[Joint.LEFT_WRIST] @ up, w[Joint.RIGHT_WRIST] @ up) < min(
+        w[Joint.LEFT_KNEE] @ up, w[Joint.RIGHT_KNEE] @ up)
+    e = end.world_m
+    forward = forward_axis(e, up)
+    hip = (e[Joint.LEFT_HIP] + e[Joint.RIGHT_HIP]) / 2
+    reach = float(np.mean([(e[j] - hip) @ forward for j in (Joint.LEFT_WRIST, Joint.RIGHT_WRIST)]))
+    return bool(wrists_low and reach >= LIFT_MIN_REACH_M)
+
+
+class BendAnalyzer:
+    """`update(pose)` per frame (None when nobody is seen) → bends that just finished."""
+
+    def __init__(
+        self,
+        zones: tuple[Zone, ...] = DEFAULT_ZONES,
+        baseline: Baseline | None = None,
+        learn_baseline: bool = True,
+    ) -> None:
+        self.zones = zones
+        self.fixed_baseline = baseline
+        self.learn_baseline = learn_baseline
+        self.calibrator = Calibrator()
+        self.segmenter = BendSegmenter()
+        self._filter = OneEuroFilter(SIGNALS)
+        self.last_sample: Sample | None = None
+
+    def reset(self) -> None:
+        self.calibrator.reset()
+        self.segmenter.reset()
+        self._filter.reset()
+        self.last_sample = None
+
+    @property
+    def baseline(self) -> Baseline | None:
+        return self.fixed_baseline or self.calibrator.baseline
+
+    def sample(self, pose: Pose) -> Sample:
+        """Kinematics (smoothed) and back line for one frame."""
+        kin = kinematics(pose, self.baseline)
+        raw = np.array([getattr(kin, n) for n in _SMOOTHED])
+        if np.isfinite(raw).all():
+            smooth = self._filter(pose.t_s, raw)
+            kin = replace(kin, **{n: float(v) for n, v in zip(_SMOOTHED, smooth, strict=True)})
+        if self.learn_baseline and self.fixed_baseline is None:
+            self.calibrator.update(pose, kin)
+        return Sample(pose, kin, back_line(pose))
+
+    def update(self, t_s: float, pose: Pose | None) -> list[AnalyzedBend]:
+        sample = self.sample(pose) if pose is not None and pose.world_m is not None else None
+        if sample is None:
+            self._filter.reset()
+        self.last_sample = sample
+        return [self._analyze(b) for b in self.segmenter.update(t_s, sample)]
+
+    def finish(self) -> list[AnalyzedBend]:
+        return [self._analyze(b) for b in self.segmenter.finish()]
+
+    def _analyze(self, bend: Bend) -> AnalyzedBend:
+        verdict = classify_bend(bend)
+        up = self.baseline.up_world if self.baseline is not None else np.array([0.0, -1.0, 0.0])
+        return AnalyzedBend(
+            bend=bend,
+            verdict=verdict,
+            zone=zone_at(bend.deepest.pose, self.zones),
+            lift=is_lift(bend, up),
+            time_beyond_60_deg_s=time_beyond_deg_s([s.kin for s in bend.samples]),
+        )

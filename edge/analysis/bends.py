@@ -1,0 +1,148 @@
+"""The bend segmenter: a stream of per-frame kinematics in, whole bends out.
+
+A bend starts when the trunk tilts forward or the hips lower past an entry threshold and
+ends when both are back under lower exit thresholds (hysteresis), lasts a minimum time,
+and swallows short gaps. The thresholds follow the ergonomic bands: trunk flexion beyond
+20° is where ISO 11226 and REBA start counting a posture as bent, beyond 60° as severe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edge.analysis.backline import BackLine
+from edge.analysis.kinematics import Kinematics
+from edge.pose.landmarks import Pose
+
+# Entering a bend: trunk forward of this (degrees). Raising it ignores shallow reaches.
+TRUNK_ENTRY_DEG = 30.0
+# Leaving it: trunk back under this. The 10° gap stops jitter from splitting a bend.
+TRUNK_EXIT_DEG = 20.0
+# Entering by lowering: hips this share of leg length below a straight-legged stand
+# (about 45° at hip and knee). Raising it ignores half-squats.
+LOWERING_ENTRY = 0.15
+LOWERING_EXIT = 0.08
+# Shorter than this is a twitch or a mis-detection, not a bend.
+MIN_DURATION_S = 0.5
+# Two bends closer than this are one bend with a pause (a hand re-grips the basket).
+MERGE_GAP_S = 0.6
+# Inside a bend, the person may vanish this long (occlusion) before the bend is closed.
+MAX_MISSING_S = 1.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One analysed frame inside a bend."""
+
+    pose: Pose
+    kin: Kinematics
+    back: BackLine | None
+
+
+def depth_of(kin: Kinematics) -> float:
+    """How bent a frame is, 0 upright … ~1 deep, whichever way the bend goes."""
+    return max(kin.trunk_inclination_deg / 90.0, kin.lowering_norm / 0.4)
+
+
+def is_bent(kin: Kinematics) -> bool:
+    return kin.trunk_inclination_deg >= TRUNK_ENTRY_DEG or kin.lowering_norm >= LOWERING_ENTRY
+
+
+def is_upright(kin: Kinematics) -> bool:
+    return kin.trunk_inclination_deg < TRUNK_EXIT_DEG and kin.lowering_norm < LOWERING_EXIT
+
+
+@dataclass(frozen=True)
+class Bend:
+    """A whole bend: its frames from start to end, and whether the clip cut it."""
+
+    samples: tuple[Sample, ...]
+    cut_at_start: bool = False
+    cut_at_end: bool = False
+
+    @property
+    def start_s(self) -> float:
+        return self.samples[0].kin.t_s
+
+    @property
+    def end_s(self) -> float:
+        return self.samples[-1].kin.t_s
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def deepest(self) -> Sample:
+        return max(self.samples, key=lambda s: depth_of(s.kin))
+
+
+@dataclass
+class _Open:
+    samples: list[Sample] = field(default_factory=list)
+    cut_at_start: bool = False
+    last_bent_s: float = 0.0
+    last_seen_s: float = 0.0
+
+
+class BendSegmenter:
+    """`update(sample)` per frame (None when nobody is seen); returns finished bends."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._open: _Open | None = None
+        self._held: Bend | None = None  # finished, waiting MERGE_GAP_S for a follow-on
+        self._first_frame = True
+
+    def update(self, t_s: float, sample: Sample | None) -> list[Bend]:
+        out: list[Bend] = []
+        first = self._first_frame
+        self._first_frame = False
+        if self._held is not None and t_s - self._held.end_s > MERGE_GAP_S:
+            out += self._release_held()
+        if sample is None:
+            if self._open is not None and t_s - self._open.last_seen_s > MAX_MISSING_S:
+                out += self._close(cut=False)
+            return out
+        kin = sample.kin
+        if self._open is None:
+            if is_bent(kin):
+                self._open = _Open([sample], cut_at_start=first, last_bent_s=t_s, last_seen_s=t_s)
+            return out
+        self._open.samples.append(sample)
+        self._open.last_seen_s = t_s
+        if not is_upright(kin):
+            self._open.last_bent_s = t_s
+            return out
+        out += self._close(cut=False)
+        return out
+
+    def finish(self) -> list[Bend]:
+        """The clip ended: report what is held and the bend still under way."""
+        out = self._close(cut=True) if self._open is not None else []
+        return out + self._release_held()
+
+    def _close(self, cut: bool) -> list[Bend]:
+        assert self._open is not None
+        opened, self._open = self._open, None
+        samples = [s for s in opened.samples if s.kin.t_s <= opened.last_bent_s] or opened.samples
+        bend = Bend(tuple(samples), opened.cut_at_start, cut)
+        if self._held is not None and bend.start_s - self._held.end_s <= MERGE_GAP_S:
+            bend = Bend(self._held.samples + bend.samples, self._held.cut_at_start, cut)
+            self._held = None
+        out = self._release_held()
+        if cut:
+            return out + ([bend] if self._long_enough(bend) else [])
+        self._held = bend
+        return out
+
+    def _release_held(self) -> list[Bend]:
+        held, self._held = self._held, None
+        return [held] if held is not None and self._long_enough(held) else []
+
+    @staticmethod
+    def _long_enough(bend: Bend) -> bool:
+        # A bend cut by the clip's edges is reported even when short: it went on outside.
+        return bend.duration_s >= MIN_DURATION_S or bend.cut_at_start or bend.cut_at_end

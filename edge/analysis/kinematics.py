@@ -1,0 +1,183 @@
+"""Per-frame body angles from a `Pose`: pure functions, units in the names.
+
+Angles come from the world landmarks (metres, viewpoint-robust). "Up" is the standing
+trunk direction learned by calibration when there is one; otherwise BlazePose's world −y,
+which leans towards the camera by up to ~24° — so the forward bend is measured along the
+body's own forward direction (perpendicular to its left–right axis), which a lean towards
+the camera barely touches in side and oblique views.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from edge.pose.landmarks import Joint, Pose
+
+View = Literal["side", "oblique", "front"]
+
+WORLD_DOWN = np.array([0.0, 1.0, 0.0])
+# A landmark counts as seen at or above this visibility; raising it drops more frames.
+MIN_VISIBILITY = 0.5
+# Body yaw from a pure side view (0°) to a pure front/back view (90°): below SIDE_MAX_DEG
+# the back's outline is in profile; beyond OBLIQUE_MAX_DEG the back is hidden.
+SIDE_MAX_DEG = 30.0
+OBLIQUE_MAX_DEG = 60.0
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A standing person as the device sees them: their up direction and sizes (m)."""
+
+    up_world: np.ndarray
+    torso_chord_m: float
+    leg_length_m: float
+
+
+@dataclass(frozen=True)
+class Kinematics:
+    """One frame's angles. NaN where the landmarks needed are not seen.
+
+    - trunk_inclination_deg: mid-hip→mid-shoulder against up, forward positive (>90° when
+      the shoulders are below the hips);
+    - hip_flexion_deg: trunk against thigh (0 standing);
+    - knee_flexion_deg: thigh against shank (0 straight), the straighter knee;
+    - hip_shift_norm: how far the hips are behind the ankles, over leg length;
+    - lowering_norm: how much lower the hips are than a straight leg would hold them
+      (1 − hip height / leg length);
+    - head_flexion_deg: the neck (shoulder→ear) bent towards the chest against the trunk
+      line; the dowel test's head point;
+    - torso_chord_ratio: shoulder–hip distance over the standing value (1 without baseline);
+    - yaw_deg: 0 side view … 90 front or back view; view: its class.
+    """
+
+    t_s: float
+    trunk_inclination_deg: float
+    hip_flexion_deg: float
+    knee_flexion_deg: float
+    hip_shift_norm: float
+    lowering_norm: float
+    head_flexion_deg: float
+    torso_chord_ratio: float
+    yaw_deg: float
+    view: View
+    legs_seen: bool
+    trunk_seen: bool
+
+    @property
+    def knee_to_hip_ratio(self) -> float:
+        """Knee flexion over hip flexion: > 1 knee-dominant (squat), < 1 hip-dominant."""
+        return self.knee_flexion_deg / max(self.hip_flexion_deg, 5.0)
+
+
+def _mid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a + b) / 2.0
+
+
+def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
+    nu, nv = np.linalg.norm(u), np.linalg.norm(v)
+    if nu < 1e-9 or nv < 1e-9:
+        return math.nan
+    return math.degrees(math.acos(float(np.clip(np.dot(u, v) / (nu * nv), -1.0, 1.0))))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v)
+    return v / n if n > 1e-9 else v
+
+
+def lateral_axis(world: np.ndarray) -> np.ndarray:
+    """The body's left→right axis: hips and shoulders together (each alone is noisy)."""
+    hips = world[Joint.RIGHT_HIP] - world[Joint.LEFT_HIP]
+    shoulders = world[Joint.RIGHT_SHOULDER] - world[Joint.LEFT_SHOULDER]
+    return _unit(_unit(hips) + _unit(shoulders))
+
+
+def forward_axis(world: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """The way the person faces, horizontal: perpendicular to the lateral axis and up."""
+    return _unit(np.cross(up, lateral_axis(world)))
+
+
+def body_yaw_deg(world: np.ndarray) -> float:
+    """0 when the camera sees the body from the side, 90 from the front or back."""
+    lat = lateral_axis(world)
+    return math.degrees(math.atan2(abs(lat[0]), abs(lat[2]) + 1e-9))
+
+
+def view_of(yaw_deg: float) -> View:
+    if yaw_deg < SIDE_MAX_DEG:
+        return "side"
+    return "oblique" if yaw_deg < OBLIQUE_MAX_DEG else "front"
+
+
+def _best_side(pose: Pose, joints: tuple[Joint, Joint]) -> float:
+    return float(min(pose.visibility[joints[0]], pose.visibility[joints[1]]))
+
+
+def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
+    """The frame's angles. Needs world landmarks (BlazePose)."""
+    if pose.world_m is None:
+        raise ValueError("kinematics: the pose has no world landmarks (use BlazePose)")
+    w = pose.world_m
+    up = baseline.up_world if baseline is not None else -WORLD_DOWN
+    hip = _mid(w[Joint.LEFT_HIP], w[Joint.RIGHT_HIP])
+    shoulder = _mid(w[Joint.LEFT_SHOULDER], w[Joint.RIGHT_SHOULDER])
+    knee = _mid(w[Joint.LEFT_KNEE], w[Joint.RIGHT_KNEE])
+    ankle = _mid(w[Joint.LEFT_ANKLE], w[Joint.RIGHT_ANKLE])
+    ear = _mid(w[Joint.LEFT_EAR], w[Joint.RIGHT_EAR])
+    trunk = shoulder - hip
+    forward = forward_axis(w, up)
+    trunk_incl = math.degrees(math.atan2(float(np.dot(trunk, forward)), float(np.dot(trunk, up))))
+
+    # Per side, then averaged: each leg bends on its own in a lunge or a step.
+    hip_flex, knee_flex = [], []
+    for h_j, k_j, a_j, s_j in (
+        (Joint.LEFT_HIP, Joint.LEFT_KNEE, Joint.LEFT_ANKLE, Joint.LEFT_SHOULDER),
+        (Joint.RIGHT_HIP, Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE, Joint.RIGHT_SHOULDER),
+    ):
+        hip_flex.append(180.0 - _angle_deg(w[s_j] - w[h_j], w[k_j] - w[h_j]))
+        knee_flex.append(180.0 - _angle_deg(w[h_j] - w[k_j], w[a_j] - w[k_j]))
+    # A squat bends both knees: the straighter knee is the one that says how deep.
+    # The body stands on its lower foot: a raised leg (a step, a tree pose) must not read
+    # as the hips dropping. Hip height and shift are taken over that foot.
+    left_h = float(np.dot(hip - w[Joint.LEFT_ANKLE], up))
+    right_h = float(np.dot(hip - w[Joint.RIGHT_ANKLE], up))
+    ankle = w[Joint.LEFT_ANKLE] if left_h >= right_h else w[Joint.RIGHT_ANKLE]
+    thigh = float(np.linalg.norm(hip - knee))
+    shank = float(np.linalg.norm(knee - _mid(w[Joint.LEFT_ANKLE], w[Joint.RIGHT_ANKLE])))
+    leg = baseline.leg_length_m if baseline is not None else thigh + shank
+    hip_over_ankle = hip - ankle
+    hip_shift = -float(np.dot(hip_over_ankle, forward)) / leg
+    lowering = 1.0 - max(left_h, right_h) / leg
+
+    # Head: the neck's turn off the trunk line, positive towards the chest. The chest faces
+    # forward when upright and down when the trunk is horizontal: the trunk turned −90°
+    # in the plane of forward and up.
+    neck = ear - shoulder
+    t_unit = _unit(trunk)
+    chest = float(np.dot(t_unit, up)) * forward - float(np.dot(t_unit, forward)) * up
+    head = _angle_deg(neck, trunk)
+    head_sign = 1.0 if float(np.dot(neck, chest)) >= 0 else -1.0
+    chord = float(np.linalg.norm(trunk))
+    yaw = body_yaw_deg(w)
+    legs_seen = max(_best_side(pose, (Joint.LEFT_KNEE, Joint.LEFT_ANKLE)),
+                    _best_side(pose, (Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE))) >= MIN_VISIBILITY
+    trunk_seen = max(_best_side(pose, (Joint.LEFT_HIP, Joint.LEFT_SHOULDER)),
+                     _best_side(pose, (Joint.RIGHT_HIP, Joint.RIGHT_SHOULDER))) >= MIN_VISIBILITY
+    return Kinematics(
+        t_s=pose.t_s,
+        trunk_inclination_deg=trunk_incl,
+        hip_flexion_deg=float(np.nanmean(hip_flex)),
+        knee_flexion_deg=float(np.nanmin(knee_flex)),
+        hip_shift_norm=hip_shift,
+        lowering_norm=lowering,
+        head_flexion_deg=head_sign * head,
+        torso_chord_ratio=chord / baseline.torso_chord_m if baseline is not None else 1.0,
+        yaw_deg=yaw,
+        view=view_of(yaw),
+        legs_seen=legs_seen,
+        trunk_seen=trunk_seen,
+    )

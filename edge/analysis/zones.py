@@ -1,0 +1,67 @@
+"""Activity zones: polygons in normalised image coordinates, and which one holds a point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.pose.landmarks import Joint, Pose
+
+UNKNOWN_ACTIVITY = "unknown"
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A named area of the picture; `polygon_norm` is (n, 2) x, y in [0, 1]."""
+
+    name: str
+    activity: str
+    polygon_norm: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.polygon_norm) < 3:
+            raise ValueError(f"zone {self.name}: a polygon needs 3 or more points")
+        for x, y in self.polygon_norm:
+            if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                raise ValueError(f"zone {self.name}: point {(x, y)} is outside 0..1")
+
+    def contains(self, xy_norm: np.ndarray) -> np.ndarray:
+        """Boolean per point (even–odd ray casting)."""
+        pts = np.atleast_2d(xy_norm)
+        poly = np.asarray(self.polygon_norm)
+        x, y = pts[:, 0:1], pts[:, 1:2]
+        x0, y0 = poly[:, 0], poly[:, 1]
+        x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+        crosses = ((y0 > y) != (y1 > y)) & (
+            x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-12, y1 - y0) + x0
+        )
+        return np.asarray(crosses.sum(axis=1) % 2 == 1)
+
+
+# A kitchen-and-nursery layout for a camera at hip height seeing the room side-on; every
+# home differs, so these are only a start for the config file to override.
+DEFAULT_ZONES: tuple[Zone, ...] = (
+    Zone("dishwasher", "dishwasher", ((0.0, 0.55), (0.35, 0.55), (0.35, 1.0), (0.0, 1.0))),
+    Zone("crib", "crib", ((0.65, 0.45), (1.0, 0.45), (1.0, 0.9), (0.65, 0.9))),
+    Zone("counter", "counter", ((0.0, 0.3), (0.35, 0.3), (0.35, 0.55), (0.0, 0.55))),
+    Zone("garden", "garden", ((0.35, 0.75), (0.65, 0.75), (0.65, 1.0), (0.35, 1.0))),
+    Zone("chair", "chair", ((0.65, 0.9), (1.0, 0.9), (1.0, 1.0), (0.65, 1.0))),
+)
+
+
+def zone_at(pose: Pose, zones: tuple[Zone, ...]) -> Zone | None:
+    """The zone holding the wrists (both, else either), else the hips; None if none does."""
+    wrists = pose.xy_norm[[Joint.LEFT_WRIST, Joint.RIGHT_WRIST]]
+    seen = pose.visibility[[Joint.LEFT_WRIST, Joint.RIGHT_WRIST]] >= 0.5
+    hips = pose.xy_norm[[Joint.LEFT_HIP, Joint.RIGHT_HIP]].mean(axis=0)
+    for points in (wrists[seen] if seen.any() else np.empty((0, 2)), hips[None, :]):
+        if len(points) == 0:
+            continue
+        for zone in zones:
+            if zone.contains(points).all():
+                return zone
+        for zone in zones:
+            if zone.contains(points).any():
+                return zone
+    return None
