@@ -12,6 +12,7 @@ from collections.abc import Sequence
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 from edge import __version__  # noqa: E402
+from edge.commands import analyze as analyze_cmd  # noqa: E402
 from edge.commands import models as models_cmd  # noqa: E402
 from edge.commands import pose as pose_cmd  # noqa: E402
 from edge.errors import HingewatchError  # noqa: E402
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     models_cmd.add_parser(sub)
     pose_cmd.add_parser(sub)
+    analyze_cmd.add_parsers(sub)
     return parser
 
 

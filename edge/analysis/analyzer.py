@@ -88,7 +88,10 @@ class BendAnalyzer:
         raw = np.array([getattr(kin, n) for n in _SMOOTHED])
         if np.isfinite(raw).all():
             smooth = self._filter(pose.t_s, raw)
-            kin = replace(kin, **{n: float(v) for n, v in zip(_SMOOTHED, smooth, strict=True)})
+            values: dict[str, float] = {
+                n: float(v) for n, v in zip(_SMOOTHED, smooth, strict=True)
+            }
+            kin = replace(kin, **values)  # type: ignore[arg-type]
         if self.learn_baseline and self.fixed_baseline is None:
             self.calibrator.update(pose, kin)
         return Sample(pose, kin, back_line(pose))
