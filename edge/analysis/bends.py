@@ -100,7 +100,8 @@ class BendSegmenter:
         out: list[Bend] = []
         first = self._first_frame
         self._first_frame = False
-        if self._held is not None and t_s - self._held.end_s > MERGE_GAP_S:
+        # A held bend waits for a follow-on; while one is open it may still merge with it.
+        if self._held is not None and self._open is None and t_s - self._held.end_s > MERGE_GAP_S:
             out += self._release_held()
         if sample is None:
             if self._open is not None and t_s - self._open.last_seen_s > MAX_MISSING_S:

@@ -1,0 +1,129 @@
+"""The segmenter, the classifier's rules and the evaluation's arithmetic, on plain values."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.analysis.bends import MERGE_GAP_S, MIN_DURATION_S, BendSegmenter, Sample
+from edge.analysis.evaluation import LabelRow, LabelsError, Tally, read_labels
+from edge.analysis.kinematics import Kinematics, view_of
+from edge.analysis.zones import Zone
+from edge.pose.landmarks import Pose
+
+
+def _pose(t: float) -> Pose:
+    return Pose(t, (640, 480), np.full((33, 2), 0.5), np.ones(33), 1.0)
+
+
+def _kin(t: float, trunk: float, lowering: float = 0.0) -> Kinematics:
+    return Kinematics(t, trunk, trunk, 10.0, 0.1, lowering, 15.0, 1.0, 10.0, "side", True, True)
+
+
+def _run(trunks: list[float], fps: float = 10.0, missing: set[int] = frozenset()) -> list:
+    seg = BendSegmenter()
+    out = []
+    for i, trunk in enumerate(trunks):
+        t = i / fps
+        sample = None if i in missing else Sample(_pose(t), _kin(t, trunk), None)
+        out += seg.update(t, sample)
+    return out + seg.finish()
+
+
+def test_one_bend_with_hysteresis() -> None:
+    # Dips under the entry threshold but stays over the exit one: still one bend.
+    trunks = [0] * 5 + [35, 50, 70, 25, 45, 60, 40] + [10] * 10
+    bends = _run(trunks)
+    assert len(bends) == 1
+    assert bends[0].start_s == pytest.approx(0.5)
+    assert bends[0].deepest.kin.trunk_inclination_deg == 70
+
+
+def test_short_twitch_is_not_a_bend_but_a_clip_edge_bend_is() -> None:
+    assert _run([0] * 5 + [40, 40] + [0] * 10) == []  # 0.1 s long
+    assert MIN_DURATION_S > 0.1
+    edge_cut = _run([60, 60, 10] + [0] * 10)
+    assert len(edge_cut) == 1 and edge_cut[0].cut_at_start
+    tail_cut = _run([0] * 10 + [40, 60])
+    assert len(tail_cut) == 1 and tail_cut[0].cut_at_end
+
+
+def test_a_short_pause_merges_two_dips_and_a_long_one_does_not() -> None:
+    gap_frames = int(MERGE_GAP_S * 10) - 2
+    merged = _run([0] * 3 + [60] * 8 + [5] * gap_frames + [60] * 8 + [0] * 15)
+    assert len(merged) == 1
+    apart = _run([0] * 3 + [60] * 8 + [5] * 20 + [60] * 8 + [0] * 15)
+    assert len(apart) == 2
+
+
+def test_missing_frames_inside_a_bend_are_bridged() -> None:
+    bends = _run([0] * 3 + [60] * 12 + [0] * 10, missing={7, 8, 9})
+    assert len(bends) == 1
+
+
+def test_lowering_alone_starts_a_bend() -> None:
+    seg = BendSegmenter()
+    out = []
+    for i in range(30):
+        t = i / 10
+        low = 0.3 if 5 <= i < 20 else 0.0
+        out += seg.update(t, Sample(_pose(t), _kin(t, 10.0, low), None))
+    assert len(out + seg.finish()) == 1
+
+
+@pytest.mark.parametrize(("yaw", "view"), [(0, "side"), (29, "side"), (45, "oblique"),
+                                            (61, "front"), (90, "front")])
+def test_view_classes(yaw: float, view: str) -> None:
+    assert view_of(yaw) == view
+
+
+def test_zones_check_their_polygons() -> None:
+    z = Zone("sink", "dishwasher", ((0, 0), (0.5, 0), (0.5, 0.5), (0, 0.5)))
+    assert z.contains(np.array([[0.25, 0.25], [0.75, 0.25]])).tolist() == [True, False]
+    with pytest.raises(ValueError, match="outside 0..1"):
+        Zone("bad", "x", ((0, 0), (1.5, 0), (1, 1)))
+    with pytest.raises(ValueError, match="3 or more"):
+        Zone("bad", "x", ((0, 0), (1, 1)))
+
+
+def _row(label: str, s: float | None = None, e: float | None = None) -> LabelRow:
+    return LabelRow(2, Path("x.mp4"), s, e, label)
+
+
+def test_tally_matches_deepest_moments_to_spans() -> None:
+    tally = Tally()
+    rows = [_row("hinge", 0, 2), _row("round", 3, 5), _row("ignore", 6, 7), _row("squat", 8, 9)]
+    # a hinge right, a round called hinge, one in the ignore span, one false detection,
+    # and the squat missed.
+    tally.video(rows, [(1.0, "hinge"), (4.0, "hinge"), (6.5, "round"), (10.0, "squat")])
+    tally.item("stand", "stand")
+    s = tally.summary()
+    assert s["bends_labelled"] == 3 and s["bends_detected"] == 3
+    assert s["detection_recall"] == pytest.approx(2 / 3, abs=1e-3)
+    assert s["detection_precision"] == pytest.approx(2 / 3, abs=1e-3)
+    assert s["confusion"]["squat"] == {"none": 1}
+    assert s["items_labelled"] == 4 and s["accuracy"] == 0.5
+    # per-class recall: hinge 1, round 0, squat 0, stand 1
+    assert math.isclose(s["balanced_accuracy"], 0.5)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("clip,start,end,label\n", "expected the header"),
+        ("clip,start_s,end_s,label\nmissing.mp4,1,2,hinge\n", "not found"),
+        ("clip,start_s,end_s,label\nv.mp4,2,1,hinge\n", "before start_s"),
+        ("clip,start_s,end_s,label\nv.mp4,1,2,stand\n", "video label 'stand'"),
+        ("clip,start_s,end_s,label\nv.mp4,,,ignore\n", "picture label 'ignore'"),
+        ("clip,start_s,end_s,label\nv.mp4,a,2,hinge\n", "must be numbers"),
+    ],
+)
+def test_bad_labels_name_the_line(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "v.mp4").write_bytes(b"")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(text)
+    with pytest.raises(LabelsError, match=message):
+        read_labels(labels)
