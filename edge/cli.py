@@ -13,6 +13,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 from edge import __version__  # noqa: E402
 from edge.commands import analyze as analyze_cmd  # noqa: E402
+from edge.commands import config as config_cmd  # noqa: E402
 from edge.commands import models as models_cmd  # noqa: E402
 from edge.commands import pose as pose_cmd  # noqa: E402
 from edge.errors import HingewatchError  # noqa: E402
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(sub)
     pose_cmd.add_parser(sub)
     analyze_cmd.add_parsers(sub)
+    config_cmd.add_parser(sub)
     return parser
 
 
