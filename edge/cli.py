@@ -14,6 +14,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 from edge import __version__  # noqa: E402
 from edge.commands import analyze as analyze_cmd  # noqa: E402
 from edge.commands import config as config_cmd  # noqa: E402
+from edge.commands import edge as edge_cmd  # noqa: E402
 from edge.commands import models as models_cmd  # noqa: E402
 from edge.commands import pose as pose_cmd  # noqa: E402
 from edge.errors import HingewatchError  # noqa: E402
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     pose_cmd.add_parser(sub)
     analyze_cmd.add_parsers(sub)
     config_cmd.add_parser(sub)
+    edge_cmd.add_parser(sub)
     return parser
 
 

@@ -51,19 +51,23 @@ class MotionGate:
         # A light blur so sensor noise does not count as movement.
         return cv2.GaussianBlur(grey, (5, 5), 0)
 
-    def moved(self, frame: Frame) -> bool:
+    def moved(self, frame: Frame) -> bool | None:
+        """True/False; None for the first frame, which has nothing to compare with."""
         grey = self._small_grey(frame)
         previous, self._previous = self._previous, grey
         if previous is None or previous.shape != grey.shape:
-            self.changed_share = 1.0  # the first frame: look once
-            return True
+            self.changed_share = 0.0
+            return None
         diff = cv2.absdiff(grey, previous)
         self.changed_share = float(np.count_nonzero(diff > self.pixel_threshold)) / diff.size
         return self.changed_share >= self.min_changed_share
 
     def should_run(self, frame: Frame) -> bool:
         """True when the pose model should look at this frame."""
-        if self.moved(frame):
+        moved = self.moved(frame)
+        if moved is None:
+            return True  # look once at the start: someone may already be standing there
+        if moved:
             self._last_active_s = frame.t_s
         return self._last_active_s is not None and (
             frame.t_s - self._last_active_s <= self.sleep_after_s)

@@ -83,7 +83,9 @@ class Outbox:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS outbox ("
-                " seq INTEGER PRIMARY KEY,"  # rowid: a new row always sorts after every stored one
+                # AUTOINCREMENT: seq never repeats, even after the table emptied, so
+                # "everything after seq N" stays right for the publisher across deletes.
+                " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
                 " event_id TEXT NOT NULL UNIQUE,"
                 " topic TEXT NOT NULL,"
                 " payload BLOB NOT NULL,"

@@ -1,0 +1,92 @@
+"""`DeviceState`: the retained live state on `hingewatch/<device>/state`.
+
+Home Assistant's sensors (see `edge.delivery.discovery`) and the dashboard read it. Its
+JSON Schema is `edge/schemas/state-1.schema.json` (id `hingewatch.state/1`), versioned
+the same way as `hingewatch.bend/1`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from edge.events import utc_ms
+
+STATE_SCHEMA_ID = "hingewatch.state/1"
+STATE_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "state-1.schema.json"
+
+PostureNow = Literal["stand", "hinge", "round", "squat"]
+
+
+class StateError(ValueError):
+    """A payload that is not a valid `hingewatch.state/1` state; the message says where."""
+
+
+def _now() -> str:
+    return utc_ms(datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """What the device sees now and how today went. Shares are 0-1 (None: no bends yet)."""
+
+    device_id: str
+    person_present: bool = False
+    posture_now: PostureNow | None = None
+    fps: float = 0.0
+    bends_today: int = 0
+    hinge_share_today: float | None = None
+    hinge_share_7d: float | None = None
+    last_posture: Literal["hinge", "round", "squat"] | None = None
+    # Filled in by the publisher from its outbox when it publishes the state.
+    outbox_depth: int = 0
+    outbox_near_full: bool = False
+    updated_at: str = field(default_factory=_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"schema": STATE_SCHEMA_ID, **asdict(self)}
+        data["fps"] = round(float(self.fps), 2)
+        for key in ("hinge_share_today", "hinge_share_7d"):
+            if data[key] is not None:
+                data[key] = round(float(data[key]), 4)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> DeviceState:
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise StateError(f"not JSON: {exc}") from exc
+        validate_state(data)
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(DeviceState))
+
+
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(json.loads(STATE_SCHEMA_PATH.read_text()))
+
+
+def validate_state(data: Any) -> None:
+    """Raise StateError unless `data` is a valid `hingewatch.state/1` state."""
+    if not isinstance(data, dict):
+        raise StateError(f"expected a JSON object, got {type(data).__name__}")
+    if data.get("schema") != STATE_SCHEMA_ID:
+        raise StateError(
+            f"unknown schema {data.get('schema')!r}; this receiver reads {STATE_SCHEMA_ID}"
+        )
+    error = next(iter(_validator().iter_errors(data)), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise StateError(f"{where}: {error.message[:200]}")

@@ -1,0 +1,163 @@
+"""The edge agent end to end: real model, real Mosquitto, real signals and notify socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.events import validate
+from edge.sdnotify import Notifier
+from tests.mqtt_broker import Broker, Collector, have_mosquitto, mosquitto  # noqa: F401
+
+pytestmark = [pytest.mark.pose,
+              pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")]
+
+
+def _edge(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def _events(collector: Collector, device: str) -> list[dict]:
+    return [json.loads(m.payload) for m in collector.on_topic(f"hingewatch/{device}/event")]
+
+
+def test_once_replays_a_file_into_the_broker(fixtures: Path, mosquitto: Broker,
+                                             tmp_path: Path) -> None:
+    collector = Collector(mosquitto.port, ["hingewatch/#"], client_id="t-once").start()
+    try:
+        proc = _edge("--source", str(fixtures / "video/pose_squats.mp4"),
+                     "--broker", f"mqtt://127.0.0.1:{mosquitto.port}", "--device-id", "kitchen",
+                     "--once", "--outbox", str(tmp_path / "outbox.sqlite3"), "--timeout", "60")
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert collector.wait_for(lambda m: len(_events(collector, "kitchen")) >= 3, 10)
+        events = _events(collector, "kitchen")
+        for e in events:
+            validate(e)
+        assert [e["posture"] for e in events] == ["squat", "squat", "squat"]
+        assert all(e["simulated"] is False and e["device_id"] == "kitchen" for e in events)
+        status = collector.on_topic("hingewatch/kitchen/status")
+        assert status and status[-1].payload == b"offline"  # said on the way out
+    finally:
+        collector.stop()
+
+
+def test_sigterm_in_the_middle_of_a_bend_loses_nothing(fixtures: Path, mosquitto: Broker,
+                                                         tmp_path: Path) -> None:
+    collector = Collector(mosquitto.port, ["hingewatch/#"], client_id="t-term").start()
+    sock_path = tmp_path / "notify.sock"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(sock_path))
+    notify.settimeout(0.2)
+    try:
+        proc = _edge("--source", str(fixtures / "video/pose_squats.mp4"), "--realtime",
+                     "--broker", f"mqtt://127.0.0.1:{mosquitto.port}", "--device-id", "nursery",
+                     "--outbox", str(tmp_path / "outbox.sqlite3"),
+                     env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "2000000"})
+        messages: list[str] = []
+
+        def listen() -> None:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    messages.append(notify.recv(4096).decode())
+                except TimeoutError:
+                    continue
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+
+        def bent(msgs: list) -> bool:
+            for m in msgs:
+                if m.topic == "hingewatch/nursery/state":
+                    if json.loads(m.payload).get("posture_now") == "squat":
+                        return True
+            return False
+
+        assert collector.wait_for(bent, 60), "never saw the person squat in the state topic"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        listener.join(5)
+        assert collector.wait_for(lambda m: len(_events(collector, "nursery")) >= 1, 10), err
+        events = _events(collector, "nursery")
+        assert events[-1]["posture"] == "squat"
+        notes = "\n".join(messages)
+        assert "READY=1" in notes and "WATCHDOG=1" in notes and "STOPPING=1" in notes
+    finally:
+        notify.close()
+        collector.stop()
+
+
+def _static_clip(fixtures: Path, path: Path, seconds: float = 40.0, fps: float = 15.0) -> None:
+    """A camera on an empty corner: one picture with sensor noise on every frame."""
+    from edge.capture.sources import read_image
+
+    wall = read_image(fixtures / "images/squat.png")[:, -120:]  # the bare wall beside him
+    wall = cv2.resize(wall, (320, 240))
+    noise = np.random.default_rng(1)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (320, 240))
+    for _ in range(int(seconds * fps)):
+        jitter = noise.integers(-3, 4, wall.shape, dtype=np.int16)
+        frame = np.clip(wall.astype(np.int16) + jitter, 0, 255).astype(np.uint8)
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def test_a_static_clip_runs_the_model_on_under_5_percent_of_frames(
+    fixtures: Path, mosquitto: Broker, tmp_path: Path
+) -> None:
+    from edge.agent import Agent
+    from edge.config import parse
+    from edge.delivery.outbox import Outbox
+    from edge.delivery.publisher import Publisher
+
+    clip = tmp_path / "static.avi"
+    _static_clip(fixtures, clip)
+    config = parse({
+        "device": {"id": "hall", "state_dir": str(tmp_path)},
+        "camera": {"source": str(clip)},
+        "analysis": {"rate_hz": 15.0},
+        "mqtt": {"host": "127.0.0.1", "port": mosquitto.port},
+    }, "test.toml")
+    outbox = Outbox(tmp_path / "outbox.sqlite3", 1000)
+    agent = Agent(config, Publisher(config.mqtt, outbox), once=True)
+    try:
+        assert agent.run(threading.Event()) == 0
+    finally:
+        outbox.close()
+    h = agent.health
+    assert h.analysed >= 590
+    assert h.pose_runs / h.analysed < 0.05, f"pose ran on {h.pose_runs} of {h.analysed}"
+
+
+def test_notifier_speaks_to_the_socket_systemd_names(tmp_path: Path) -> None:
+    path = tmp_path / "n.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.settimeout(2)
+        n = Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "1000000"})
+        assert n.watchdog_interval_s == 0.5
+        n.ready("watching camera")
+        assert sock.recv(1024).decode() == "READY=1\nSTATUS=watching camera"
+        n.watchdog(now_s=10.0)
+        n.watchdog(now_s=10.2)  # too soon: no second ping
+        n.watchdog(now_s=10.6)
+        assert sock.recv(1024) == b"WATCHDOG=1" and sock.recv(1024) == b"WATCHDOG=1"
+        with pytest.raises(TimeoutError):
+            sock.settimeout(0.2)
+            sock.recv(1024)
+    assert not Notifier({}).enabled
