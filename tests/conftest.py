@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.mqtt_broker import mosquitto  # noqa: F401  (the real-broker fixture, for every test)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from edge.events import validate
 from edge.sdnotify import Notifier
-from tests.mqtt_broker import Broker, Collector, have_mosquitto, mosquitto  # noqa: F401
+from tests.mqtt_broker import Broker, Collector, have_mosquitto
 
 pytestmark = [pytest.mark.pose,
               pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")]
@@ -81,11 +81,8 @@ def test_sigterm_in_the_middle_of_a_bend_loses_nothing(fixtures: Path, mosquitto
         listener.start()
 
         def bent(msgs: list) -> bool:
-            for m in msgs:
-                if m.topic == "hingewatch/nursery/state":
-                    if json.loads(m.payload).get("posture_now") == "squat":
-                        return True
-            return False
+            return any(m.topic == "hingewatch/nursery/state"
+                       and json.loads(m.payload).get("posture_now") == "squat" for m in msgs)
 
         assert collector.wait_for(bent, 60), "never saw the person squat in the state topic"
         proc.send_signal(signal.SIGTERM)

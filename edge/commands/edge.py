@@ -19,7 +19,8 @@ from edge.delivery.publisher import Publisher
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("edge", help="run the edge agent: camera to bend events over MQTT")
-    p.add_argument("--config", type=Path, help="config file (default /etc/hingewatch/hingewatch.toml)")
+    p.add_argument("--config", type=Path,
+                   help="config file (default /etc/hingewatch/hingewatch.toml)")
     p.add_argument("--source", help="override [camera] source: camera, webcam:N, a file, synthetic")
     p.add_argument("--broker", help="override [mqtt]: mqtt://HOST:PORT or mqtts://HOST:PORT")
     p.add_argument("--device-id", help="override [device] id")
