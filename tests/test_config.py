@@ -70,3 +70,12 @@ def test_config_example_is_what_check_accepts(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "ok" in done.stdout
+
+
+def test_every_config_key_is_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for section, keys in documented_keys().items():
+        table = f"`[[{section}]]`" if section == "zones" else f"`[{section}]`"
+        assert table in readme, f"{table} missing from the README"
+        for key in keys:
+            assert f"`{key}`" in readme, f"[{section}] {key} missing from the README"
