@@ -35,7 +35,7 @@ $(LEGACY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(LEGACY)
 	$(LEGACY)/bin/python -m pip install --quiet --upgrade pip
 	$(LEGACY)/bin/python -m pip install --quiet 'tflite-runtime==2.14.0' 'numpy<2' \
-		'opencv-python-headless<4.11' pytest jsonschema
+		'opencv-python-headless<4.11' pytest jsonschema paho-mqtt cryptography
 	$(LEGACY)/bin/python -m pip install --quiet --no-deps -e .
 	touch $(LEGACY_STAMP)
 

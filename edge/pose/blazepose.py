@@ -1,8 +1,10 @@
 """BlazePose GHUM in two stages: detector when tracking is lost, then landmarks on an ROI.
 
-Faithful to MediaPipe 0.10.14's pose_landmark graph: the next frame's ROI comes from the
-two auxiliary landmarks (33, 34), so the detector runs only on the first frame and when
-the person is lost.
+Faithful to MediaPipe 0.10.14's Python `Pose` (checked stage by stage against it): the next
+frame's ROI comes from the two auxiliary landmarks (33, 34), smoothed by their own One Euro
+filter as MediaPipe's pose_landmark_filtering graph does, so the detector runs only on the
+first frame and when the person is lost. Smoothing the 33 body landmarks is a separate stage
+(`edge.pose.smoothing.PoseSmoother`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from edge.pose.landmarks import NUM_JOINTS, Pose, Segmentation
 from edge.pose.models import VARIANTS, model_path
 from edge.pose.roi import Roi, apply_affine, roi_from_alignment
 from edge.pose.runtime import RuntimeName, load_interpreter
+from edge.pose.smoothing import AUX_LANDMARKS, MIN_OBJECT_SCALE, OneEuroFilter, alignment_scale_px
 
 INPUT_SIZE = 256
 NUM_OUTPUT_LANDMARKS = 39  # 33 body landmarks, then 6 auxiliary ones
@@ -25,9 +28,16 @@ AUX_CENTER, AUX_SCALE = 33, 34
 # Below this presence the frame has no person and tracking restarts with the detector.
 # Raising it drops partly visible people sooner.
 MIN_PRESENCE = 0.5
-# Heatmap refinement: a 7×7 window around each landmark, used only where the heatmap is
-# confident (≥ 0.5); a larger kernel averages over more of a blurry peak.
-REFINE_KERNEL = 7
+# Heatmap refinement: each landmark moves to the confidence-weighted centre of a 9×9 window
+# of its heatmap. 9 is what MediaPipe 0.10.14's Python `Pose` runs: its graph asks for 7, but
+# the Python package honours that option only once the option's protobuf module has been
+# imported, which `mediapipe.solutions.pose` never does, so the calculator's default (9)
+# applies. Measured on pose_squats.mp4: 9 reproduces MediaPipe's refined landmarks to 1e-5
+# heatmap cells, 7 misses by up to half a cell (7 px in the frame). Raising the kernel
+# averages over more of a broad peak and pulls the landmark towards that peak's middle.
+REFINE_KERNEL = 9
+# Refine only where the window's most confident cell reaches this; raising it keeps the
+# regressed position for more of the blurry (occluded, fast-moving) landmarks.
 REFINE_MIN_CONFIDENCE = 0.5
 
 
@@ -35,33 +45,62 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0)))
 
 
-def refine_from_heatmap(xy_crop01: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
+def refine_from_heatmap(
+    xy_crop01: np.ndarray,
+    heatmap: np.ndarray,
+    kernel: int = REFINE_KERNEL,
+    min_confidence: float = REFINE_MIN_CONFIDENCE,
+) -> np.ndarray:
     """Move each landmark to the confidence-weighted centre of its heatmap window.
 
-    `xy_crop01` is (n, 2) in [0, 1] of the crop; `heatmap` (h, w, n) raw logits.
+    `xy_crop01` is (n, 2) in [0, 1] of the crop; `heatmap` (h, w, n) raw logits, channel i
+    for landmark i. A landmark moves only where its window's peak confidence reaches
+    `min_confidence`. Like MediaPipe, a landmark left or right of the heatmap or above it
+    keeps its place, while one just below it is still refined from the rows the window
+    keeps (MediaPipe tests the column twice and the row's lower bound only).
     """
-    hm_h, hm_w, _ = heatmap.shape
-    out = xy_crop01.copy()
-    offset = (REFINE_KERNEL - 1) // 2
-    cols = (xy_crop01[:, 0] * hm_w).astype(np.int64)
-    rows = (xy_crop01[:, 1] * hm_h).astype(np.int64)
-    for i in range(xy_crop01.shape[0]):
-        c, r = int(cols[i]), int(rows[i])
-        if c < 0 or c >= hm_w or r < 0 or r >= hm_h:
-            continue
-        r0, r1 = max(0, r - offset), min(hm_h, r + offset + 1)
-        c0, c1 = max(0, c - offset), min(hm_w, c + offset + 1)
-        conf = _sigmoid(heatmap[r0:r1, c0:c1, i].astype(np.float64))
-        total = conf.sum()
-        if conf.max() >= REFINE_MIN_CONFIDENCE and total > 0:
-            rr, cc = np.mgrid[r0:r1, c0:c1]
-            out[i, 0] = (cc * conf).sum() / hm_w / total
-            out[i, 1] = (rr * conf).sum() / hm_h / total
+    hm_h, hm_w, channels = heatmap.shape
+    n = xy_crop01.shape[0]
+    if channels != n:
+        raise ValueError(f"heatmap: expected {n} channels (one per landmark), got {channels}")
+    if kernel < 1 or kernel % 2 == 0:
+        raise ValueError(f"kernel: expected an odd size >= 1, got {kernel}")
+    # int() truncation towards zero, as MediaPipe's float → int conversion.
+    cols = np.trunc(xy_crop01[:, 0] * hm_w).astype(np.int64)
+    rows = np.trunc(xy_crop01[:, 1] * hm_h).astype(np.int64)
+    offsets = np.arange(kernel) - (kernel - 1) // 2
+    win_r = rows[:, None] + offsets  # (n, k)
+    win_c = cols[:, None] + offsets
+    rows_in = (win_r >= 0) & (win_r < hm_h)
+    cols_in = (win_c >= 0) & (win_c < hm_w)
+    inside = rows_in[:, :, None] & cols_in[:, None, :]  # (n, k, k): the window on the heatmap
+    logits = heatmap[
+        np.clip(win_r, 0, hm_h - 1)[:, :, None],
+        np.clip(win_c, 0, hm_w - 1)[:, None, :],
+        np.arange(n)[:, None, None],
+    ]
+    conf = np.where(inside, _sigmoid(logits.astype(np.float64)), 0.0)  # (n, k, k)
+    total = conf.sum(axis=(1, 2))
+    peak = conf.max(axis=(1, 2))
+    move = (cols >= 0) & (cols < hm_w) & (rows >= 0) & (peak >= min_confidence) & (total > 0)
+    safe_total = np.where(total > 0, total, 1.0)
+    out = xy_crop01.astype(np.float64, copy=True)
+    out[move, 0] = ((conf * win_c[:, None, :]).sum(axis=(1, 2)) / safe_total / hm_w)[move]
+    out[move, 1] = ((conf * win_r[:, :, None]).sum(axis=(1, 2)) / safe_total / hm_h)[move]
     return out
 
 
 class BlazePose:
-    """The `PoseEngine` for BlazePose: `process(frame)` gives a `Pose` or None."""
+    """The `PoseEngine` for BlazePose: `process(frame)` gives a `Pose` or None.
+
+    - `tracking`: take each frame's ROI from the previous frame's landmarks and run the
+      detector only when the person is lost (False: detector on every frame, for stills).
+    - `smooth_roi`: pass the two auxiliary landmarks that set the next ROI through a One Euro
+      filter (`smoothing.AUX_LANDMARKS`) first. MediaPipe 0.10.14 does this whenever it
+      tracks, whether or not landmark smoothing is on; it steadies the crop and so the
+      landmarks. False takes the ROI from the raw points: the crop lags less behind fast
+      moves but jitters more, and the landmarks no longer match MediaPipe's.
+    """
 
     name = "blazepose"
 
@@ -72,6 +111,7 @@ class BlazePose:
         runtime: RuntimeName = "auto",
         tracking: bool = True,
         models_dir: Path | None = None,
+        smooth_roi: bool = True,
     ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"variant: expected one of {sorted(VARIANTS)}, got {variant!r}")
@@ -80,11 +120,13 @@ class BlazePose:
         lm_path = models_dir / f"{lm_name}.tflite" if models_dir else model_path(lm_name)
         self.variant = variant
         self.tracking = tracking
+        self.smooth_roi = smooth_roi
         self.detector = PoseDetector(det_path, num_threads, runtime)
         self._interpreter = load_interpreter(lm_path, num_threads, runtime)
         self._input_index = self._interpreter.get_input_details()[0]["index"]
         self._outputs = self._map_outputs()
         self._roi: Roi | None = None
+        self._aux_filter = OneEuroFilter(AUX_LANDMARKS)
         self.frames = 0
         self.detector_runs = 0
 
@@ -108,8 +150,9 @@ class BlazePose:
         return by_shape
 
     def reset(self) -> None:
-        """Forget the tracked ROI: the next frame runs the detector."""
+        """Forget the tracked ROI and its filter: the next frame runs the detector."""
         self._roi = None
+        self._aux_filter.reset()
 
     @property
     def detector_share(self) -> float:
@@ -121,17 +164,39 @@ class BlazePose:
         roi = self._roi if self.tracking else None
         if roi is None:
             self.detector_runs += 1
+            # A new track: the ROI filter's history belongs to the lost one (MediaPipe resets
+            # it on the frame the landmarks disappear).
+            self._aux_filter.reset()
             detection = self.detector.detect(rgb)
             if detection is None:
                 self._roi = None
                 return None
             roi = roi_from_alignment(detection.keypoints_px[0], detection.keypoints_px[1])
         pose, aux_px = self.landmarks_in(frame, roi)
-        self._roi = roi_from_alignment(aux_px[0], aux_px[1]) if pose is not None else None
+        if pose is None or not self.tracking:
+            self._roi = None
+            return pose
+        self._roi = self._next_roi(frame.t_s, aux_px)
         return pose
 
+    def _next_roi(self, t_s: float, aux_px: np.ndarray) -> Roi:
+        """The next frame's ROI from this frame's auxiliary points (px), filtered if asked.
+
+        The filter's value scale comes from the raw points, as in MediaPipe, where the
+        object-scale ROI is built from the unfiltered auxiliary landmarks.
+        """
+        if self.smooth_roi:
+            scale = alignment_scale_px(aux_px)
+            if scale >= MIN_OBJECT_SCALE:
+                aux_px = self._aux_filter(t_s, aux_px, 1.0 / scale)
+        return roi_from_alignment(aux_px[0], aux_px[1])
+
     def landmarks_in(self, frame: Frame, roi: Roi) -> tuple[Pose | None, np.ndarray]:
-        """Run the landmark model on one ROI; also return the two auxiliary points (px)."""
+        """Run the landmark model on one ROI; also return the two auxiliary points (px).
+
+        The pose's `aux_xy_norm` holds the raw auxiliary points: MediaPipe's landmark
+        smoothing takes its object scale from those, not from the filtered ones.
+        """
         patch, affine = roi.crop(frame.rgb, INPUT_SIZE, cv2.BORDER_REPLICATE)
         tensor = patch.astype(np.float32) * (1.0 / 255.0)
         it = self._interpreter

@@ -1,7 +1,9 @@
 """Smoothing: One Euro filters over landmarks, a stage of its own after the pose engine.
 
 The defaults are MediaPipe 0.10.14's pose_landmark_filtering settings, so a smoothed track
-can be compared with MediaPipe's own output frame by frame.
+can be compared with MediaPipe's own output frame by frame (fed MediaPipe's unfiltered
+landmarks, `PoseSmoother` reproduces its filtered ones to 1e-4 px). `AUX_LANDMARKS` is the
+same graph's filter for the tracking ROI; the pose engine owns that one.
 """
 
 from __future__ import annotations
@@ -31,14 +33,22 @@ class OneEuroSettings:
     derivative_cutoff_hz: float = 1.0
 
 
-# Image landmarks: min_cutoff 0.05 gives ~0.01 alpha at rest; beta 80 gives ~0.94 alpha
-# when a landmark moves fast (MediaPipe's values, filtered in pixels over object scale).
+# Image landmarks, filtered in pixels over the object scale: min_cutoff 0.05 puts 0.01 of
+# the weight on the newest value at rest at 30 fps (raising it lets more jitter through);
+# beta 80 opens the filter as a landmark moves (raising it lags less on fast moves).
 IMAGE_LANDMARKS = OneEuroSettings(min_cutoff_hz=0.05, beta=80.0)
-# World landmarks, in metres without value scaling: a little less smoothing at rest.
+# World landmarks, in metres without value scaling: min_cutoff 0.1 smooths a little less at
+# rest than the image landmarks, beta 40 follows speed in m/s (raising either lags less).
 WORLD_LANDMARKS = OneEuroSettings(min_cutoff_hz=0.1, beta=40.0)
-# Visibility: a plain low-pass; 0.1 weight on the newest value.
+# The two auxiliary landmarks that steer the tracking ROI, in pixels over the object scale:
+# min_cutoff 0.01 holds the crop almost still at rest (raising it lets jitter into the crop),
+# beta 10 lets it follow once the person moves (raising it follows fast moves sooner).
+AUX_LANDMARKS = OneEuroSettings(min_cutoff_hz=0.01, beta=10.0)
+# Visibility: a plain low-pass with this weight on the newest value; raising it follows
+# occlusions sooner and flickers more.
 VISIBILITY_ALPHA = 0.1
-# Below this object scale (px) smoothing is skipped: the value scale would explode.
+# Below this object scale (px) smoothing is skipped, as the value scale would explode.
+# Raising it leaves tiny, far-away people unsmoothed.
 MIN_OBJECT_SCALE = 1e-6
 
 
@@ -51,10 +61,11 @@ class OneEuroFilter:
 
     def __init__(self, settings: OneEuroSettings) -> None:
         for name in ("min_cutoff_hz", "derivative_cutoff_hz"):
-            if getattr(settings, name) <= 0:
-                raise ValueError(f"{name}: expected > 0, got {getattr(settings, name)}")
-        if settings.beta < 0:
-            raise ValueError(f"beta: expected >= 0, got {settings.beta}")
+            value = getattr(settings, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}: expected a finite value > 0, got {value}")
+        if not (math.isfinite(settings.beta) and settings.beta >= 0):
+            raise ValueError(f"beta: expected a finite value >= 0, got {settings.beta}")
         self.settings = settings
         self.reset()
 
@@ -92,16 +103,26 @@ class OneEuroFilter:
         return self._x.copy()
 
 
+def alignment_scale_px(aux_px: np.ndarray) -> float:
+    """Twice the distance between the two auxiliary points (hip centre, scale point), px.
+
+    The side of MediaPipe's alignment rectangle before its 1.25 widening: the object scale
+    of both the landmark filter and the ROI filter.
+    """
+    d = np.asarray(aux_px[1], dtype=np.float64) - np.asarray(aux_px[0], dtype=np.float64)
+    return float(2.0 * math.hypot(d[0], d[1]))
+
+
 def object_scale_px(pose: Pose) -> float:
     """The person's size in pixels that sets the filter's value scale.
 
-    MediaPipe takes it from the two auxiliary alignment points (twice their distance);
-    without them, the mean of the landmarks' bounding-box width and height.
+    MediaPipe takes it from the two raw (unfiltered) auxiliary points, see
+    `alignment_scale_px`; without them, the mean of the landmarks' bounding-box width and
+    height.
     """
     wh = np.asarray(pose.resolution_wh, dtype=np.float64)
     if pose.aux_xy_norm is not None:
-        d = (pose.aux_xy_norm[1] - pose.aux_xy_norm[0]) * wh
-        return float(2.0 * math.hypot(d[0], d[1]))
+        return alignment_scale_px(pose.aux_xy_norm * wh)
     xy = pose.xy_px
     size = xy.max(axis=0) - xy.min(axis=0)
     return float(size.mean())
