@@ -10,11 +10,9 @@ import sys
 import threading
 from pathlib import Path
 
-from edge.agent import Agent
 from edge.config import Config, ConfigError, load
 from edge.delivery.mqtt_config import MqttConfig
 from edge.delivery.outbox import Outbox
-from edge.delivery.publisher import Publisher
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -61,6 +59,10 @@ def configure(args: argparse.Namespace) -> Config:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Here, not at the top: `hingewatch pose` must work without the MQTT client installed.
+    from edge.agent import Agent
+    from edge.delivery.publisher import Publisher
+
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = configure(args)

@@ -22,7 +22,13 @@ from pathlib import Path
 from edge.errors import ModelError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MANIFEST_PATH = PROJECT_ROOT / "models" / "manifest.toml"
+# In a checkout the manifest is models/manifest.toml; an installed package carries it in
+# <prefix>/share/hingewatch (pyproject's data-files).
+MANIFEST_CANDIDATES = (
+    PROJECT_ROOT / "models" / "manifest.toml",
+    Path(sys.prefix) / "share" / "hingewatch" / "manifest.toml",
+)
+MANIFEST_PATH = next((p for p in MANIFEST_CANDIDATES if p.is_file()), MANIFEST_CANDIDATES[0])
 
 # Which landmark model each `--variant` means; the detector is shared.
 VARIANTS: dict[str, tuple[str, ...]] = {
@@ -65,12 +71,18 @@ def cache_dir() -> Path:
     return Path(base) / "hingewatch" / "models"
 
 
-def search_dirs() -> list[Path]:
-    dirs = []
+def models_dir() -> Path:
+    """Where fetched models go: $HINGEWATCH_MODELS_DIR, a checkout's models/, or the cache."""
     if os.environ.get("HINGEWATCH_MODELS_DIR"):
-        dirs.append(Path(os.environ["HINGEWATCH_MODELS_DIR"]))
-    dirs += [PROJECT_ROOT / "models", cache_dir()]
-    return dirs
+        return Path(os.environ["HINGEWATCH_MODELS_DIR"])
+    if (PROJECT_ROOT / "models" / "manifest.toml").is_file():
+        return PROJECT_ROOT / "models"
+    return cache_dir()
+
+
+def search_dirs() -> list[Path]:
+    dirs = [models_dir(), PROJECT_ROOT / "models", cache_dir()]
+    return list(dict.fromkeys(dirs))  # in order, once each
 
 
 def sha256_of(path: Path) -> str:
@@ -104,7 +116,7 @@ def model_path(name: str, manifest: dict[str, ModelSpec] | None = None) -> Path:
         how = (
             "fetch it with `hingewatch models fetch`"
             if spec.sources
-            else f"download it yourself and put it in {PROJECT_ROOT / 'models'}"
+            else f"download it yourself and put it in {models_dir()}"
         )
         raise ModelError(f"model {spec.file} not found in {where}; {how}")
     verify(existing[0], spec)
@@ -166,11 +178,13 @@ _FETCHERS: dict[str, Callable[[dict[str, str], Path], Path]] = {
 
 def fetch(
     names: tuple[str, ...],
-    dest: Path = PROJECT_ROOT / "models",
+    dest: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> list[Path]:
-    """Put each model in `dest` and the cache, from the cache when it is already there."""
+    """Put each model in `dest` (default `models_dir()`) and the cache, from the cache when
+    it is already there."""
     specs = load_manifest()
+    dest = dest or models_dir()
     dest.mkdir(parents=True, exist_ok=True)
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
