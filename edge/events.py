@@ -182,6 +182,11 @@ def validate(data: Any) -> None:
     error = next(iter(_validator().iter_errors(data)), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise EventError(f"{where}: {error.message[:200]}")
+        if error.validator in ("minItems", "maxItems") and isinstance(error.instance, list):
+            bound = "at least" if error.validator == "minItems" else "at most"
+            message = f"expected {bound} {error.validator_value} items, got {len(error.instance)}"
+        else:
+            message = error.message[:200]  # a long array would otherwise fill the log line
+        raise EventError(f"{where}: {message}")
     if parse_utc_ms(data["ended_at"]) < parse_utc_ms(data["started_at"]):
         raise EventError("ended_at is before started_at")

@@ -19,9 +19,9 @@ from typing import Any
 
 from edge import __version__
 from edge.delivery.topics import (
-    HA_DISCOVERY_PREFIX,
     check_device_id,
     event_topic,
+    ha_discovery_topic,
     state_topic,
     status_topic,
 )
@@ -55,7 +55,7 @@ def node_id(device_id: str) -> str:
 
 
 def discovery_topic(platform: str, device_id: str, object_id: str) -> str:
-    return f"{HA_DISCOVERY_PREFIX}/{platform}/{node_id(device_id)}/{object_id}/config"
+    return ha_discovery_topic(platform, device_id, object_id)
 
 
 def discovery_messages(

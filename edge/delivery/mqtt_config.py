@@ -1,4 +1,5 @@
-"""Where the broker is and how to reach it: one frozen, checked value.
+"""Where the broker is and how to reach it: one frozen, checked value, the reconnect
+backoff, and the words for a connection that failed.
 
 Secrets never live in the config file: the password comes from `password_file` (a file
 holding only the password, like a Docker or systemd credential) or from the environment
@@ -10,6 +11,7 @@ variable `HINGEWATCH_MQTT_PASSWORD`; the user name from `username` or
 from __future__ import annotations
 
 import os
+import random
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -26,6 +28,8 @@ DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
 
 Protocol = Literal["auto", "5", "3.1.1"]
+# Longest backoff exponent: 2**20 times reconnect_min_s is far past any sane maximum.
+_MAX_EXPONENT = 20
 
 
 class MqttConfigError(HingewatchError):
@@ -193,3 +197,28 @@ ENVIRONMENT: tuple[str, ...] = (ENV_USERNAME, ENV_PASSWORD)
 def _need(ok: bool, key: str, allowed: str, value: object) -> None:
     if not ok:
         raise MqttConfigError(f"{key}: expected {allowed}, got {value!r}")
+
+
+def backoff_delay_s(attempt: int, min_s: float, max_s: float, rng: random.Random) -> float:
+    """Wait before attempt `attempt + 1`: min_s doubled per failure, capped at max_s,
+    jittered to 50-100 % so that devices that lost the broker together do not return
+    together."""
+    base = min(max_s, min_s * 2 ** min(attempt, _MAX_EXPONENT))
+    return base * (0.5 + 0.5 * rng.random())
+
+
+def explain_connect_error(exc: OSError, cfg: MqttConfig) -> tuple[str, bool]:
+    """One sentence for a failed TCP/TLS connect, and whether it is a setup error (logged
+    as an error) rather than a broker that is down (a warning)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"TLS: the certificate of {cfg.url} failed the check ({exc.verify_message}); "
+                "is ca_file the CA that signed the broker's certificate?", True)
+    if cfg.uses_tls and isinstance(exc, (ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+        reason = getattr(exc, "reason", None) or exc
+        return (f"TLS handshake with {cfg.url} failed ({reason}); "
+                "is that port a TLS listener?", True)
+    if isinstance(exc, ConnectionRefusedError):
+        return f"nothing listens on {cfg.url} (connection refused)", False
+    if isinstance(exc, TimeoutError):
+        return f"{cfg.url} did not answer within {cfg.connect_timeout_s} s", False
+    return f"cannot reach {cfg.url}: {exc}", False

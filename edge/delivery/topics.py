@@ -39,6 +39,12 @@ def state_topic(device_id: str) -> str:
     return f"{PREFIX}/{check_device_id(device_id)}/state"
 
 
+def ha_discovery_topic(platform: str, device_id: str, object_id: str) -> str:
+    """Home Assistant's per-entity discovery topic for one of this device's entities."""
+    return (f"{HA_DISCOVERY_PREFIX}/{platform}/hingewatch_{check_device_id(device_id)}/"
+            f"{object_id}/config")
+
+
 def device_of(topic: str) -> str | None:
     """The device id in a hingewatch topic, or None for any other topic."""
     parts = topic.split("/")

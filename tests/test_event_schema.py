@@ -1,0 +1,152 @@
+"""The `hingewatch.bend/1` contract: round trips, what goes over the wire, what is refused."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from edge.delivery.mqtt_config import MqttConfig
+from edge.delivery.outbox import Outbox
+from edge.delivery.publisher import Publisher
+from edge.delivery.state import STATE_SCHEMA_ID, STATE_SCHEMA_PATH, DeviceState, validate_state
+from edge.delivery.topics import HA_DISCOVERY_PREFIX, event_topic, state_topic
+from edge.events import SCHEMA_ID, SCHEMA_PATH, BendEvent, EventError, validate
+from tests._publisher_proc import synthetic_event
+from tests.mqtt_broker import Broker, Collector
+
+SCHEMA = json.loads(SCHEMA_PATH.read_text())
+
+
+def test_the_schema_files_are_valid_json_schemas_with_their_ids() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert SCHEMA["$id"] == SCHEMA_ID
+    state_schema = json.loads(STATE_SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator.check_schema(state_schema)
+    assert state_schema["$id"] == STATE_SCHEMA_ID
+
+
+@pytest.mark.parametrize("i", [0, 1, 2, 5, 6, 12, 29])
+def test_round_trip_is_stable(i: int) -> None:
+    event = synthetic_event(i, trace_frames=i % 31)
+    text = event.to_json()
+    again = BendEvent.from_json(text)
+    assert again.to_json() == text
+    assert BendEvent.from_json(again.to_json()) == again
+    assert again.event_id == event.event_id and again.posture == event.posture
+    assert len(again.skeleton) == 33 and len(again.trace) == i % 31
+
+
+def test_device_state_round_trip_and_schema() -> None:
+    state = DeviceState("kitchen", person_present=True, posture_now="stand", fps=12.25,
+                        bends_today=4, hinge_share_today=0.75, hinge_share_7d=None,
+                        last_posture="squat", outbox_depth=2, outbox_near_full=False)
+    data = json.loads(state.to_json())
+    validate_state(data)
+    assert DeviceState.from_json(state.to_json()) == state
+    assert data["schema"] == STATE_SCHEMA_ID
+
+
+def test_every_payload_published_validates(
+    mosquitto: Broker, tmp_path: Path
+) -> None:
+    # Events of every shape the synthetic household makes: each posture, view, null zone,
+    # null back bulge, empty and full traces; plus the state and the discovery configs.
+    events = [synthetic_event(i, trace_frames=(i * 7) % 31) for i in range(36)]
+    collector = Collector(mosquitto.port, [event_topic("kitchen"), state_topic("kitchen"),
+                                           f"{HA_DISCOVERY_PREFIX}/#"]).start()
+    config = MqttConfig(host="127.0.0.1", port=mosquitto.port, device_id="kitchen")
+    try:
+        with Outbox(tmp_path / "o.sqlite3") as outbox, Publisher(config, outbox) as publisher:
+            assert publisher.wait_connected(10)
+            publisher.publish_state(DeviceState("kitchen", bends_today=36))
+            for event in events:
+                publisher.submit(event)
+            assert publisher.wait_drained(10)
+        assert collector.wait_for(
+            lambda ms: sum(m.topic == event_topic("kitchen") for m in ms) >= 36, 10)
+    finally:
+        collector.stop()
+    independent = jsonschema.Draft202012Validator(SCHEMA)
+    received = collector.snapshot()
+    for message in collector.on_topic(event_topic("kitchen")):
+        data = json.loads(message.payload)
+        independent.validate(data)
+        validate(data)
+    assert [json.loads(m.payload)["event_id"] for m in collector.on_topic(
+        event_topic("kitchen"))] == [e.event_id for e in events]
+    for message in collector.on_topic(state_topic("kitchen")):
+        validate_state(json.loads(message.payload))
+    discovery = [m for m in received if m.topic.startswith(HA_DISCOVERY_PREFIX)]
+    assert len(discovery) == 5
+    for message in discovery:
+        assert isinstance(json.loads(message.payload), dict)
+
+
+def _base() -> dict[str, Any]:
+    return json.loads(synthetic_event(1).to_json())
+
+
+def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda d: d.__setitem__(key, value)
+
+
+MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("no event_id", lambda d: d.pop("event_id"), "(top): 'event_id' is a required property"),
+    ("unknown posture", _set("posture", "slouch"),
+     "posture: 'slouch' is not one of ['hinge', 'round', 'squat']"),
+    ("a future schema", _set("schema", "hingewatch.bend/2"),
+     "unknown schema 'hingewatch.bend/2'; this receiver reads hingewatch.bend/1"),
+    ("32 landmarks", lambda d: d.__setitem__("skeleton", d["skeleton"][:32]), "skeleton: "),
+    ("a landmark with 4 numbers", lambda d: d["skeleton"][0].append(1.0),
+     "skeleton/0: expected at most 3 items, got 4"),
+    ("ends before it starts", _set("ended_at", "2026-09-21T00:00:00.000Z"),
+     "ended_at is before started_at"),
+    ("pixels", _set("pixels", [1, 2]),
+     "(top): Additional properties are not allowed ('pixels' was unexpected)"),
+    ("confidence above 1", _set("confidence", 1.5),
+     "confidence: 1.5 is greater than the maximum of 1"),
+    ("time without milliseconds", _set("started_at", "2026-09-21T14:13:27Z"),
+     "started_at: '2026-09-21T14:13:27Z' does not match"),
+    ("31 trace frames", lambda d: d["trace"]["frames"].append(d["skeleton"]),
+     "trace/frames: "),
+    ("a metric without its unit", lambda d: d["metrics"].pop("time_beyond_60_deg_s"),
+     "metrics: 'time_beyond_60_deg_s' is a required property"),
+    ("not a ULID", _set("event_id", "01M3251X5R000000000000000U"),
+     "event_id: '01M3251X5R000000000000000U' does not match"),
+    ("a reason twice", _set("reasons", ["lumbar_rounding", "lumbar_rounding"]),
+     "reasons: ['lumbar_rounding', 'lumbar_rounding'] has non-unique elements"),
+    ("negative duration", _set("duration_s", -1), "duration_s: -1 is less than the minimum of 0"),
+    ("a space in device_id", _set("device_id", "my kitchen"),
+     "device_id: 'my kitchen' does not match"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [(m, msg) for _, m, msg in MALFORMED],
+                         ids=[name for name, _, _ in MALFORMED])
+def test_malformed_events_are_refused_saying_where(
+    mutate: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    data = copy.deepcopy(_base())
+    mutate(data)
+    with pytest.raises(EventError) as info:
+        validate(data)
+    assert str(info.value).startswith(message)
+    with pytest.raises(EventError):
+        BendEvent.from_json(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("[1, 2]", "expected a JSON object, got list"),
+     ("not json", "not JSON: Expecting value"),
+     ('{"schema": "hingewatch.bend/1"', "not JSON: Expecting ',' delimiter")],
+)
+def test_payloads_that_are_not_events(text: str, message: str) -> None:
+    with pytest.raises(EventError, match="^" + message.replace("[", r"\[")):
+        BendEvent.from_json(text)
