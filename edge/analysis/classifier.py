@@ -23,20 +23,26 @@ from edge.analysis.bends import Bend, Sample, depth_of, is_bent
 from edge.analysis.kinematics import Kinematics, View, view_of
 
 # Back-line bulge over chord (see backline.py for the arc geometry): at or above ROUND the
-# outline is one convex arc of ≳14° of spread flexion; at or below FLAT it is within the
-# few degrees a neutral spine shows. Between: unsure. Raising ROUND calls fewer rounds.
-BULGE_ROUND = 0.030
-BULGE_FLAT = 0.018
-# The back line is read only with the trunk this far forward: upright, the outline is the
-# standing S-curve and arms or clothes dominate it.
-BACKLINE_MIN_TRUNK_DEG = 40.0
+# outline is one convex arc of ≳16° of spread flexion; at or below FLAT (≈9°) it is within
+# what a neutral spine shows (its lordosis and kyphosis roughly cancel; synthetic neutral
+# backs with clothing read up to ~0.03). Between: unsure. Raising ROUND calls fewer rounds.
+BULGE_ROUND = 0.035
+BULGE_FLAT = 0.020
+# The back line is read only with the trunk this far forward (the bend-entry tilt): more
+# upright, the outline is the standing S-curve and arms or clothes dominate it.
+BACKLINE_MIN_TRUNK_DEG = 30.0
+# In a knee-dominant lowering the trunk stays near upright and the outline at hip level is
+# buttocks and lordosis, not the spine's curve: read it only past this tilt.
+BACKLINE_MIN_TRUNK_SQUAT_DEG = 45.0
 # Frames at least this share of the bend's greatest depth form its "deepest part".
 DEEP_SHARE = 0.85
 # Squat: the straighter knee bent at least this much, and no less than this share of the
 # hip flexion (knee-dominant), with the trunk no further forward than SQUAT_MAX_TRUNK_DEG.
 SQUAT_MIN_KNEE_DEG = 60.0
 SQUAT_MIN_KNEE_TO_HIP = 0.6
-SQUAT_MAX_TRUNK_DEG = 50.0
+# "Chest up": a squat keeps the trunk within 45° of vertical; a bent-knee lift with the
+# trunk further forward (a deadlift start) is a hinge.
+SQUAT_MAX_TRUNK_DEG = 45.0
 # Waist bend: hips less than this share of leg length behind the ankles while the trunk is
 # forward of WAIST_MIN_TRUNK_DEG — "bending from the waist" leaves the hips over the feet.
 WAIST_MAX_SHIFT = 0.02
@@ -82,9 +88,11 @@ def _median_kin(kins: Sequence[Kinematics]) -> Kinematics:
     )
 
 
-def _bulge(samples: Sequence[Sample], peak: Kinematics) -> tuple[float | None, float]:
+def _bulge(
+    samples: Sequence[Sample], peak: Kinematics, min_trunk_deg: float
+) -> tuple[float | None, float]:
     """Median bulge over the deep frames where the back line is valid, and where it peaks."""
-    if peak.view == "front" or peak.trunk_inclination_deg < BACKLINE_MIN_TRUNK_DEG:
+    if peak.view == "front" or peak.trunk_inclination_deg < min_trunk_deg:
         return None, 0.5
     lines: list[BackLine] = [s.back for s in samples if s.back is not None]
     if len(lines) < max(1, len(samples) // 2):
@@ -106,7 +114,13 @@ def classify_samples(samples: Sequence[Sample]) -> Verdict:
     depths = np.array([depth_of(s.kin) for s in samples])
     deep = [s for s, d in zip(samples, depths, strict=True) if d >= DEEP_SHARE * depths.max()]
     peak = _median_kin([s.kin for s in deep])
-    bulge, bulge_at = _bulge(deep, peak)
+    squat_like = (
+        peak.knee_flexion_deg >= SQUAT_MIN_KNEE_DEG
+        and peak.knee_flexion_deg >= SQUAT_MIN_KNEE_TO_HIP * peak.hip_flexion_deg
+        and peak.trunk_inclination_deg <= SQUAT_MAX_TRUNK_DEG
+    )
+    min_trunk = BACKLINE_MIN_TRUNK_SQUAT_DEG if squat_like else BACKLINE_MIN_TRUNK_DEG
+    bulge, bulge_at = _bulge(deep, peak, min_trunk)
     reasons: list[str] = []
     if bulge is not None and bulge >= BULGE_ROUND:
         reasons.append("upper_back_rounding" if bulge_at >= UPPER_BACK_FROM else "lumbar_rounding")
@@ -120,11 +134,6 @@ def classify_samples(samples: Sequence[Sample]) -> Verdict:
             and peak.knee_flexion_deg < LOCKED_KNEE_DEG):
         reasons.append("locked_knees")
 
-    squat_like = (
-        peak.knee_flexion_deg >= SQUAT_MIN_KNEE_DEG
-        and peak.knee_flexion_deg >= SQUAT_MIN_KNEE_TO_HIP * peak.hip_flexion_deg
-        and peak.trunk_inclination_deg <= SQUAT_MAX_TRUNK_DEG
-    )
     rounded = bulge is not None and bulge >= BULGE_ROUND
     if rounded or waist:
         posture = "round"

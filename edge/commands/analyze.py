@@ -34,7 +34,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     a.set_defaults(func=run_analyze)
 
     e = sub.add_parser("eval", help="measure detection and accuracy on labelled clips")
-    e.add_argument("labels", type=Path, help="CSV with the header clip,start_s,end_s,label")
+    e.add_argument("labels", type=Path, nargs="?",
+                   help="CSV with the header clip,start_s,end_s,label")
+    e.add_argument("--synthetic", type=int, metavar="BENDS",
+                   help="instead: this many bends of the synthetic household (yaw ±60°)")
+    e.add_argument("--seed", type=int, default=0, help="synthetic: random seed (default 0)")
     add_engine_arguments(e)
     e.set_defaults(func=run_eval)
 
@@ -155,6 +159,20 @@ def _picture_line(r: dict[str, Any]) -> str:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    if args.synthetic is not None:
+        if args.synthetic < 3:
+            raise HingewatchError(f"--synthetic: expected 3 bends or more, got {args.synthetic}")
+        from edge.synth.evaluate import BENDS_PER_CLIP, evaluate_synthetic
+
+        progress = Progress("eval synthetic clips", -(-args.synthetic // BENDS_PER_CLIP))
+        try:
+            figures = evaluate_synthetic(args.synthetic, args.seed, step=progress.step)
+        finally:
+            progress.close()
+        print(json.dumps(figures))
+        return 0
+    if args.labels is None:
+        raise HingewatchError("eval: give a LABELS.csv file or --synthetic BENDS")
     rows = read_labels(args.labels)
     engine = _engine(args)
     tally = Tally()

@@ -1,0 +1,33 @@
+"""Accuracy on 600 synthetic bends (many bodies, speeds, depths, yaws ±60°), held to the
+figures in tests/metrics.json so they can only go up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from edge.synth.evaluate import evaluate_synthetic
+
+METRICS = Path(__file__).resolve().parent / "metrics.json"
+# The synthetic run is seeded, so the figures repeat; this slack only absorbs float
+# differences between machines in the mask rendering.
+PLATFORM_SLACK = 0.01
+
+
+def test_synthetic_accuracy_meets_the_targets_and_never_regresses() -> None:
+    stored = json.loads(METRICS.read_text())
+    held, targets = stored["synthetic"], stored["targets"]
+    figures = evaluate_synthetic(held["bends"], held["seed"])
+    now = {
+        "detection_recall": figures["detection_recall"],
+        "detection_precision": figures["detection_precision"],
+        "balanced_accuracy_yaw60": figures["balanced_accuracy"],
+        "balanced_accuracy_yaw45": figures["near_side"]["balanced_accuracy"],
+    }
+    assert figures["bends_labelled"] >= 600
+    assert now["balanced_accuracy_yaw45"] >= targets["synthetic_balanced_accuracy_yaw45"], now
+    assert now["balanced_accuracy_yaw60"] >= targets["synthetic_balanced_accuracy_yaw60"], now
+    assert now["detection_recall"] >= targets["synthetic_detection_recall"], now
+    assert now["detection_precision"] >= targets["synthetic_detection_precision"], now
+    for key, value in now.items():
+        assert value >= held[key] - PLATFORM_SLACK, f"{key} fell from {held[key]} to {value}"
