@@ -126,9 +126,13 @@ class Agent:
 
     def _poses(self, stop: threading.Event) -> Iterator[tuple[float, Pose | None]]:
         if self.simulated:
-            from edge.synth.household import household_stream
+            from edge.synth.household import household_stream, zones_for
 
-            yield from household_stream(realtime=self.realtime, stop=stop)
+            def new_day(day: object) -> None:
+                # The simulated person does each chore at a new spot: zones follow them.
+                self.analyzer.zones = zones_for(day)  # type: ignore[arg-type]
+
+            yield from household_stream(realtime=self.realtime, stop=stop, on_day=new_day)
             return
         if self.engine is None:
             p = self.config.pose

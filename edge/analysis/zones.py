@@ -26,6 +26,10 @@ class Zone:
             if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
                 raise ValueError(f"zone {self.name}: point {(x, y)} is outside 0..1")
 
+    @property
+    def centre_norm(self) -> np.ndarray:
+        return np.asarray(self.polygon_norm).mean(axis=0)
+
     def contains(self, xy_norm: np.ndarray) -> np.ndarray:
         """Boolean per point (even–odd ray casting)."""
         pts = np.atleast_2d(xy_norm)
@@ -51,17 +55,20 @@ DEFAULT_ZONES: tuple[Zone, ...] = (
 
 
 def zone_at(pose: Pose, zones: tuple[Zone, ...]) -> Zone | None:
-    """The zone holding the wrists (both, else either), else the hips; None if none does."""
+    """The zone holding the wrists (both, else either), else the hips; None if none does.
+
+    Where zones overlap, the one whose centre is nearest the points wins.
+    """
     wrists = pose.xy_norm[[Joint.LEFT_WRIST, Joint.RIGHT_WRIST]]
     seen = pose.visibility[[Joint.LEFT_WRIST, Joint.RIGHT_WRIST]] >= 0.5
     hips = pose.xy_norm[[Joint.LEFT_HIP, Joint.RIGHT_HIP]].mean(axis=0)
     for points in (wrists[seen] if seen.any() else np.empty((0, 2)), hips[None, :]):
         if len(points) == 0:
             continue
-        for zone in zones:
-            if zone.contains(points).all():
-                return zone
-        for zone in zones:
-            if zone.contains(points).any():
-                return zone
+        for need_all in (True, False):
+            holding = [z for z in zones
+                       if (z.contains(points).all() if need_all else z.contains(points).any())]
+            if holding:
+                centre = points.mean(axis=0)
+                return min(holding, key=lambda z: float(np.linalg.norm(z.centre_norm - centre)))
     return None
