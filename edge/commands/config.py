@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edge.config import EXAMPLE_PATH, load
+from edge.config import EXAMPLE_PATH, ConfigError, load
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,9 +21,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_check(args: argparse.Namespace) -> int:
     config = load(args.file)
     if config.dashboard:
-        from dashboard.config import settings_from_table  # the CLI may import the dashboard
+        # The CLI may import the dashboard; edge's own modules never do.
+        from dashboard.config import load_settings
+        from dashboard.errors import SettingsError
 
-        settings_from_table(config.dashboard, f"{args.file}: [dashboard]")
+        try:
+            load_settings(args.file)
+        except SettingsError as exc:
+            raise ConfigError(str(exc)) from None
     print(f"{args.file}: ok (device {config.device.id}, source {config.camera.source}, "
           f"broker {config.mqtt.url}, {len(config.zones)} zones)")
     return 0
