@@ -23,8 +23,7 @@ models: $(STAMP)
 	$(BIN)/hingewatch models fetch --variant full
 
 demo: setup
-	$(BIN)/hingewatch pose $(FIXTURES)/video/pose_tracking_example.gif --out out/demo_pose.png
-	@echo "The skeleton on six frames of the clip is in $(abspath out/demo_pose.png)"
+	$(BIN)/hingewatch demo
 
 test: test-main test-tflite
 
