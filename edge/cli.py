@@ -15,9 +15,9 @@ from edge import __version__  # noqa: E402
 from edge.commands import analyze as analyze_cmd  # noqa: E402
 from edge.commands import config as config_cmd  # noqa: E402
 from edge.commands import edge as edge_cmd  # noqa: E402
-from edge.demo import run as demo_cmd  # noqa: E402
 from edge.commands import models as models_cmd  # noqa: E402
 from edge.commands import pose as pose_cmd  # noqa: E402
+from edge.demo import run as demo_cmd  # noqa: E402
 from edge.errors import HingewatchError  # noqa: E402
 
 EXIT_BAD_INPUT = 2
