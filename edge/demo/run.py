@@ -154,10 +154,10 @@ def _dashboard_ready(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) 
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise HingewatchError(f"the dashboard stopped at start (exit code {proc.returncode})")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url + "login", timeout=2) as resp:
-                if resp.status == 200:
-                    return
+        with contextlib.suppress(OSError), \
+                urllib.request.urlopen(url + "login", timeout=2) as resp:
+            if resp.status == 200:
+                return
         time.sleep(0.2)
     raise HingewatchError(f"the dashboard did not answer at {url} within {timeout_s:.0f} s")
 
