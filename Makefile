@@ -45,6 +45,7 @@ test-tflite: setup $(LEGACY_STAMP)
 bench: setup
 	bash bench/run.sh
 	$(BIN)/python bench/events_bench.py
+	$(BIN)/python bench/dashboard_bench.py
 
 lint: setup
 	$(BIN)/ruff check edge dashboard tests bench

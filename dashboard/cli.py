@@ -1,0 +1,155 @@
+"""`hingewatch dashboard [serve]` and `hingewatch dashboard adduser`: `add_parser(sub)` adds
+them to the main command line (edge/cli.py calls it); `python -m dashboard` runs them alone.
+Bad input ends with one line on stderr and exit code 2. Importing this module needs only the
+standard library, so an edge-only install (without the dashboard extra) keeps its CLI."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dashboard.config import DEFAULT_CONFIG, load_settings
+from dashboard.errors import DashboardError
+from dashboard.settings import ROLES, Settings, default_db_path, system_timezone
+
+EXIT_BAD_INPUT = 2
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Adds `dashboard` (same as `dashboard serve`), `dashboard serve` and
+    `dashboard adduser` to the main command line's subparsers."""
+    about = ("Collects every device's events from the MQTT broker into SQLite and serves "
+             "the dashboard (Today, Week, Events, Report, Devices, Health) and its JSON "
+             "API. Settings come from the [dashboard] table of the config file, then "
+             "these options.")
+    p = sub.add_parser("dashboard", help="collect events from MQTT and serve the web dashboard",
+                       description=about + " Without a command it serves.")
+    _serve_options(p)
+    p.set_defaults(func=run_dashboard)
+    dsub = p.add_subparsers(dest="dashboard_command", metavar="{serve,adduser}")
+    s = dsub.add_parser("serve", help="serve the dashboard (the default)", description=about)
+    _serve_options(s)
+    s.set_defaults(func=run_dashboard)
+    a = dsub.add_parser("adduser", help="add a dashboard account (or --replace its password)",
+                        description="Adds an account. The password is asked for twice, or "
+                                    "read from standard input with --password-stdin.")
+    _where(a)
+    a.add_argument("name", help="user name: letters, digits, _ . @ -")
+    a.add_argument("--role", choices=ROLES, default="viewer",
+                   help="viewer: sees everything; reviewer: may also relabel (default viewer)")
+    a.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input")
+    a.add_argument("--replace", action="store_true",
+                   help="set a new password and role for an existing user (ends their sessions)")
+    a.set_defaults(func=run_adduser)
+    return p
+
+
+# Options are SUPPRESSed when absent, so `dashboard --port 1 serve` and `dashboard serve
+# --port 1` both work and an absent option never hides the config file's value.
+_ABSENT = argparse.SUPPRESS
+
+
+def _where(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=_ABSENT,
+                   help=f"the TOML config file (default {DEFAULT_CONFIG} when it exists)")
+    p.add_argument("--db", type=Path, default=_ABSENT, dest="db_path",
+                   help=f"the dashboard's SQLite file (default {default_db_path()})")
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    d = Settings()
+    _where(p)
+    p.add_argument("--host", default=_ABSENT, dest="http_host",
+                   help=f"address to serve on (default {d.http_host}: this machine only)")
+    p.add_argument("--port", type=int, default=_ABSENT, dest="http_port",
+                   help=f"default {d.http_port}")
+    p.add_argument("--mqtt-host", default=_ABSENT, help=f"broker (default {d.mqtt_host})")
+    p.add_argument("--mqtt-port", type=int, default=_ABSENT, help=f"default {d.mqtt_port}")
+    p.add_argument("--mqtt-username", default=_ABSENT)
+    p.add_argument("--mqtt-password-file", type=Path, default=_ABSENT,
+                   help="a file whose first line is the broker password")
+    p.add_argument("--client-id", default=_ABSENT, dest="mqtt_client_id",
+                   help="MQTT client id; the broker keeps our session (and queued events) "
+                        f"under it (default {d.mqtt_client_id})")
+    p.add_argument("--allow-localhost", action="store_const", const=True, default=_ABSENT,
+                   help="let requests from 127.0.0.1 in without a login, as a reviewer "
+                        "(not behind a reverse proxy on the same machine)")
+    p.add_argument("--timezone", default=_ABSENT,
+                   help=f"IANA zone days are counted in (default: this machine's, "
+                        f"{system_timezone()})")
+    p.add_argument("--secure-cookies", action="store_const", const=True, default=_ABSENT,
+                   help="send the session cookie over HTTPS only (behind a TLS proxy)")
+    p.add_argument("--streak-goal", type=float, default=_ABSENT,
+                   help=f"hinge share a day needs to count towards a streak "
+                        f"(default {d.streak_goal})")
+    p.add_argument("--demo-user", action="store_true", default=_ABSENT,
+                   help="create or reset the reviewer 'demo' with a new random password, "
+                        "and print it with the URL")
+
+
+_SETTING_OPTIONS = (
+    "db_path", "http_host", "http_port", "mqtt_host", "mqtt_port", "mqtt_username",
+    "mqtt_password_file", "mqtt_client_id", "allow_localhost", "timezone", "secure_cookies",
+    "streak_goal",
+)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {k: getattr(args, k) for k in _SETTING_OPTIONS if hasattr(args, k)}
+    return load_settings(getattr(args, "config", None), **overrides)
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    from dashboard.server import run  # uvicorn and the web app load only for this verb
+
+    return _guarded(lambda: run(settings_from(args),
+                                demo_user=getattr(args, "demo_user", False)))
+
+
+def run_adduser(args: argparse.Namespace) -> int:
+    from dashboard import auth
+    from dashboard.clock import now_ms
+    from dashboard.store import Writer
+
+    def add() -> int:
+        settings = settings_from(args)
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass(f"password for {args.name}: ")
+            if getpass.getpass("again: ") != password:
+                raise DashboardError("the two passwords differ")
+        auth.check_new_user(args.name, password, args.role)
+        writer = Writer(settings.db_path, settings.timezone)
+        try:
+            writer.add_user(args.name, auth.hash_password(password), args.role, now_ms(),
+                            replace=args.replace)
+        finally:
+            writer.close()
+        print(f"{'updated' if args.replace else 'added'} {args.role} {args.name} "
+              f"in {settings.db_path}")
+        return 0
+
+    return _guarded(add)
+
+
+def _guarded(action: object) -> int:
+    try:
+        return int(action())  # type: ignore[operator]
+    except DashboardError as exc:
+        print(f"hingewatch: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hingewatch")
+    add_parser(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130

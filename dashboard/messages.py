@@ -1,0 +1,158 @@
+"""What one MQTT message is: an event to store, a status, a state, or a rejection.
+
+`classify` never raises: whatever arrives becomes exactly one value below, and every
+`Rejected` is counted by its reason. Nothing here touches the network or the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from dashboard.ergonomics import reba_trunk_score
+from dashboard.eventcheck import (
+    Event,
+    NotJsonError,
+    NotObjectError,
+    UnknownSchemaError,
+    decode_event,
+)
+from dashboard.skeleton import pack
+from edge.delivery.topics import device_of
+from edge.events import EventError
+
+# A valid event is ~25 kB (33 landmarks x 31 skeletons); anything far larger is refused
+# before it is parsed, so one bad publisher cannot make us decode megabytes.
+MAX_EVENT_BYTES = 256 * 1024
+MAX_STATE_BYTES = 16 * 1024
+STATUSES = frozenset(("online", "offline"))
+KINDS = frozenset(("event", "status", "state"))
+
+
+@dataclass(frozen=True)
+class EventMessage:
+    device_id: str
+    event_id: str
+    row: tuple[object, ...]     # the values of `sql.INSERT_EVENT`
+    trace_rate_hz: float
+    landmarks: bytes            # skeleton + trace, packed by `skeleton.pack`
+    software_version: str
+    model: str                  # "name variant"
+
+
+@dataclass(frozen=True)
+class StatusMessage:
+    device_id: str
+    status: str | None          # None: the retained status was cleared
+
+
+@dataclass(frozen=True)
+class StateMessage:
+    device_id: str
+    state_json: str | None      # the JSON object as received; None: cleared
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str                 # a key of `words.REJECT_WORDS`
+    topic: str
+    detail: str
+
+
+Message = EventMessage | StatusMessage | StateMessage | Rejected
+
+
+@lru_cache(maxsize=4096)
+def _local_day(started_minute: str, zone: ZoneInfo) -> str:
+    """The local date of a UTC minute ('2026-11-24T07:41'); cached, a bend burst shares it."""
+    t = datetime.strptime(started_minute, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
+    return t.astimezone(zone).date().isoformat()
+
+
+def local_day(started_at: str, zone: ZoneInfo) -> str:
+    return _local_day(started_at[:16], zone)
+
+
+def event_row(e: Event, zone: ZoneInfo, received_at: str) -> tuple[object, ...]:
+    """The `events` row of a checked event (column order of `sql.EVENT_COLUMNS`)."""
+    m = e.metrics
+    return (
+        e.event_id, e.device_id, e.started_at, e.ended_at, local_day(e.started_at, zone),
+        float(e.duration_s), e.posture, float(e.confidence), " ".join(e.reasons), e.activity,
+        e.zone, int(e.lift), e.view, float(m.peak_trunk_inclination_deg),
+        float(m.peak_hip_flexion_deg), float(m.peak_knee_flexion_deg),
+        float(m.peak_hip_shift_norm),
+        None if m.back_bulge_norm is None else float(m.back_bulge_norm),
+        float(m.time_beyond_60_deg_s), reba_trunk_score(m.peak_trunk_inclination_deg),
+        e.model.name, e.model.variant, e.software_version, int(e.simulated), received_at,
+    )
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc)[:300]
+
+
+def classify(topic: str, payload: bytes, zone: ZoneInfo, received_at: str) -> Message:
+    """Turn one message into one value. `received_at` is UTC ISO with ms."""
+    try:
+        return _classify(topic, payload, zone, received_at)
+    except Exception as exc:  # noqa: BLE001 - a bug here must cost one message, not ingest
+        return Rejected("internal_error", topic[:200], f"{type(exc).__name__}: {_short(exc)}")
+
+
+def _classify(topic: str, payload: bytes, zone: ZoneInfo, received_at: str) -> Message:
+    device_id = device_of(topic)
+    kind = topic.rsplit("/", 1)[-1]
+    if device_id is None or kind not in KINDS:
+        return Rejected("bad_topic", topic[:200], "not a hingewatch device topic")
+    if kind == "status":
+        return _status(topic, device_id, payload)
+    if kind == "state":
+        return _state(topic, device_id, payload)
+    if len(payload) > MAX_EVENT_BYTES:
+        return Rejected("too_large", topic, f"{len(payload)} bytes")
+    try:
+        event, landmarks = decode_event(bytes(payload))
+    except NotJsonError as exc:
+        return Rejected("not_json", topic, _short(exc))
+    except NotObjectError as exc:
+        return Rejected("not_object", topic, _short(exc))
+    except UnknownSchemaError as exc:
+        return Rejected("unknown_schema", topic, _short(exc))
+    except EventError as exc:
+        return Rejected("invalid", topic, _short(exc))
+    if event.device_id != device_id:
+        return Rejected("device_mismatch", topic, f"device_id {event.device_id!r}")
+    return EventMessage(
+        device_id, event.event_id, event_row(event, zone, received_at),
+        float(event.trace.rate_hz), pack(landmarks), event.software_version,
+        f"{event.model.name} {event.model.variant}".strip(),
+    )
+
+
+def _status(topic: str, device_id: str, payload: bytes) -> Message:
+    if not payload:
+        return StatusMessage(device_id, None)
+    text = payload.decode("utf-8", "replace").strip()
+    if text not in STATUSES:
+        return Rejected("bad_status", topic, f"status {text[:40]!r}")
+    return StatusMessage(device_id, text)
+
+
+def _state(topic: str, device_id: str, payload: bytes) -> Message:
+    if not payload:
+        return StateMessage(device_id, None)
+    if len(payload) > MAX_STATE_BYTES:
+        return Rejected("too_large", topic, f"state of {len(payload)} bytes")
+    try:
+        data = msgspec.json.decode(payload)
+    except msgspec.DecodeError as exc:
+        return Rejected("bad_state", topic, f"not JSON: {_short(exc)}")
+    if not isinstance(data, dict):
+        return Rejected("bad_state", topic, f"a JSON {type(data).__name__}, not an object")
+    # Kept as received (re-encoded compactly); the pages pick the fields they know.
+    return StateMessage(device_id, msgspec.json.encode(data).decode())

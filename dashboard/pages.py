@@ -1,0 +1,292 @@
+"""The server-rendered pages: Today, Week, Events (list and detail with review), Devices,
+Health, and the login form. The Report and the CSV export are in `report.py`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dashboard import auth, charts, skeleton, words
+from dashboard.clock import now_ms, parse_ms, utc_ms
+from dashboard.errors import WeekError
+from dashboard.sql import LABELS, EventQuery
+from dashboard.summary import (
+    IsoWeek,
+    PostureCounts,
+    WeekSummary,
+    day_bounds_utc,
+    today,
+    week_summary,
+)
+from dashboard.web import (
+    CsrfDep,
+    Forbidden,
+    ReviewerDep,
+    Services,
+    SvcDep,
+    UserDep,
+    identity,
+    render,
+    session_cookie,
+)
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+MAX_NOTE_CHARS = 2000
+POSTURES = ("hinge", "round", "squat")
+SERIES = (("hinge", "Hinge", "c-hinge"), ("squat", "Squat", "c-squat"),
+          ("round", "Rounded", "c-round"))
+
+
+class BadRequest(Exception):
+    """A query parameter a person typed wrong; shown as a 400 page that says which."""
+
+
+def _opt(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    value = _opt(value)
+    if value is not None and value not in allowed:
+        raise BadRequest(f"{name}: expected one of {', '.join(allowed)}, got {value[:40]!r}")
+    return value
+
+
+def _day(name: str, value: str | None) -> date | None:
+    value = _opt(value)
+    try:
+        return None if value is None else date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name}: expected a date YYYY-MM-DD, got {str(value)[:40]!r}") from None
+
+
+def parse_week(svc: Services, text: str | None) -> IsoWeek:
+    text = _opt(text)
+    if text is None:
+        return IsoWeek.of(today(svc.settings.zone))
+    try:
+        return IsoWeek.parse(text)
+    except WeekError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def parse_device(svc: Services, text: str | None) -> str | None:
+    return _choice("device", text, tuple(d.device_id for d in svc.reader.devices()))
+
+
+# --- Today ----------------------------------------------------------------------------------
+
+
+def today_context(svc: Services) -> dict[str, Any]:
+    zone = svc.settings.zone
+    day = today(zone)
+    start, end = day_bounds_utc(day, zone)
+    events, total = svc.reader.event_page(EventQuery(started_from=start, started_before=end),
+                                          PAGE_SIZE, 0)
+    counts = PostureCounts()
+    deep_s = 0.0
+    for row in svc.reader.day_rows(day.isoformat(), day.isoformat(), None):
+        counts = counts.plus(row.posture, row.n)
+        deep_s += row.deep_s if row.posture != "not_a_bend" else 0.0
+    return {"today": day, "events": events, "events_total": total, "counts": counts,
+            "deep_s": deep_s, "devices": svc.reader.devices(), "goal": svc.settings.streak_goal}
+
+
+@router.get("/")
+def today_page(request: Request, user: UserDep,
+               svc: SvcDep) -> Response:
+    return render(request, "today.html", today_context(svc))
+
+
+# --- Week -----------------------------------------------------------------------------------
+
+
+def week_charts(s: WeekSummary) -> dict[str, Any]:
+    labels = [f"{d.day:%a} {d.day.day}" for d in s.days]
+    per_day = charts.stacked_bars(
+        labels,
+        [charts.Series(name, [getattr(d.counts, key) for d in s.days], css)
+         for key, name, css in SERIES],
+        title="Bends per day by posture",
+    )
+    share_day = charts.share_bars(labels, [d.counts.hinge_share for d in s.days],
+                                  title="Hinge share per day", goal=s.goal)
+    acts = s.activities[:8]
+    share_act = charts.share_bars(
+        [words.activity_word(a.activity) for a in acts],
+        [a.counts.hinge_share for a in acts], title="Hinge share per activity", goal=s.goal,
+    )
+    # Seconds while the days are short of two minutes each, minutes after that.
+    in_minutes = max((d.deep_s for d in s.days), default=0) >= 120
+    unit, scale = ("min", 60.0) if in_minutes else ("s", 1.0)
+    deep = charts.bars(labels, [d.deep_s / scale for d in s.days],
+                       title=f"Time bent beyond 60° per day ({unit})",
+                       fmt=lambda v: f"{v:.0f} {unit}", whole=True)
+    trend = charts.line([f"W{p.week.week:02d}" for p in s.trend],
+                        [p.counts.hinge_share for p in s.trend],
+                        title="Hinge share, last 8 weeks", goal=s.goal)
+    return {"chart_per_day": per_day, "chart_share_day": share_day,
+            "chart_share_activity": share_act, "chart_deep": deep, "chart_trend": trend,
+            "deep_unit": "minutes" if in_minutes else "seconds"}
+
+
+@router.get("/week")
+def week_page(request: Request, *, week: str | None = None, device: str | None = None,
+              user: UserDep, svc: SvcDep) -> Response:
+    w = parse_week(svc, week)
+    device_id = parse_device(svc, device)
+    summary = week_summary(svc.reader, w, device_id, svc.settings.streak_goal)
+    return render(request, "week.html", {
+        "s": summary, **week_charts(summary), "devices": svc.reader.devices(),
+        "device": device_id, "this_week": IsoWeek.of(today(svc.settings.zone)),
+    })
+
+
+# --- Events ---------------------------------------------------------------------------------
+
+
+@router.get("/events")
+def events_page(request: Request, *, device: str | None = None, activity: str | None = None,
+                posture: str | None = None, reviewed: str | None = None,
+                start: str | None = None, end: str | None = None, page: int = 1,
+                user: UserDep, svc: SvcDep) -> Response:
+    zone = svc.settings.zone
+    first, last = _day("start", start), _day("end", end)
+    query = EventQuery(
+        device_id=parse_device(svc, device),
+        activity=_choice("activity", activity, tuple(svc.reader.activities())),
+        posture=_choice("posture", posture, POSTURES),
+        reviewed={"yes": True, "no": False, None: None}[_choice("reviewed", reviewed,
+                                                                  ("yes", "no"))],
+        started_from=day_bounds_utc(first, zone)[0] if first else None,
+        started_before=day_bounds_utc(last, zone)[1] if last else None,
+    )
+    page = max(1, min(page, 100_000))
+    events, total = svc.reader.event_page(query, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    filters = {k: v for k, v in {"device": device, "activity": activity, "posture": posture,
+                                 "reviewed": reviewed, "start": start, "end": end}.items()
+               if _opt(v)}
+    return render(request, "events.html", {
+        "events": events, "total": total, "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)), "filters": filters,
+        "query_for": lambda p: urlencode({**filters, "page": p}),
+        "devices": svc.reader.devices(), "activities": svc.reader.activities(),
+    })
+
+
+@router.get("/events/{event_id}")
+def event_page(request: Request, *, event_id: str, saved: int = 0,
+               user: UserDep, svc: SvcDep) -> Response:
+    event = svc.reader.event(event_id)
+    pose = svc.reader.event_pose(event_id)
+    if event is None or pose is None:
+        raise HTTPException(404, f"no event {event_id[:40]!r}")
+    label = (f"{words.posture_word(event.posture)}: skeleton at the deepest moment, "
+             f"trunk {event.peak_trunk_inclination_deg:.0f}° from vertical")
+    figure = skeleton.svg(pose.skeleton, pose.trace, label=label, posture=event.posture,
+                          svg_id="skeleton")
+    replay = None
+    if len(pose.trace):
+        replay = json.dumps({
+            "rate_hz": pose.rate_hz,
+            "bones": skeleton.CONNECTIONS,
+            "trunk": [skeleton.LEFT_HIP, skeleton.RIGHT_HIP, skeleton.LEFT_SHOULDER,
+                      skeleton.RIGHT_SHOULDER],
+            "frames": skeleton.replay_frames(pose.skeleton, pose.trace),
+        }, separators=(",", ":"))
+    return render(request, "event.html", {
+        "e": event, "figure": figure, "replay": replay, "n_frames": len(pose.trace),
+        "labels": LABELS, "saved": bool(saved),
+    })
+
+
+@router.post("/events/{event_id}/review")
+async def review_form(request: Request, event_id: str,
+                      user: ReviewerDep,
+                      svc: SvcDep) -> Response:
+    form = await request.form()
+    label = form.get("label")
+    note = form.get("note") or ""
+    if not isinstance(label, str) or label not in LABELS:
+        raise BadRequest(f"label: expected one of {', '.join(LABELS)}")
+    if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
+        raise BadRequest(f"note: at most {MAX_NOTE_CHARS} characters")
+    if not svc.writer.review(event_id, label, note.strip(), user.name, now_ms()):
+        raise HTTPException(404, f"no event {event_id[:40]!r}")
+    return RedirectResponse(f"/events/{event_id}?saved=1#review", status_code=303)
+
+
+# --- Devices and health -------------------------------------------------------------------
+
+
+@router.get("/devices")
+def devices_page(request: Request, user: UserDep,
+                 svc: SvcDep) -> Response:
+    return render(request, "devices.html", {"devices": svc.reader.devices()})
+
+
+@router.get("/health")
+def health_page(request: Request, user: UserDep,
+                svc: SvcDep) -> Response:
+    return render(request, "health.html", {
+        "counts": svc.reader.ingest_counts(), "devices": svc.reader.devices(),
+        "ingest": svc.ingest.status() if svc.ingest else None,
+        "events_total": svc.reader.event_total(), "db_bytes": svc.reader.size_bytes(),
+    })
+
+
+# --- Login ----------------------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site: `//evil.example` and `https://...` become `/`."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+async def login(request: Request, svc: SvcDep) -> Response:
+    form = await request.form()
+    who = identity(request, svc)
+    fields = {k: form.get(k) for k in ("username", "password", auth.CSRF_FIELD, "next")}
+    name, password, token, target = (v if isinstance(v, str) else "" for v in fields.values())
+    session = None if request.state.session_fresh else who.session_token
+    if not auth.csrf_ok(svc.secret, session, token):
+        raise Forbidden("The login form has expired: reload the page and try again.")
+    found = svc.reader.user_credentials(name)
+    if not auth.verify_or_burn(password, found[1] if found else None) or found is None:
+        return render(request, "login.html",
+                      {"next": _safe_next(target), "error": "Wrong user name or password."},
+                      status_code=401, who=who)
+    fresh = auth.new_token()  # a new token on login: a planted cookie is worth nothing
+    now = now_ms()
+    expires = _plus_seconds(now, svc.settings.session_max_age_s)
+    svc.writer.create_session(auth.token_hash(fresh), found[0].name, now, expires)
+    response = RedirectResponse(_safe_next(target), status_code=303)
+    response.headers.append("set-cookie", session_cookie(fresh, svc.settings))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, _: CsrfDep,
+           svc: SvcDep) -> Response:
+    svc.writer.delete_session(auth.token_hash(request.state.session_token))
+    response = RedirectResponse("/login", status_code=303)
+    response.headers.append("set-cookie", session_cookie(auth.new_token(), svc.settings))
+    return response
+
+
+def _plus_seconds(utc_text: str, seconds: int) -> str:
+    return utc_ms(parse_ms(utc_text) + timedelta(seconds=seconds))

@@ -1,0 +1,120 @@
+"""The printable weekly report (for a caregiver or an ergonomist) and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from dashboard.ergonomics import REBA_TRUNK_BANDS
+from dashboard.pages import _day, _opt, parse_device, parse_week, week_charts
+from dashboard.records import EventRecord
+from dashboard.sql import EventQuery
+from dashboard.summary import day_bounds_utc, week_summary
+from dashboard.web import SvcDep, UserDep, render
+
+router = APIRouter(include_in_schema=False)
+
+CSV_COLUMNS = (
+    "event_id", "device_id", "started_at", "ended_at", "local_day", "duration_s", "posture",
+    "confidence", "reasons", "activity", "zone", "lift", "view",
+    "peak_trunk_inclination_deg", "peak_hip_flexion_deg", "peak_knee_flexion_deg",
+    "peak_hip_shift_norm", "back_bulge_norm", "time_beyond_60_deg_s", "reba_trunk_score",
+    "simulated", "model", "software_version", "review_label", "review_note", "reviewer",
+    "reviewed_at",
+)
+
+
+def _cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csv_row(e: EventRecord) -> list[Any]:
+    r = e.review
+    return [_cell(v) for v in (
+        e.event_id, e.device_id, e.started_at, e.ended_at, e.day, e.duration_s, e.posture,
+        e.confidence, " ".join(e.reasons), e.activity, e.zone or "", int(e.lift), e.view,
+        e.peak_trunk_inclination_deg, e.peak_hip_flexion_deg, e.peak_knee_flexion_deg,
+        e.peak_hip_shift_norm, "" if e.back_bulge_norm is None else e.back_bulge_norm,
+        e.time_beyond_60_deg_s, e.reba_trunk, int(e.simulated),
+        f"{e.model_name}/{e.model_variant}", e.software_version,
+        r.label if r else "", r.note if r else "", r.reviewer if r else "",
+        r.reviewed_at if r else "",
+    )]
+
+
+def review_table(events: list[EventRecord]) -> dict[str, Any]:
+    """How the reviews of a week compare with the device's verdicts."""
+    reviewed = [e for e in events if e.review]
+    pairs = Counter((e.posture, e.review.label) for e in reviewed if e.review)
+    agree = sum(n for (said, label), n in pairs.items() if said == label)
+    return {"reviewed": len(reviewed), "agree": agree, "pairs": pairs,
+            "notes": [e for e in reviewed if e.review and e.review.note][:50]}
+
+
+@router.get("/report")
+def report_page(request: Request, *, week: str | None = None, device: str | None = None,
+                user: UserDep, svc: SvcDep) -> Response:
+    w = parse_week(svc, week)
+    device_id = parse_device(svc, device)
+    summary = week_summary(svc.reader, w, device_id, svc.settings.streak_goal)
+    zone = svc.settings.zone
+    query = EventQuery(device_id=device_id, reviewed=True,
+                       started_from=day_bounds_utc(w.first_day, zone)[0],
+                       started_before=day_bounds_utc(w.last_day, zone)[1])
+    reviewed = list(svc.reader.iter_events(query))
+    reba_total = sum(summary.reba) or 1
+    return render(request, "report.html", {
+        "s": summary, **week_charts(summary), "device": device_id,
+        "bands": list(zip(REBA_TRUNK_BANDS, summary.reba, strict=True)),
+        "reba_total": reba_total, "reviews": review_table(reviewed),
+    })
+
+
+@router.get("/export.csv")
+def export_csv(request: Request, *, week: str | None = None, device: str | None = None,
+               start: str | None = None, end: str | None = None,
+               user: UserDep,
+               svc: SvcDep) -> StreamingResponse:
+    """Every event (or a week's, or a date range's) with its review, oldest first."""
+    zone = svc.settings.zone
+    device_id = parse_device(svc, device)
+    first: date | None
+    last: date | None
+    if _opt(week):
+        w = parse_week(svc, week)
+        first, last, name = w.first_day, w.last_day, f"hingewatch-{w}"
+    else:
+        first, last = _day("start", start), _day("end", end)
+        name = "hingewatch-events"
+    query = EventQuery(
+        device_id=device_id,
+        started_from=day_bounds_utc(first, zone)[0] if first else None,
+        started_before=day_bounds_utc(last, zone)[1] if last else None,
+    )
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for i, event in enumerate(svc.reader.iter_events(query)):
+            writer.writerow(csv_row(event))
+            if i % 200 == 199:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers={
+        "content-disposition": f'attachment; filename="{name}.csv"',
+        "cache-control": "no-store",
+    })

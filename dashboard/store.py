@@ -1,0 +1,336 @@
+"""The SQLite store: one writer (BEGIN IMMEDIATE, serialised by a lock), many read-only readers.
+
+The ingest thread and the web handlers share one `Writer`; a second process (the
+`adduser` command next to a running dashboard) waits on SQLite's lock via busy_timeout.
+Readers open the file read-only, one connection per thread, so a page never blocks ingest
+and ingest never blocks a page (WAL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dashboard import sql
+from dashboard.errors import StoreError, StoreVersionError, UserError
+from dashboard.messages import (
+    EventMessage,
+    Message,
+    Rejected,
+    StateMessage,
+    StatusMessage,
+    local_day,
+)
+from dashboard.records import DayRow, Device, EventRecord, IngestCounts, RejectCount, User
+from dashboard.skeleton import Pose, unpack
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    stored: int
+    duplicates: int
+    rejected: int
+    other: int                  # status and state messages
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into statements; `complete_statement` knows BEGIN ... END."""
+    pending = ""
+    for chunk in script.split(";"):
+        pending += chunk + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+
+
+class Writer:
+    """The one path that changes the database."""
+
+    def __init__(self, path: Path, timezone: str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            for pragma in sql.PRAGMAS_WRITER:
+                self._conn.execute(pragma)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the dashboard database {self.path}: {exc}") from exc
+        self._lock = threading.Lock()
+        self._zone = ZoneInfo(timezone)
+        self._conn.create_function(
+            "hw_local_day", 1, lambda s: local_day(s, self._zone), deterministic=True
+        )
+        self.migrate()
+        self._follow_timezone(timezone)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+
+    def migrate(self) -> int:
+        """Bring the schema to the newest version; returns the version it is at."""
+        latest = sql.MIGRATIONS[-1][0]
+        with self.transaction() as c:
+            version = int(c.execute(sql.USER_VERSION).fetchone()[0])
+            if version > latest:
+                raise StoreVersionError(
+                    f"{self.path} has schema version {version}; this hingewatch knows up to "
+                    f"{latest}: update hingewatch"
+                )
+            for number, _what, script in sql.MIGRATIONS:
+                if number > version:
+                    for statement in _statements(script):
+                        c.execute(statement)
+                    c.execute(sql.SET_USER_VERSION.format(version=number))
+                    version = number
+        return version
+
+    def _follow_timezone(self, timezone: str) -> None:
+        """Days are local dates; when the zone setting changes, re-date every event."""
+        with self.transaction() as c:
+            row = c.execute(sql.META_GET, ("timezone",)).fetchone()
+            if row is None or row[0] != timezone:
+                if row is not None:
+                    c.execute(sql.REDAY_EVENTS)
+                    for statement in _statements(sql.REBUILD_DAILY):
+                        c.execute(statement)
+                c.execute(sql.META_SET, ("timezone", timezone))
+
+    def secret_key(self) -> str:
+        with self.transaction() as c:
+            row = c.execute(sql.META_GET, ("secret_key",)).fetchone()
+            if row is not None:
+                return str(row[0])
+            key = secrets.token_urlsafe(32)
+            c.execute(sql.META_SET, ("secret_key", key))
+            return key
+
+    def write_batch(self, messages: Sequence[Message], now: str) -> BatchResult:
+        """Store one batch in one transaction: events (deduplicated), statuses, states and
+        the counters, so a crash leaves either all of it or none."""
+        stored = duplicates = other = 0
+        seen: dict[str, None] = {}
+        rejects: dict[str, tuple[int, str, str]] = {}  # reason -> (count, last topic, detail)
+        with self.transaction() as c:
+            for m in messages:
+                if isinstance(m, EventMessage):
+                    cur = c.execute(sql.INSERT_EVENT, m.row)
+                    if cur.rowcount == 1:
+                        c.execute(sql.INSERT_POSE, (cur.lastrowid, m.trace_rate_hz, m.landmarks))
+                        c.execute(sql.DEVICE_EVENT, (m.device_id, m.row[2], m.software_version,
+                                                     m.model))
+                        stored += 1
+                    else:
+                        duplicates += 1
+                    seen[m.device_id] = None
+                elif isinstance(m, StatusMessage):
+                    c.execute(sql.DEVICE_STATUS, (m.device_id, m.status, now))
+                    seen[m.device_id] = None
+                    other += 1
+                elif isinstance(m, StateMessage):
+                    c.execute(sql.DEVICE_STATE, (m.device_id, m.state_json, now))
+                    seen[m.device_id] = None
+                    other += 1
+                elif isinstance(m, Rejected):
+                    count = rejects.get(m.reason, (0, "", ""))[0]
+                    rejects[m.reason] = (count + 1, m.topic, m.detail)
+            for device_id in seen:
+                c.execute(sql.DEVICE_SEEN, (device_id, now))
+            kinds = {
+                "event_stored": stored, "event_duplicate": duplicates,
+                "status": sum(isinstance(m, StatusMessage) for m in messages),
+                "state": sum(isinstance(m, StateMessage) for m in messages),
+            }
+            for kind, count in kinds.items():
+                if count:
+                    c.execute(sql.COUNT_KIND, (kind, count, now))
+            for reason, (count, topic, detail) in rejects.items():
+                c.execute(sql.COUNT_REJECT, (reason, count, now, topic, detail))
+        rejected = sum(count for count, _, _ in rejects.values())
+        return BatchResult(stored, duplicates, rejected, other)
+
+    def review(self, event_id: str, label: str, note: str, reviewer: str, now: str) -> bool:
+        """Record (or replace) the review of one event; False when there is no such event."""
+        if label not in sql.LABELS:
+            raise ValueError(f"label: expected one of {sql.LABELS}, got {label!r}")
+        with self.transaction() as c:
+            if c.execute(sql.EVENT_EXISTS, (event_id,)).fetchone() is None:
+                return False
+            c.execute(sql.UPSERT_REVIEW, (event_id, label, note, reviewer, now))
+        return True
+
+    def add_user(self, name: str, password_hash: str, role: str, now: str,
+                 replace: bool = False) -> None:
+        with self.transaction() as c:
+            if c.execute(sql.GET_USER, (name,)).fetchone() is not None:
+                if not replace:
+                    raise UserError(f"user {name!r} exists; pass --replace to set a new password")
+                c.execute(sql.UPDATE_USER, (password_hash, role, name))
+                c.execute(sql.DELETE_USER_SESSIONS, (name,))
+            else:
+                c.execute(sql.INSERT_USER, (name, password_hash, role, now))
+
+    def create_session(self, token_hash: str, user_name: str, now: str, expires_at: str) -> None:
+        with self.transaction() as c:
+            c.execute(sql.PURGE_SESSIONS, (now,))
+            c.execute(sql.INSERT_SESSION, (token_hash, user_name, now, expires_at))
+
+    def delete_session(self, token_hash: str) -> None:
+        with self.transaction() as c:
+            c.execute(sql.DELETE_SESSION, (token_hash,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class Reader:
+    """Read-only access; each thread gets its own connection on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._uri = self.path.resolve().as_uri() + "?mode=ro"
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+
+    def connect(self) -> sqlite3.Connection:
+        """A new read-only connection (the caller owns it)."""
+        try:
+            conn = sqlite3.connect(
+                self._uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+            for pragma in sql.PRAGMAS_READER:
+                conn.execute(pragma)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the dashboard database {self.path}: {exc}") from exc
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.connect()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # --- events -----------------------------------------------------------------------
+
+    def event_page(self, query: sql.EventQuery, limit: int, offset: int,
+                   newest_first: bool = True) -> tuple[list[EventRecord], int]:
+        text, args = query.select(limit, offset, newest_first)
+        rows = self._conn.execute(text, args).fetchall()
+        count_text, count_args = query.count()
+        total = int(self._conn.execute(count_text, count_args).fetchone()[0])
+        return [EventRecord.from_row(r) for r in rows], total
+
+    def iter_events(self, query: sql.EventQuery, chunk: int = 500) -> Iterator[EventRecord]:
+        """Every matching event, oldest first, read in chunks (for the CSV export)."""
+        offset = 0
+        while True:
+            text, args = query.select(chunk, offset, newest_first=False)
+            rows = self._conn.execute(text, args).fetchall()
+            yield from (EventRecord.from_row(r) for r in rows)
+            if len(rows) < chunk:
+                return
+            offset += chunk
+
+    def event(self, event_id: str) -> EventRecord | None:
+        row = self._conn.execute(sql.GET_EVENT, (event_id,)).fetchone()
+        return None if row is None else EventRecord.from_row(row)
+
+    def event_pose(self, event_id: str) -> Pose | None:
+        row = self._conn.execute(sql.GET_POSE, (event_id,)).fetchone()
+        return None if row is None else unpack(row[1], float(row[0]))
+
+    # --- summaries --------------------------------------------------------------------
+
+    def day_rows(self, first: str, last: str, device_id: str | None) -> list[DayRow]:
+        rows = self._conn.execute(
+            sql.DAILY_SUMS, {"first": first, "last": last, "device": device_id}
+        ).fetchall()
+        return [
+            DayRow(r[0], r[1], r[2], int(r[3]), int(r[4]), float(r[5]), float(r[6]),
+                   (int(r[7]), int(r[8]), int(r[9]), int(r[10])))
+            for r in rows
+        ]
+
+    def share_by_day(self, last: str, device_id: str | None) -> list[tuple[str, int, int]]:
+        """(day, hinges, rounds) for every day up to `last` that had either."""
+        rows = self._conn.execute(sql.DAILY_SHARE, {"last": last, "device": device_id})
+        return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
+    def activities(self) -> list[str]:
+        return [r[0] for r in self._conn.execute(sql.ACTIVITIES)]
+
+    # --- devices, health, users -------------------------------------------------------
+
+    def devices(self) -> list[Device]:
+        return [Device.from_row(r) for r in self._conn.execute(sql.DEVICES)]
+
+    def ingest_counts(self) -> IngestCounts:
+        by_kind: dict[str, int] = {}
+        last_at: dict[str, str] = {}
+        for kind, count, at in self._conn.execute(sql.INGEST_COUNTS):
+            by_kind[kind] = int(count)
+            last_at[kind] = at
+        rejects = tuple(RejectCount(*r) for r in self._conn.execute(sql.REJECTS))
+        return IngestCounts(by_kind, last_at, rejects)
+
+    def event_total(self) -> int:
+        return int(self._conn.execute(sql.EVENT_TOTAL).fetchone()[0])
+
+    def size_bytes(self) -> int:
+        pages = self._conn.execute(sql.PAGE_COUNT).fetchone()[0]
+        return int(pages) * int(self._conn.execute(sql.PAGE_SIZE).fetchone()[0])
+
+    def user_credentials(self, name: str) -> tuple[User, str] | None:
+        row = self._conn.execute(sql.GET_USER, (name,)).fetchone()
+        return None if row is None else (User(row[0], row[2]), str(row[1]))
+
+    def user_count(self) -> int:
+        return int(self._conn.execute(sql.COUNT_USERS).fetchone()[0])
+
+    def session_user(self, token_hash: str, now: str) -> User | None:
+        row = self._conn.execute(sql.GET_SESSION, (token_hash, now)).fetchone()
+        return None if row is None else User(row[0], row[1])
+
+    def data_version(self, conn: sqlite3.Connection) -> int:
+        """Changes whenever another connection commits (see the live watcher)."""
+        return int(conn.execute(sql.DATA_VERSION).fetchone()[0])

@@ -1,0 +1,229 @@
+"""The week in numbers: per day, per activity, per posture, the trend and the streaks.
+
+Counts use the *effective* posture: a reviewer's label wins over the device's verdict, and
+a bend a reviewer marked "not a bend" counts nowhere. Hinge share is hinges over hinges
+plus rounded backs: a squat is a good way down too, so it neither raises nor lowers it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dashboard.clock import utc_ms
+from dashboard.errors import WeekError
+from dashboard.records import DayRow
+from dashboard.store import Reader
+
+TREND_WEEKS = 8
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class IsoWeek:
+    year: int
+    week: int
+
+    def __post_init__(self) -> None:
+        try:
+            date.fromisocalendar(self.year, self.week, 1)
+        except ValueError as exc:
+            raise WeekError(f"week: {self.year} has no week {self.week}") from exc
+
+    @classmethod
+    def parse(cls, text: str) -> IsoWeek:
+        match = _WEEK.match(text)
+        if not match:
+            raise WeekError(f"week: expected YYYY-Www such as 2026-W48, got {text[:20]!r}")
+        return cls(int(match[1]), int(match[2]))
+
+    @classmethod
+    def of(cls, day: date) -> IsoWeek:
+        year, week, _ = day.isocalendar()
+        return cls(year, week)
+
+    @property
+    def first_day(self) -> date:
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.first_day + timedelta(days=6)
+
+    @property
+    def days(self) -> tuple[date, ...]:
+        return tuple(self.first_day + timedelta(days=i) for i in range(7))
+
+    def shifted(self, weeks: int) -> IsoWeek:
+        return IsoWeek.of(self.first_day + timedelta(weeks=weeks))
+
+    def __str__(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+    @property
+    def title(self) -> str:
+        a, b = self.first_day, self.last_day
+        left = f"{a.day} {a:%b}" if (a.month, a.year) != (b.month, b.year) else f"{a.day}"
+        if a.year != b.year:
+            left += f" {a.year}"
+        return f"{left}–{b.day} {b:%b} {b.year}"
+
+
+@dataclass(frozen=True)
+class PostureCounts:
+    hinge: int = 0
+    round: int = 0
+    squat: int = 0
+    not_a_bend: int = 0
+
+    @property
+    def bends(self) -> int:
+        return self.hinge + self.round + self.squat
+
+    @property
+    def hinge_share(self) -> float | None:
+        judged = self.hinge + self.round
+        return None if judged == 0 else self.hinge / judged
+
+    def plus(self, posture: str, n: int) -> PostureCounts:
+        if posture not in ("hinge", "round", "squat", "not_a_bend"):
+            return self
+        return PostureCounts(**{**self.__dict__, posture: getattr(self, posture) + n})
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    day: date
+    counts: PostureCounts = field(default_factory=PostureCounts)
+    deep_s: float = 0.0
+    bent_s: float = 0.0
+    simulated: int = 0
+
+
+@dataclass(frozen=True)
+class ActivitySummary:
+    activity: str
+    counts: PostureCounts
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    week: IsoWeek
+    counts: PostureCounts
+
+
+@dataclass(frozen=True)
+class Streak:
+    days: int = 0
+    first: date | None = None
+    last: date | None = None
+
+
+@dataclass(frozen=True)
+class WeekSummary:
+    week: IsoWeek
+    device_id: str | None
+    goal: float
+    days: tuple[DaySummary, ...]
+    activities: tuple[ActivitySummary, ...]
+    totals: PostureCounts
+    deep_s: float
+    bent_s: float
+    simulated: int
+    reba: tuple[int, int, int, int]      # bends per REBA trunk score 1..4
+    trend: tuple[WeekPoint, ...]
+    best_streak: Streak
+    current_streak: Streak
+
+
+def _add(counts: dict[str, PostureCounts], key: str, row: DayRow) -> None:
+    counts[key] = counts.get(key, PostureCounts()).plus(row.posture, row.n)
+
+
+def streaks(days: Iterable[tuple[str, int, int]], goal: float) -> tuple[Streak, Streak]:
+    """(best, current) runs of days whose hinge share reached `goal`. Days without a hinge
+    or a rounded back are skipped: a day away neither breaks nor extends a run."""
+    best = current = Streak()
+    for day_text, hinges, rounds in days:
+        if hinges + rounds == 0:
+            continue
+        day = date.fromisoformat(day_text)
+        if hinges / (hinges + rounds) >= goal:
+            current = Streak(current.days + 1, current.first or day, day)
+            if current.days > best.days:
+                best = current
+        else:
+            current = Streak()
+    return best, current
+
+
+def week_summary(reader: Reader, week: IsoWeek, device_id: str | None, goal: float) -> WeekSummary:
+    first_trend = week.shifted(-(TREND_WEEKS - 1))
+    rows = reader.day_rows(first_trend.first_day.isoformat(), week.last_day.isoformat(),
+                           device_id)
+    per_week: dict[str, PostureCounts] = {}
+    per_day: dict[str, list[DayRow]] = {}
+    per_activity: dict[str, PostureCounts] = {}
+    first = week.first_day.isoformat()
+    for row in rows:
+        _add(per_week, str(IsoWeek.of(date.fromisoformat(row.day))), row)
+        if row.day >= first:
+            per_day.setdefault(row.day, []).append(row)
+            _add(per_activity, row.activity, row)
+    days = []
+    for day in week.days:
+        counts = PostureCounts()
+        deep = bent = 0.0
+        simulated = 0
+        for row in per_day.get(day.isoformat(), []):
+            counts = counts.plus(row.posture, row.n)
+            if row.posture != "not_a_bend":
+                deep += row.deep_s
+                bent += row.duration_s
+                simulated += row.n_simulated
+        days.append(DaySummary(day, counts, deep, bent, simulated))
+    week_rows = [r for rs in per_day.values() for r in rs if r.posture != "not_a_bend"]
+    reba = tuple(sum(r.reba[i] for r in week_rows) for i in range(4))
+    totals = PostureCounts()
+    for d in days:
+        for posture in ("hinge", "round", "squat", "not_a_bend"):
+            totals = totals.plus(posture, getattr(d.counts, posture))
+    trend = tuple(
+        WeekPoint(w, per_week.get(str(w), PostureCounts()))
+        for w in (week.shifted(i - TREND_WEEKS + 1) for i in range(TREND_WEEKS))
+    )
+    best, current = streaks(reader.share_by_day(week.last_day.isoformat(), device_id), goal)
+    return WeekSummary(
+        week=week, device_id=device_id, goal=goal, days=tuple(days),
+        activities=tuple(ActivitySummary(a, c) for a, c in sorted(per_activity.items())),
+        totals=totals, deep_s=sum(d.deep_s for d in days), bent_s=sum(d.bent_s for d in days),
+        simulated=sum(d.simulated for d in days),
+        reba=(reba[0], reba[1], reba[2], reba[3]), trend=trend,
+        best_streak=best, current_streak=current,
+    )
+
+
+# Bounds before and after every time the store can hold (its times are text: they sort).
+EARLIEST, LATEST = "0000", "9999-99"
+
+
+def day_bounds_utc(day: date, zone: ZoneInfo) -> tuple[str, str]:
+    """The UTC times (store format) at which a local day starts and the next one starts;
+    at the ends of the calendar (year 1, year 9999) an open bound."""
+    try:
+        start = utc_ms(datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC))
+    except OverflowError:
+        start = EARLIEST
+    try:
+        end = utc_ms(datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+                     .astimezone(UTC))
+    except OverflowError:
+        end = LATEST
+    return start, end
+
+
+def today(zone: ZoneInfo) -> date:
+    return datetime.now(zone).date()

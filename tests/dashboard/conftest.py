@@ -1,0 +1,129 @@
+"""The dashboard's test helpers: a running dashboard on a real Mosquitto, a publisher, a
+logged-in HTTP client, and headless Chromium (Debian's, through Playwright)."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+
+from dashboard import auth
+from dashboard.clock import now_ms
+from dashboard.server import Dashboard
+from dashboard.settings import Settings
+from dashboard.store import Writer
+from tests.mqtt_broker import Broker, start_broker
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ZONE = "Europe/Berlin"
+PASSWORD = "correct horse battery"
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0,
+               what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def make_settings(folder: Path, **changes: object) -> Settings:
+    base = Settings(db_path=folder / "dashboard.sqlite3", http_port=0, timezone=ZONE,
+                    mqtt_client_id=f"hw-dash-{uuid.uuid4().hex[:10]}")
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def add_user(writer: Writer, name: str, role: str, password: str = PASSWORD) -> None:
+    writer.add_user(name, auth.hash_password(password), role, now_ms(), replace=True)
+
+
+def publish(port: int, messages: Iterable[tuple[str, bytes | str]], *, qos: int = 1,
+            retain: bool = False) -> int:
+    """Publish with a real paho client and wait for every PUBACK; returns how many."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                         client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
+    client.max_inflight_messages_set(200)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, payload, qos=qos, retain=retain)
+                 for topic, payload in messages]
+        for info in infos:
+            info.wait_for_publish(20)
+        return len(infos)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def login(base_url: str, name: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
+    """An HTTP client holding a logged-in session, and that session's CSRF token."""
+    client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=20)
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf, page.text[:500]
+    r = client.post("/login", data={"username": name, "password": password,
+                                    "csrf_token": csrf[1], "next": "/"})
+    assert r.status_code == 303, r.text[:500]
+    token = re.search(r'<meta name="csrf" content="([^"]+)"', client.get("/").text)
+    assert token
+    return client, token[1]
+
+
+@pytest.fixture
+def dash_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def writer(dash_settings: Settings) -> Iterator[Writer]:
+    w = Writer(dash_settings.db_path, dash_settings.timezone)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def running(dash_settings: Settings, mosquitto: Broker) -> Iterator[Dashboard]:
+    """Ingest from the test's Mosquitto plus the web server, in this process."""
+    dash = Dashboard(replace(dash_settings, mqtt_port=mosquitto.port)).start()
+    assert dash.ingest is not None and dash.ingest.wait_connected(10)
+    yield dash
+    dash.stop()
+
+
+@pytest.fixture(scope="module")
+def module_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    broker = start_broker(tmp_path_factory.mktemp("broker"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

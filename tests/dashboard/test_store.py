@@ -1,0 +1,182 @@
+"""The store: migrations, deduplication, the daily aggregate, time zones, read-only readers."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dashboard import sql
+from dashboard.errors import StoreVersionError, UserError
+from dashboard.messages import EventMessage, Rejected, StateMessage, StatusMessage, classify
+from dashboard.settings import Settings
+from dashboard.store import Reader, Writer
+from edge.events import BendEvent
+from tests.dashboard.conftest import ZONE
+from tests.dashboard.factory import make_event, week_of_events
+
+NOW = "2026-11-24T12:00:00.000Z"
+
+
+def ingest(writer: Writer, events: list[BendEvent], zone: str = ZONE) -> None:
+    from zoneinfo import ZoneInfo
+
+    messages = [classify(f"hingewatch/{e.device_id}/event", e.to_json().encode(),
+                         ZoneInfo(zone), NOW) for e in events]
+    assert all(isinstance(m, EventMessage) for m in messages)
+    writer.write_batch(messages, NOW)
+
+
+DAILY = ("SELECT day, device_id, activity, posture, n, n_simulated, round(duration_s, 6), "
+         "round(deep_s, 6), reba1, reba2, reba3, reba4 FROM daily WHERE n != 0 "
+         "ORDER BY 1, 2, 3, 4")
+
+
+def daily(path: Path) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(path)
+    rows = conn.execute(DAILY).fetchall()
+    conn.close()
+    return rows
+
+
+def rebuilt(path: Path) -> list[tuple[object, ...]]:
+    """What `sql.REBUILD_DAILY` computes from the events and reviews (then rolled back)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    for statement in sql.REBUILD_DAILY.split(";\n"):
+        conn.execute(statement)
+    rows = conn.execute(DAILY).fetchall()
+    conn.execute("ROLLBACK")
+    conn.close()
+    return rows
+
+
+def test_a_new_store_is_migrated_and_reopens(dash_settings: Settings) -> None:
+    w = Writer(dash_settings.db_path, dash_settings.timezone)
+    assert w.migrate() == sql.MIGRATIONS[-1][0]
+    w.close()
+    conn = sqlite3.connect(dash_settings.db_path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == sql.MIGRATIONS[-1][0]
+    conn.close()
+    Writer(dash_settings.db_path, dash_settings.timezone).close()  # again: nothing to do
+
+
+def test_a_store_from_a_newer_hingewatch_is_refused(dash_settings: Settings) -> None:
+    Writer(dash_settings.db_path, dash_settings.timezone).close()
+    conn = sqlite3.connect(dash_settings.db_path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreVersionError, match="update hingewatch"):
+        Writer(dash_settings.db_path, dash_settings.timezone)
+
+
+def test_duplicates_are_stored_once(writer: Writer, dash_settings: Settings) -> None:
+    events = week_of_events(datetime(2026, 11, 24, 12, tzinfo=UTC), per_day=3, frames=2)
+    ingest(writer, events)
+    ingest(writer, events[:5])
+    reader = Reader(dash_settings.db_path)
+    assert reader.event_total() == len(events)
+    counts = reader.ingest_counts().by_kind
+    assert counts == {"event_stored": len(events), "event_duplicate": 5}
+    assert reader.devices()[0].events_total == len(events)
+    reader.close()
+
+
+def test_statuses_states_and_rejects_are_kept(writer: Writer, dash_settings: Settings) -> None:
+    writer.write_batch([
+        StatusMessage("kitchen", "online"), StateMessage("kitchen", '{"fps": 12.5, "x": 1}'),
+        Rejected("not_json", "hingewatch/kitchen/event", "bad"),
+        Rejected("not_json", "hingewatch/kitchen/event", "worse"),
+    ], NOW)
+    reader = Reader(dash_settings.db_path)
+    (device,) = reader.devices()
+    assert device.online and device.state == {"fps": 12.5, "x": 1}
+    (reject,) = reader.ingest_counts().rejects
+    assert (reject.reason, reject.count, reject.last_detail) == ("not_json", 2, "worse")
+    writer.write_batch([StatusMessage("kitchen", None), StateMessage("kitchen", None)], NOW)
+    (device,) = reader.devices()
+    assert device.status is None and device.state is None
+    reader.close()
+
+
+def test_the_daily_aggregate_follows_every_review(writer: Writer, dash_settings: Settings) -> None:
+    rng = random.Random(3)
+    events = week_of_events(datetime(2026, 11, 24, 12, tzinfo=UTC), per_day=10, frames=2)
+    events.append(make_event("squat", datetime(2026, 11, 24, 11, tzinfo=UTC), simulated=True,
+                             frames=2))
+    ingest(writer, events)
+    for _ in range(60):  # relabel, re-relabel, and relabel back
+        e = rng.choice(events)
+        writer.review(e.event_id, rng.choice(sql.LABELS), "", "anna", NOW)
+    kept = daily(dash_settings.db_path)
+    recomputed = rebuilt(dash_settings.db_path)
+    assert kept == recomputed
+    assert sum(int(r[4]) for r in kept) == len(events)  # type: ignore[call-overload]
+    assert any(r[3] == "not_a_bend" for r in kept)
+
+
+def test_a_review_of_an_unknown_event_is_refused(writer: Writer) -> None:
+    assert writer.review("01HZZZZZZZZZZZZZZZZZZZZZZZ", "hinge", "", "anna", NOW) is False
+    with pytest.raises(ValueError):
+        writer.review("01HZZZZZZZZZZZZZZZZZZZZZZZ", "bent", "", "anna", NOW)
+
+
+def test_days_follow_the_time_zone(dash_settings: Settings) -> None:
+    late = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)  # 00:30 on the 25th in Berlin
+    w = Writer(dash_settings.db_path, "UTC")
+    ingest(w, [make_event("hinge", late, frames=1)], zone="UTC")
+    w.close()
+    reader = Reader(dash_settings.db_path)
+    assert [r.day for r in reader.day_rows("2026-11-01", "2026-11-30", None)] == ["2026-11-24"]
+    w = Writer(dash_settings.db_path, "Europe/Berlin")  # the setting changed: days move
+    assert [r.day for r in reader.day_rows("2026-11-01", "2026-11-30", None)] == ["2026-11-25"]
+    w.close()
+    reader.close()
+
+
+def test_readers_cannot_write(writer: Writer, dash_settings: Settings) -> None:
+    conn = Reader(dash_settings.db_path).connect()
+    with pytest.raises(sqlite3.OperationalError):
+        conn.execute("DELETE FROM events")
+    conn.close()
+
+
+def test_users(writer: Writer, dash_settings: Settings) -> None:
+    writer.add_user("anna", "hash", "reviewer", NOW)
+    with pytest.raises(UserError, match="--replace"):
+        writer.add_user("anna", "hash2", "viewer", NOW)
+    writer.create_session("t1", "anna", NOW, "2099-01-01T00:00:00.000Z")
+    reader = Reader(dash_settings.db_path)
+    assert reader.session_user("t1", NOW).role == "reviewer"  # type: ignore[union-attr]
+    writer.add_user("anna", "hash2", "viewer", NOW, replace=True)  # ends her sessions
+    assert reader.session_user("t1", NOW) is None
+    writer.create_session("t2", "anna", NOW, "2026-11-24T12:00:01.000Z")
+    assert reader.session_user("t2", "2026-11-24T12:00:02.000Z") is None  # expired
+    reader.close()
+
+
+def test_event_pages_filter_and_count(writer: Writer, dash_settings: Settings) -> None:
+    events = week_of_events(datetime(2026, 11, 24, 12, tzinfo=UTC), per_day=5, frames=1)
+    ingest(writer, events)
+    reader = Reader(dash_settings.db_path)
+    rounds = [e for e in events if e.posture == "round"]
+    page, total = reader.event_page(sql.EventQuery(posture="round"), 3, 0)
+    assert total == len(rounds) and len(page) == min(3, len(rounds))
+    assert [p.started_at for p in page] == sorted((e.started_at for e in rounds),
+                                                  reverse=True)[:3]
+    writer.review(rounds[0].event_id, "hinge", "", "anna", NOW)
+    assert reader.event_page(sql.EventQuery(reviewed=True), 10, 0)[1] == 1
+    assert reader.event_page(sql.EventQuery(label="hinge"), 10, 0)[1] == 1
+    assert reader.event_page(sql.EventQuery(reviewed=False), 10, 0)[1] == len(events) - 1
+    first = events[0].started_at
+    later = (datetime.fromisoformat(first) + timedelta(days=1)).isoformat()
+    assert reader.event_page(sql.EventQuery(started_before=later), 100, 0)[1] == 5
+    pose = reader.event_pose(events[0].event_id)
+    assert pose is not None and pose.skeleton.shape == (33, 3) and pose.trace.shape == (1, 33, 3)
+    assert abs(pose.skeleton[0][0] - events[0].skeleton[0][0]) < 1e-4
+    reader.close()
