@@ -217,7 +217,15 @@ class Agent:
             if any(counts.values()):
                 last = max(counts, key=lambda p: counts[p])
                 break
+        engine = self.engine
         return DeviceState(
+            status=self.health.status,  # type: ignore[arg-type]
+            dropped_frames=self.health.dropped,
+            detector_share=(round(engine.detector_runs / engine.frames, 4)
+                            if engine is not None and engine.frames else None),
+            cpu_percent=self.cpu.read(),
+            soc_temp_c=soc_temperature_c(),
+            simulated=self.simulated,
             device_id=self.config.device.id,
             person_present=self.analyzer.last_sample is not None,
             posture_now=self.posture_now(),  # type: ignore[arg-type]
@@ -233,13 +241,13 @@ class Agent:
         if not force and now - self._last_state_s < STATE_INTERVAL_S:
             return
         self._last_state_s = now
-        self.publisher.publish_state(self.state())
-        self.notifier.status(self.status_line())
+        state = self.state()
+        self.publisher.publish_state(state)
+        temp = f", SoC {state.soc_temp_c:.0f} °C" if state.soc_temp_c is not None else ""
+        self.notifier.status(f"{self.status_line()}, CPU {state.cpu_percent:.0f} %{temp}")
 
     def status_line(self) -> str:
         h = self.health
         share = self.engine.detector_runs / max(self.engine.frames, 1) if self.engine else 0.0
-        temp = soc_temperature_c()
         return (f"{h.status}: {h.bends} bends, {h.analysed} frames analysed, pose on "
-                f"{h.pose_runs}, detector {share:.0%}, {h.dropped} dropped, "
-                f"cpu {self.cpu.read():.0f}%" + (f", soc {temp:.0f}°C" if temp else ""))
+                f"{h.pose_runs}, detector {share:.0%}, {h.dropped} dropped")

@@ -158,3 +158,37 @@ def test_notifier_speaks_to_the_socket_systemd_names(tmp_path: Path) -> None:
             sock.settimeout(0.2)
             sock.recv(1024)
     assert not Notifier({}).enabled
+
+
+def test_a_lost_camera_is_retried_while_the_state_says_degraded(
+    mosquitto: Broker, tmp_path: Path
+) -> None:
+    from edge.agent import Agent
+    from edge.config import parse
+    from edge.delivery.outbox import Outbox
+    from edge.delivery.publisher import Publisher
+
+    config = parse({
+        "device": {"id": "porch", "state_dir": str(tmp_path)},
+        "camera": {"source": "webcam:7", "retry_min_s": 0.2, "retry_max_s": 0.4},
+        "mqtt": {"host": "127.0.0.1", "port": mosquitto.port},
+    }, "test.toml")
+    collector = Collector(mosquitto.port, ["hingewatch/porch/state"], client_id="t-deg").start()
+    outbox = Outbox(tmp_path / "outbox.sqlite3", 100)
+    agent = Agent(config, Publisher(config.mqtt, outbox))
+    stop = threading.Event()
+    runner = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        def degraded(msgs: list) -> bool:
+            return any(json.loads(m.payload).get("status") == "degraded" for m in msgs)
+
+        assert collector.wait_for(degraded, 15)
+        time.sleep(1.0)
+        assert runner.is_alive()  # still trying, not crashed
+    finally:
+        stop.set()
+        runner.join(30)
+        outbox.close()
+        collector.stop()
+    assert not runner.is_alive()

@@ -46,6 +46,16 @@ class DeviceState:
     outbox_depth: int = 0
     outbox_near_full: bool = False
     updated_at: str = field(default_factory=_now)
+    # Health (optional fields of hingewatch.state/1): what the agent is doing — `ok`,
+    # `sleeping` (motion gate: nothing moves), `degraded` (camera lost, retrying), `starting`,
+    # `stopping` —, frames the camera delivered that were lost, the share of pose runs that
+    # needed the person detector, this process's CPU (% of one core), the SoC temperature.
+    status: Literal["starting", "ok", "sleeping", "degraded", "stopping"] = "ok"
+    dropped_frames: int = 0
+    detector_share: float | None = None
+    cpu_percent: float | None = None
+    soc_temp_c: float | None = None
+    simulated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = {"schema": STATE_SCHEMA_ID, **asdict(self)}
@@ -65,7 +75,7 @@ class DeviceState:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StateError(f"not JSON: {exc}") from exc
         validate_state(data)
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(DeviceState))
