@@ -70,6 +70,8 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mqtt-host", default=_ABSENT, help=f"broker (default {d.mqtt_host})")
     p.add_argument("--mqtt-port", type=int, default=_ABSENT, help=f"default {d.mqtt_port}")
     p.add_argument("--mqtt-username", default=_ABSENT)
+    p.add_argument("--mqtt-protocol", choices=("5", "3.1.1"), default=_ABSENT,
+                   help="MQTT version (default 5; 3.1.1 for a broker without MQTT 5)")
     p.add_argument("--mqtt-password-file", type=Path, default=_ABSENT,
                    help="a file whose first line is the broker password")
     p.add_argument("--client-id", default=_ABSENT, dest="mqtt_client_id",
@@ -93,6 +95,7 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
 
 _SETTING_OPTIONS = (
     "db_path", "http_host", "http_port", "mqtt_host", "mqtt_port", "mqtt_username",
+    "mqtt_protocol",
     "mqtt_password_file", "mqtt_client_id", "allow_localhost", "timezone", "secure_cookies",
     "streak_goal",
 )

@@ -32,6 +32,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "mqtt_password_file": str,
     "mqtt_client_id": str,
     "mqtt_session_expiry_s": int,
+    "mqtt_protocol": str,
     "http_host": str,
     "http_port": int,
     "allow_localhost": bool,

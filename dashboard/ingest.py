@@ -194,9 +194,12 @@ class Ingest:
 
     def start(self) -> None:
         s = self.settings
+        v5 = s.mqtt_protocol == "5"
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=s.mqtt_client_id,
-            protocol=mqtt.MQTTv5, manual_ack=True,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, manual_ack=True,
+            # 3.1.1 keeps the session with clean_session False (v5 says it at connect).
+            clean_session=None if v5 else False,
         )
         if s.mqtt_username:
             client.username_pw_set(s.mqtt_username, s.mqtt_password)
@@ -212,8 +215,11 @@ class Ingest:
                                         daemon=True)
         self._thread.start()
         # connect_async + loop_start: a broker that is down now is retried, not fatal.
-        client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=30, clean_start=False,
-                             properties=props)
+        if v5:
+            client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=30, clean_start=False,
+                                 properties=props)
+        else:
+            client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=30)
         client.loop_start()
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:

@@ -48,6 +48,9 @@ class Settings:
     # How long the broker keeps the session (and queued events) after we disconnect.
     # Raising it survives longer outages at the cost of broker memory.
     mqtt_session_expiry_s: int = 7 * 24 * 3600
+    # "5", or "3.1.1" for a broker without MQTT 5 (the demo's amqtt fallback). With 3.1.1
+    # the broker keeps the session for as long as it likes (no expiry interval).
+    mqtt_protocol: str = "5"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     # True lets requests from 127.0.0.1 / ::1 in without a login, as a reviewer.
@@ -73,6 +76,8 @@ class Settings:
                 f"mqtt_client_id: expected 1-64 letters, digits, '_', '.' or '-', "
                 f"got {self.mqtt_client_id!r}"
             )
+        if self.mqtt_protocol not in ("5", "3.1.1"):
+            raise SettingsError(f"mqtt_protocol: expected 5 or 3.1.1, got {self.mqtt_protocol!r}")
         if not 0 <= self.mqtt_session_expiry_s <= 0xFFFFFFFF:
             raise SettingsError(
                 f"mqtt_session_expiry_s: expected 0-4294967295, got {self.mqtt_session_expiry_s}"

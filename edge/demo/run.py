@@ -185,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
         dashboard = children.start("dashboard", cli + [
             "dashboard", "serve", "--db", str(db), "--port", str(http_port),
             "--mqtt-host", "127.0.0.1", "--mqtt-port", str(port),
+            "--mqtt-protocol", "3.1.1" if protocol == "3.1.1" else "5",
             "--client-id", "hingewatch-demo-dashboard"], work / "dashboard.log", env=env)
         url = f"http://127.0.0.1:{http_port}/"
         _dashboard_ready(url, dashboard)
