@@ -23,6 +23,8 @@ def test_synthetic_accuracy_meets_the_targets_and_never_regresses() -> None:
         "detection_precision": figures["detection_precision"],
         "balanced_accuracy_yaw60": figures["balanced_accuracy"],
         "balanced_accuracy_yaw45": figures["near_side"]["balanced_accuracy"],
+        "lift_recall": figures["lift"]["recall"],
+        "lift_precision": figures["lift"]["precision"],
     }
     assert figures["bends_labelled"] >= 600
     assert now["balanced_accuracy_yaw45"] >= targets["synthetic_balanced_accuracy_yaw45"], now

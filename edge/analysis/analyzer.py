@@ -22,9 +22,12 @@ from edge.pose.smoothing import OneEuroFilter, OneEuroSettings
 SIGNALS = OneEuroSettings(min_cutoff_hz=1.5, beta=0.02, derivative_cutoff_hz=1.0)
 _SMOOTHED = ("trunk_inclination_deg", "hip_flexion_deg", "knee_flexion_deg",
              "hip_shift_norm", "lowering_norm", "head_flexion_deg")
-# Lift: at the deepest frame the hands are below the knees, and when the bend ends they
-# are held this far (m) in front of the hips — empty hands hang by the thighs (≈ 0–0.1 m).
-LIFT_MIN_REACH_M = 0.15
+# Lift: as the rise ends, hands that carry something (a child, a basket) are held in front
+# at or above hip level; empty hands hang below the hips (measured on the synthetic
+# bodies: ≤ −0.11 torso lengths, carrying: ≥ −0.03). In torso lengths, so body size drops
+# out. Raising LIFT_MIN_HEIGHT calls only high carries lifts.
+LIFT_MIN_HEIGHT = -0.07
+LIFT_MIN_REACH = 0.3
 
 
 @dataclass(frozen=True)
@@ -41,18 +44,17 @@ class AnalyzedBend:
 
 
 def is_lift(bend: Bend, up: np.ndarray) -> bool:
-    deep = bend.deepest.pose
-    end = bend.samples[-1].pose
-    if deep.world_m is None or end.world_m is None:
+    """Hands held up in front as the rise ends (the bend's last frame)."""
+    e = bend.samples[-1].pose.world_m
+    if e is None:
         return False
-    w = deep.world_m
-    wrists_low = max(w[Joint.LEFT_WRIST] @ up, w[Joint.RIGHT_WRIST] @ up) < min(
-        w[Joint.LEFT_KNEE] @ up, w[Joint.RIGHT_KNEE] @ up)
-    e = end.world_m
     forward = forward_axis(e, up)
     hip = (e[Joint.LEFT_HIP] + e[Joint.RIGHT_HIP]) / 2
-    reach = float(np.mean([(e[j] - hip) @ forward for j in (Joint.LEFT_WRIST, Joint.RIGHT_WRIST)]))
-    return bool(wrists_low and reach >= LIFT_MIN_REACH_M)
+    shoulder = (e[Joint.LEFT_SHOULDER] + e[Joint.RIGHT_SHOULDER]) / 2
+    torso = float(np.linalg.norm(shoulder - hip)) or 1.0
+    wrists = (e[Joint.LEFT_WRIST] + e[Joint.RIGHT_WRIST]) / 2 - hip
+    return bool(wrists @ up / torso >= LIFT_MIN_HEIGHT
+                and wrists @ forward / torso >= LIFT_MIN_REACH)
 
 
 class BendAnalyzer:

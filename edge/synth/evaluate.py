@@ -30,6 +30,7 @@ def evaluate_synthetic(
     """Figures for `bends` synthetic bends (plus one standing spell per clip)."""
     rng = np.random.default_rng(seed)
     overall, near_side = Tally(), Tally()
+    lift = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
     for _ in range(max(1, -(-bends // BENDS_PER_CLIP))):
         clip = make_clip(rng, n_bends=BENDS_PER_CLIP, yaw_range_deg=yaw_range_deg, n_stands=1)
         analyzer = BendAnalyzer()
@@ -40,6 +41,12 @@ def evaluate_synthetic(
         detected = [(b.bend.deepest.kin.t_s, b.verdict.posture) for b in found]
         rows = [LabelRow(0, Path("synthetic"), lab.start_s, lab.end_s, lab.posture)
                 for lab in clip.labels]
+        for lab in clip.labels:
+            match = [b for b in found if lab.start_s <= b.bend.deepest.kin.t_s <= lab.end_s]
+            if match:
+                said = match[0].lift
+                lift["tp" if said and lab.lift else "fn" if lab.lift else
+                     "fp" if said else "tn"] += 1
         overall.video(rows, detected)
         near = [r for r, lab in zip(rows, clip.labels, strict=True)
                 if abs(lab.view_yaw_deg) <= NEAR_SIDE_DEG]
@@ -51,6 +58,11 @@ def evaluate_synthetic(
     summary = overall.summary()
     near_summary = near_side.summary()
     summary["yaw_range_deg"] = list(yaw_range_deg)
+    summary["lift"] = {
+        **lift,
+        "recall": round(lift["tp"] / max(lift["tp"] + lift["fn"], 1), 4),
+        "precision": round(lift["tp"] / max(lift["tp"] + lift["fp"], 1), 4),
+    }
     summary["near_side"] = {
         "yaw_within_deg": NEAR_SIDE_DEG,
         "bends_labelled": near_summary["bends_labelled"],
