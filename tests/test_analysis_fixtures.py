@@ -103,3 +103,19 @@ def test_analyze_json_reports_each_squat_with_its_peak(fixtures: Path, tmp_path:
         assert b["peak"]["knee_flexion_deg"] > 60
     assert bends[-1]["cut"]["at_end"] is True  # the clip stops at the third squat's bottom
     assert sheet.is_file() and sheet.stat().st_size > 10_000
+
+
+def test_eval_runs_on_movenet_and_finds_the_squats(fixtures: Path) -> None:
+    # MoveNet has no world landmarks and no mask: angles come from the picture and the back
+    # line is never seen, so only what angles can tell is held here.
+    done = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "eval", str(fixtures / "labels.csv"),
+         "--engine", "movenet",
+         "--model", str(fixtures / "models/movenet_single_pose_lightning_ptq.tflite")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["detection_recall"] == 1.0 and figures["detection_precision"] == 1.0
+    assert figures["confusion"]["squat"] == {"squat": 4}
+    assert figures["confusion"]["stand"] == {"stand": 3}

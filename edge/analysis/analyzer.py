@@ -99,7 +99,7 @@ class BendAnalyzer:
         return Sample(pose, kin, back_line(pose))
 
     def update(self, t_s: float, pose: Pose | None) -> list[AnalyzedBend]:
-        sample = self.sample(pose) if pose is not None and pose.world_m is not None else None
+        sample = self.sample(pose) if pose is not None else None
         if sample is None:
             self._filter.reset()
         self.last_sample = sample

@@ -117,11 +117,42 @@ def _best_side(pose: Pose, joints: tuple[Joint, Joint]) -> float:
     return float(min(pose.visibility[joints[0]], pose.visibility[joints[1]]))
 
 
+# Shoulder width over torso length seen from the front: biacromial breadth (~0.37 m) over
+# the hip–shoulder distance (~0.5 m). The 2-D view estimate scales the seen width by it.
+FRONT_WIDTH_RATIO = 0.75
+
+
+def _image_frame(pose: Pose) -> tuple[np.ndarray, np.ndarray, float]:
+    """Landmarks as a flat 'world' (x right, y down, z 0) in pixels, the forward axis (the
+    way the trunk tips, ±x), and the yaw from shoulder width against torso length.
+
+    For engines without world landmarks (MoveNet): angles measured in the picture are true
+    only in a side view, so the view estimate matters more here.
+    """
+    xy = pose.xy_px
+    w = np.column_stack([xy, np.zeros(len(xy))])
+    hip = _mid(w[Joint.LEFT_HIP], w[Joint.RIGHT_HIP])
+    shoulder = _mid(w[Joint.LEFT_SHOULDER], w[Joint.RIGHT_SHOULDER])
+    nose = w[Joint.NOSE]
+    lead = shoulder[0] - hip[0]
+    if abs(lead) < 1e-6:
+        lead = nose[0] - hip[0]
+    forward = np.array([1.0 if lead >= 0 else -1.0, 0.0, 0.0])
+    torso = float(np.linalg.norm(shoulder - hip)) or 1.0
+    width = float(np.linalg.norm(w[Joint.LEFT_SHOULDER] - w[Joint.RIGHT_SHOULDER]))
+    yaw = math.degrees(math.asin(min(1.0, width / torso / FRONT_WIDTH_RATIO)))
+    return w, forward, yaw
+
+
 def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
-    """The frame's angles. Needs world landmarks (BlazePose)."""
-    if pose.world_m is None:
-        raise ValueError("kinematics: the pose has no world landmarks (use BlazePose)")
-    w = pose.world_m
+    """The frame's angles: from world landmarks (BlazePose), else from the picture."""
+    flat = pose.world_m is None
+    if flat:
+        w, forward, yaw = _image_frame(pose)
+        baseline = None  # a baseline is in metres; the picture is in pixels
+    else:
+        assert pose.world_m is not None
+        w = pose.world_m
     up = baseline.up_world if baseline is not None else -WORLD_DOWN
     hip = _mid(w[Joint.LEFT_HIP], w[Joint.RIGHT_HIP])
     shoulder = _mid(w[Joint.LEFT_SHOULDER], w[Joint.RIGHT_SHOULDER])
@@ -129,7 +160,8 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
     ankle = _mid(w[Joint.LEFT_ANKLE], w[Joint.RIGHT_ANKLE])
     ear = _mid(w[Joint.LEFT_EAR], w[Joint.RIGHT_EAR])
     trunk = shoulder - hip
-    forward = forward_axis(w, up)
+    if not flat:
+        forward = forward_axis(w, up)
     trunk_incl = math.degrees(math.atan2(float(np.dot(trunk, forward)), float(np.dot(trunk, up))))
 
     # Per side, then averaged: each leg bends on its own in a lunge or a step.
@@ -162,7 +194,8 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
     head = _angle_deg(neck, trunk)
     head_sign = 1.0 if float(np.dot(neck, chest)) >= 0 else -1.0
     chord = float(np.linalg.norm(trunk))
-    yaw = body_yaw_deg(w)
+    if not flat:
+        yaw = body_yaw_deg(w)
     legs_seen = max(_best_side(pose, (Joint.LEFT_KNEE, Joint.LEFT_ANKLE)),
                     _best_side(pose, (Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE))) >= MIN_VISIBILITY
     trunk_seen = max(_best_side(pose, (Joint.LEFT_HIP, Joint.LEFT_SHOULDER)),

@@ -30,7 +30,7 @@ def classify_frame(
     engine.reset()
     pose = engine.process(frame)
     engine.reset()
-    if pose is None or pose.world_m is None:
+    if pose is None:
         return PictureResult(frame.index, None, None)
     sample = Sample(pose, kinematics(pose, baseline), back_line(pose))
     return PictureResult(frame.index, classify_picture(sample), sample)

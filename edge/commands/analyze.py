@@ -50,10 +50,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _engine(args: argparse.Namespace, tracking: bool = True) -> PoseEngine:
-    if args.engine != "blazepose":
-        # Bends need world landmarks and the person mask; MoveNet has neither.
-        raise HingewatchError("bend analysis needs --engine blazepose (world landmarks, mask)")
-    return create_engine(args.engine, args.variant, args.threads, args.runtime, tracking)
+    # MoveNet has no world landmarks and no person mask: its angles come from the picture
+    # and its verdicts never see the back line (lower confidence, no rounding reasons).
+    return create_engine(args.engine, args.variant, args.threads, args.runtime, tracking,
+                         model=args.model)
 
 
 def bend_record(b: AnalyzedBend) -> dict[str, Any]:
