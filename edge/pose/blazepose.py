@@ -198,16 +198,20 @@ class BlazePose:
         smoothing takes its object scale from those, not from the filtered ones.
         """
         patch, affine = roi.crop(frame.rgb, INPUT_SIZE, cv2.BORDER_REPLICATE)
-        tensor = patch.astype(np.float32) * (1.0 / 255.0)
         it = self._interpreter
-        it.set_tensor(self._input_index, tensor[None])
+        # Scale straight into the interpreter's input buffer (no set_tensor copy); the view
+        # is dropped before invoke, as the runtime requires.
+        buffer = it.tensor(self._input_index)()
+        np.multiply(patch, np.float32(1.0 / 255.0), out=buffer[0], casting="unsafe")
+        del buffer
         it.invoke()
         presence = float(it.get_tensor(self._outputs["presence"])[0, 0])
         if presence < MIN_PRESENCE:
             return None, np.zeros((2, 2))
         raw = it.get_tensor(self._outputs["landmarks"])[0].reshape(NUM_OUTPUT_LANDMARKS, 5)
-        heatmap = it.get_tensor(self._outputs["heatmap"])[0]
-        xy01 = refine_from_heatmap(raw[:, :2].astype(np.float64) / INPUT_SIZE, heatmap)
+        # The heatmap is read in place (640 kB not copied) and used before the next invoke.
+        xy01 = refine_from_heatmap(raw[:, :2].astype(np.float64) / INPUT_SIZE,
+                                   it.tensor(self._outputs["heatmap"])()[0])
         xy_px = apply_affine(affine, xy01 * INPUT_SIZE)
         w, h = frame.resolution_wh
         xy_norm = xy_px / np.array([w, h], dtype=np.float64)
@@ -220,7 +224,13 @@ class BlazePose:
         world_m = np.column_stack(
             [c * world[:, 0] - s * world[:, 1], s * world[:, 0] + c * world[:, 1], world[:, 2]]
         )
-        mask = _sigmoid(it.get_tensor(self._outputs["mask"])[0, :, :, 0].astype(np.float32))
+        mask = it.get_tensor(self._outputs["mask"])[0, :, :, 0]  # a copy: it outlives invoke
+        # The sigmoid in place, without temporaries (256×256 values every frame).
+        np.clip(mask, -80.0, 80.0, out=mask)
+        np.negative(mask, out=mask)
+        np.exp(mask, out=mask)
+        mask += 1.0
+        np.reciprocal(mask, out=mask)
         pose = Pose(
             t_s=frame.t_s,
             resolution_wh=(w, h),
