@@ -139,13 +139,18 @@ def stacked_bars(labels: Sequence[str], series: Sequence[Series], *, title: str,
     return Markup("".join(parts))
 
 
-def share_bars(labels: Sequence[str], shares: Sequence[float | None], *, title: str,
-               goal: float | None = None, css: str = "") -> Markup:
-    """A 0-100 % bar per label (e.g. hinge share per day); None draws a dash: no data."""
-    desc = "; ".join(
+def _share_desc(labels: Sequence[str], shares: Sequence[float | None]) -> str:
+    """What a share chart says, in words, for screen readers."""
+    return "; ".join(
         f"{label}: {'no bends' if share is None else f'{share:.0%}'}"
         for label, share in zip(labels, shares, strict=True)
     )
+
+
+def share_bars(labels: Sequence[str], shares: Sequence[float | None], *, title: str,
+               goal: float | None = None, css: str = "") -> Markup:
+    """A 0-100 % bar per label (e.g. hinge share per day); None draws a dash: no data."""
+    desc = _share_desc(labels, shares)
     parts = _open(title, desc, css) + _y_axis(1.0, lambda v: f"{v:.0%}")
     slot = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
     bar_w = slot * 0.62
@@ -203,10 +208,7 @@ def bars(labels: Sequence[str], values: Sequence[float], *, title: str,
 def line(labels: Sequence[str], values: Sequence[float | None], *, title: str,
          goal: float | None = None, css: str = "") -> Markup:
     """A 0-100 % line over labels (e.g. hinge share per week); None leaves a gap."""
-    desc = "; ".join(
-        f"{label}: {'no bends' if v is None else f'{v:.0%}'}"
-        for label, v in zip(labels, values, strict=True)
-    )
+    desc = _share_desc(labels, values)
     parts = _open(title, desc, css) + _y_axis(1.0, lambda v: f"{v:.0%}")
     slot = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
     plot_h = HEIGHT - TOP - BOTTOM
