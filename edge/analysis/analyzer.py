@@ -10,7 +10,12 @@ import numpy as np
 from edge.analysis.backline import back_line
 from edge.analysis.bends import Bend, BendSegmenter, Sample
 from edge.analysis.calibration import Calibrator
-from edge.analysis.classifier import Verdict, classify_bend, time_beyond_deg_s
+from edge.analysis.classifier import (
+    BACKLINE_MIN_TRUNK_DEG,
+    Verdict,
+    classify_bend,
+    time_beyond_deg_s,
+)
 from edge.analysis.kinematics import Baseline, forward_axis, kinematics
 from edge.analysis.zones import DEFAULT_ZONES, UNKNOWN_ACTIVITY, Zone, zone_at
 from edge.pose.landmarks import Joint, Pose
@@ -96,7 +101,10 @@ class BendAnalyzer:
             kin = replace(kin, **values)  # type: ignore[arg-type]
         if self.learn_baseline and self.fixed_baseline is None:
             self.calibrator.update(pose, kin)
-        return Sample(pose, kin, back_line(pose))
+        # The classifier reads the back line only with the trunk forward: upright frames
+        # (most of them) skip tracing it.
+        tipped = kin.trunk_inclination_deg >= BACKLINE_MIN_TRUNK_DEG
+        return Sample(pose, kin, back_line(pose) if tipped else None)
 
     def update(self, t_s: float, pose: Pose | None) -> list[AnalyzedBend]:
         sample = self.sample(pose) if pose is not None else None
