@@ -104,12 +104,22 @@ class Agent:
                 log.error("%s; trying again in %.0f s", exc, retry_s)
                 self._publish_state(force=True)
                 self.notifier.status(f"degraded: {exc}")
-                stop.wait(retry_s)
+                self._wait_alive(stop, retry_s)
                 retry_s = min(retry_s * 2, self.config.camera.retry_max_s)
                 continue
             if self.once:
                 break
         return self._finish()
+
+    def _wait_alive(self, stop: threading.Event, seconds: float) -> None:
+        """Wait, still pinging systemd's watchdog: retrying a camera is not hanging."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self.notifier.watchdog()
+            stop.wait(min(left, 1.0))
 
     def _finish(self) -> int:
         self.health.status = "stopping"

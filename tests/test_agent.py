@@ -192,3 +192,38 @@ def test_a_lost_camera_is_retried_while_the_state_says_degraded(
         outbox.close()
         collector.stop()
     assert not runner.is_alive()
+
+
+def test_the_watchdog_is_fed_while_a_lost_camera_is_retried(tmp_path: Path) -> None:
+    from edge.agent import Agent
+    from edge.config import parse
+    from edge.delivery.outbox import Outbox
+    from edge.delivery.publisher import Publisher
+
+    sock_path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(sock_path))
+        sock.settimeout(0.2)
+        # A long retry wait (5 s) against a 1 s watchdog: pings must keep coming.
+        config = parse({
+            "device": {"id": "shed", "state_dir": str(tmp_path)},
+            "camera": {"source": "webcam:7", "retry_min_s": 5.0, "retry_max_s": 5.0},
+            "mqtt": {"host": "127.0.0.1", "port": 9},  # nobody there: events wait
+        }, "test.toml")
+        outbox = Outbox(tmp_path / "outbox.sqlite3", 100)
+        notifier = Notifier({"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "1000000"})
+        agent = Agent(config, Publisher(config.mqtt, outbox), notifier=notifier)
+        stop = threading.Event()
+        runner = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+        runner.start()
+        pings = 0
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            try:
+                pings += sock.recv(1024) == b"WATCHDOG=1"
+            except TimeoutError:
+                continue
+        stop.set()
+        runner.join(30)
+        outbox.close()
+    assert pings >= 4, f"only {pings} watchdog pings in 3 s of retrying"
