@@ -109,6 +109,12 @@ class Agent:
                 continue
             if self.once:
                 break
+            # A file ended (the demo plays it again): its clock starts over at 0.
+            for bend in self.analyzer.restart():
+                self._deliver(bend)
+            self.smoother.reset()
+            if self.engine is not None:
+                self.engine.reset()
         return self._finish()
 
     def _wait_alive(self, stop: threading.Event, seconds: float) -> None:

@@ -116,6 +116,15 @@ class BendAnalyzer:
     def finish(self) -> list[AnalyzedBend]:
         return [self._analyze(b) for b in self.segmenter.finish()]
 
+    def restart(self) -> list[AnalyzedBend]:
+        """The stream starts over (a file played again): finish what is under way and
+        start a new timeline, keeping the learned baseline."""
+        done = self.finish()
+        self.segmenter.reset()
+        self._filter.reset()
+        self.last_sample = None
+        return done
+
     def _analyze(self, bend: Bend) -> AnalyzedBend:
         verdict = classify_bend(bend)
         up = self.baseline.up_world if self.baseline is not None else np.array([0.0, -1.0, 0.0])
