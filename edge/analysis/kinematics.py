@@ -96,15 +96,15 @@ def lateral_axis(world: np.ndarray) -> np.ndarray:
     return _unit(_unit(hips) + _unit(shoulders))
 
 
-def forward_axis(world: np.ndarray, up: np.ndarray) -> np.ndarray:
+def forward_axis(world: np.ndarray, up: np.ndarray, lateral: np.ndarray | None = None
+                 ) -> np.ndarray:
     """The way the person faces, horizontal: perpendicular to the lateral axis and up."""
-    return _unit(np.cross(up, lateral_axis(world)))
+    return _unit(np.cross(up, lateral_axis(world) if lateral is None else lateral))
 
 
-def body_yaw_deg(world: np.ndarray) -> float:
+def yaw_of(lateral: np.ndarray) -> float:
     """0 when the camera sees the body from the side, 90 from the front or back."""
-    lat = lateral_axis(world)
-    return math.degrees(math.atan2(abs(lat[0]), abs(lat[2]) + 1e-9))
+    return math.degrees(math.atan2(abs(lateral[0]), abs(lateral[2]) + 1e-9))
 
 
 def view_of(yaw_deg: float) -> View:
@@ -161,7 +161,8 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
     ear = _mid(w[Joint.LEFT_EAR], w[Joint.RIGHT_EAR])
     trunk = shoulder - hip
     if not flat:
-        forward = forward_axis(w, up)
+        lateral = lateral_axis(w)  # once per frame: it sets both forward and the view
+        forward = forward_axis(w, up, lateral)
     trunk_incl = math.degrees(math.atan2(float(np.dot(trunk, forward)), float(np.dot(trunk, up))))
 
     # Per side, then averaged: each leg bends on its own in a lunge or a step.
@@ -195,7 +196,7 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
     head_sign = 1.0 if float(np.dot(neck, chest)) >= 0 else -1.0
     chord = float(np.linalg.norm(trunk))
     if not flat:
-        yaw = body_yaw_deg(w)
+        yaw = yaw_of(lateral)
     legs_seen = max(_best_side(pose, (Joint.LEFT_KNEE, Joint.LEFT_ANKLE)),
                     _best_side(pose, (Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE))) >= MIN_VISIBILITY
     trunk_seen = max(_best_side(pose, (Joint.LEFT_HIP, Joint.LEFT_SHOULDER)),

@@ -27,9 +27,8 @@ def classify_frame(
     frame: Frame, engine: PoseEngine, baseline: Baseline | None = None
 ) -> PictureResult:
     """One still picture, detector on, no tracking or smoothing."""
-    engine.reset()
+    engine.reset()  # a still stands alone: no ROI carried over from the last frame
     pose = engine.process(frame)
-    engine.reset()
     if pose is None:
         return PictureResult(frame.index, None, None)
     sample = Sample(pose, kinematics(pose, baseline), back_line(pose))

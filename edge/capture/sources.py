@@ -89,7 +89,7 @@ class VideoSource(FrameSource):
         if not self._cap.isOpened():
             raise SourceError(f"{path}: not a video OpenCV can decode (truncated or corrupt?)")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if fps and fps > 0 else 30.0
+        self.fps: float = fps if fps and fps > 0 else 30.0
         count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self.frame_count = int(count) if count and count > 0 else None
 
@@ -99,7 +99,7 @@ class VideoSource(FrameSource):
             ok, bgr = self._cap.read()
             if not ok or bgr is None:
                 break
-            yield Frame(i / (self.fps or 30.0), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), i)
+            yield Frame(i / self.fps, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), i)
             i += 1
         if i == 0:
             raise SourceError(f"{self.path}: no frame could be decoded (truncated or corrupt?)")

@@ -99,8 +99,8 @@ def run_analyze(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     tiles: list[np.ndarray] = []
-    if results and isinstance(results[0], PictureResult):
-        names = [str(p) for p in source.files]  # type: ignore[attr-defined]
+    if isinstance(source, ImageSource):
+        names = [str(p) for p in source.files]
         for name, r in zip(names, results, strict=True):
             assert isinstance(r, PictureResult)
             rec = picture_record(name, r)

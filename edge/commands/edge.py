@@ -81,19 +81,12 @@ def run(args: argparse.Namespace) -> int:
         threading.Timer(args.timeout, stop.set).start()
     try:
         code = agent.run(stop)
+        left = outbox.depth
     finally:
         outbox.close()
-    if args.once and outbox_left(config) > 0:
-        print(f"hingewatch: error: {outbox_left(config)} event(s) not acknowledged by "
+    if args.once and left > 0:
+        print(f"hingewatch: error: {left} event(s) not acknowledged by "
               f"{config.mqtt.url} within {args.timeout:.0f} s; they stay in the outbox",
               file=sys.stderr)
         return 2
     return code
-
-
-def outbox_left(config: Config) -> int:
-    box = Outbox(Path(config.mqtt.outbox_path).expanduser(), config.mqtt.outbox_max_events)
-    try:
-        return box.depth
-    finally:
-        box.close()

@@ -82,8 +82,6 @@ def run(args: argparse.Namespace) -> int:
                 if args.max_frames and frame.index >= args.max_frames:
                     break
                 pose = engine.process(frame)
-                if still:
-                    engine.reset()
                 if smoother is not None:
                     pose = smoother.smooth(pose)
                 found += pose is not None
