@@ -81,6 +81,7 @@ class Agent:
         self.health = Health()
         self.cpu = CpuMeter()
         self._clock_origin = datetime.now(UTC)
+        self.last_posture: str | None = None  # the latest bend delivered (None until one)
         self._last_state_s = 0.0
         self._fps_window: list[float] = []
 
@@ -208,6 +209,7 @@ class Agent:
             log.error("event %s not stored: %s", event.event_id, exc)
             return
         self.health.bends += 1
+        self.last_posture = bend.verdict.posture
         ended = datetime.now(UTC) if self.simulated else (
             self._clock_origin + timedelta(seconds=bend.bend.end_s))
         self.habits.add(ended.astimezone().date(), bend.verdict.posture)
@@ -227,12 +229,6 @@ class Agent:
         count, share = self.habits.today(today)
         fps = (len(self._fps_window) - 1) / max(self._fps_window[-1] - self._fps_window[0], 1e-6) \
             if len(self._fps_window) > 1 else 0.0
-        last = None
-        for day in sorted(self.habits.days, reverse=True):
-            counts = self.habits.days[day]
-            if any(counts.values()):
-                last = max(counts, key=lambda p: counts[p])
-                break
         engine = self.engine
         return DeviceState(
             status=self.health.status,  # type: ignore[arg-type]
@@ -249,7 +245,7 @@ class Agent:
             bends_today=count,
             hinge_share_today=share,
             hinge_share_7d=self.habits.week_share(today),
-            last_posture=last,  # type: ignore[arg-type]
+            last_posture=self.last_posture,  # type: ignore[arg-type]
         )
 
     def _publish_state(self, force: bool = False) -> None:

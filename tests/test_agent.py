@@ -47,6 +47,8 @@ def test_once_replays_a_file_into_the_broker(fixtures: Path, mosquitto: Broker,
         events = _events(collector, "kitchen")
         for e in events:
             validate(e)
+        states = [json.loads(m.payload) for m in collector.on_topic("hingewatch/kitchen/state")]
+        assert states and states[-1]["last_posture"] == events[-1]["posture"]
         assert [e["posture"] for e in events] == ["squat", "squat", "squat"]
         assert all(e["simulated"] is False and e["device_id"] == "kitchen" for e in events)
         status = collector.on_topic("hingewatch/kitchen/status")
