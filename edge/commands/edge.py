@@ -76,13 +76,17 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # --once: --timeout bounds the whole replay, broker outages included. A daemon timer,
+    # cancelled when the replay ends, so the process exits as soon as the work is done.
+    timer = threading.Timer(args.timeout, stop.set)
+    timer.daemon = True
     if args.once:
-        # --timeout bounds the whole replay, broker outages included.
-        threading.Timer(args.timeout, stop.set).start()
+        timer.start()
     try:
         code = agent.run(stop)
         left = outbox.depth
     finally:
+        timer.cancel()
         outbox.close()
     if args.once and left > 0:
         print(f"hingewatch: error: {left} event(s) not acknowledged by "
