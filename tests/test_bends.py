@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from edge.analysis.bends import MERGE_GAP_S, MIN_DURATION_S, BendSegmenter, Sample
-from edge.analysis.evaluation import LabelRow, LabelsError, Tally, read_labels
+from edge.analysis.evaluation import (
+    Detection,
+    LabelRow,
+    LabelsError,
+    Outcome,
+    Tally,
+    confusion_table,
+    read_labels,
+    reliability,
+)
 from edge.analysis.kinematics import Kinematics, view_of
 from edge.analysis.zones import Zone
 from edge.pose.landmarks import Pose
@@ -98,8 +107,9 @@ def test_tally_matches_deepest_moments_to_spans() -> None:
     rows = [_row("hinge", 0, 2), _row("round", 3, 5), _row("ignore", 6, 7), _row("squat", 8, 9)]
     # a hinge right, a round called hinge, one in the ignore span, one false detection,
     # and the squat missed.
-    tally.video(rows, [(1.0, "hinge"), (4.0, "hinge"), (6.5, "round"), (10.0, "squat")])
-    tally.item("stand", "stand")
+    tally.video(rows, [Detection(1.0, "hinge"), Detection(4.0, "hinge"),
+                       Detection(6.5, "round"), Detection(10.0, "squat")])
+    tally.item(Outcome("p.png", "stand", "stand"))
     s = tally.summary()
     assert s["bends_labelled"] == 3 and s["bends_detected"] == 3
     assert s["detection_recall"] == pytest.approx(2 / 3, abs=1e-3)
@@ -108,6 +118,28 @@ def test_tally_matches_deepest_moments_to_spans() -> None:
     assert s["items_labelled"] == 4 and s["accuracy"] == 0.5
     # per-class recall: hinge 1, round 0, squat 0, stand 1
     assert math.isclose(s["balanced_accuracy"], 0.5)
+    assert [d.t_s for _, d in tally.false_detections] == [10.0]
+
+
+def test_unsure_is_not_covered_and_confident_accuracy_counts_only_covered_items() -> None:
+    tally = Tally()
+    for truth, said, conf in [("hinge", "hinge", 0.95), ("hinge", "unsure", 0.3),
+                              ("round", "round", 0.85), ("round", "hinge", 0.65),
+                              ("squat", "squat", 0.9), ("squat", "none", None)]:
+        tally.item(Outcome("x", truth, said, conf))
+    s = tally.summary()
+    assert s["coverage"] == pytest.approx(4 / 6, abs=1e-3)
+    # covered: hinge 1/1, round 1/2, squat 1/1
+    assert s["confident_balanced_accuracy"] == pytest.approx((1 + 0.5 + 1) / 3, abs=1e-3)
+    assert s["balanced_accuracy"] == pytest.approx((0.5 + 0.5 + 0.5) / 3, abs=1e-3)
+    # bands: 0.6–0.7 holds one wrong item (0.65), 0.8–0.9 one right (0.85), 0.9–1.0 two right
+    ece = (0.65 * 1 + 0.15 * 1 + 0.075 * 2) / 4
+    assert s["expected_calibration_error"] == pytest.approx(ece, abs=1e-3)
+    bands = {r["band"]: r for r in reliability(tally.outcomes)}
+    assert bands["0.6–0.7"]["items"] == 1 and bands["0.6–0.7"]["accuracy"] == 0.0
+    table = confusion_table(s["confusion"])
+    assert table.splitlines()[0].split()[-1] == "unsure"
+    assert "round" in table.splitlines()[2]
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,42 @@ def read_labels(path: Path) -> list[LabelRow]:
     return rows
 
 
+# Verdicts that commit to a posture; `unsure` (the back could not be read) and a missed
+# bend (`none`) are not covered.
+COVERED = frozenset({"hinge", "round", "squat", "stand"})
+# Confidence bands of the reliability table (lower edges; the last band includes 1.0).
+CONFIDENCE_BANDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A bend the pipeline found: when it was deepest and what it said."""
+
+    t_s: float
+    posture: str
+    confidence: float | None = None
+    detail: Any = None  # what was read (the verdict, the sample), for listings and sheets
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One labelled item scored (a picture, or a labelled bend of a video)."""
+
+    item: str
+    truth: str
+    predicted: str
+    confidence: float | None = None
+    detail: Any = None
+
+    @property
+    def right(self) -> bool:
+        return self.truth == self.predicted
+
+    @property
+    def covered(self) -> bool:
+        return self.predicted in COVERED
+
+
 @dataclass
 class Tally:
     """Counts as items are scored; `summary()` gives the figures DESIGN.md names."""
@@ -89,48 +125,121 @@ class Tally:
     detections_matched: int = 0
 
     def __post_init__(self) -> None:
-        self.confusion: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.outcomes: list[Outcome] = []
+        self.false_detections: list[tuple[str, Detection]] = []
 
-    def item(self, truth: str, predicted: str) -> None:
-        self.confusion[truth][predicted] += 1
+    def item(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
 
-    def video(self, rows: list[LabelRow], detected: list[tuple[float, str]]) -> None:
-        """Match detected bends (deepest time, posture) to one video's labelled spans."""
+    def video(self, rows: list[LabelRow], detected: list[Detection], name: str = "") -> None:
+        """Match detected bends to one video's labelled spans."""
         spans = [r for r in rows if r.label != "ignore"]
         ignores = [r for r in rows if r.label == "ignore"]
         taken: set[int] = set()
-        for t, posture in detected:
-            if any(r.start_s is not None and r.end_s is not None and r.start_s <= t <= r.end_s
+        for d in detected:
+            if any(r.start_s is not None and r.end_s is not None and r.start_s <= d.t_s <= r.end_s
                    for r in ignores):
                 continue
             self.bends_detected += 1
             for i, r in enumerate(spans):
                 assert r.start_s is not None and r.end_s is not None
-                if i not in taken and r.start_s <= t <= r.end_s:
+                if i not in taken and r.start_s <= d.t_s <= r.end_s:
                     taken.add(i)
                     self.detections_matched += 1
-                    self.item(r.label, posture)
+                    self.item(Outcome(f"{name}@{d.t_s:.1f}s", r.label, d.posture,
+                                      d.confidence, d.detail))
                     break
+            else:
+                self.false_detections.append((name, d))
         self.bends_labelled += len(spans)
         self.bends_matched += len(taken)
         for i, r in enumerate(spans):
             if i not in taken:
-                self.item(r.label, MISSED)
+                self.item(Outcome(f"{name}@{r.start_s}-{r.end_s}s", r.label, MISSED))
+
+    @property
+    def confusion(self) -> dict[str, dict[str, int]]:
+        table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for o in self.outcomes:
+            table[o.truth][o.predicted] += 1
+        return {t: dict(sorted(p.items())) for t, p in sorted(table.items())}
 
     def summary(self) -> dict[str, Any]:
-        items = sum(sum(p.values()) for p in self.confusion.values())
-        correct = sum(p.get(t, 0) for t, p in self.confusion.items())
-        recalls = [p.get(t, 0) / sum(p.values()) for t, p in self.confusion.items()]
+        items = len(self.outcomes)
+        covered = [o for o in self.outcomes if o.covered]
         return {
             "bends_labelled": self.bends_labelled,
             "bends_detected": self.bends_detected,
             "detection_recall": _ratio(self.bends_matched, self.bends_labelled),
             "detection_precision": _ratio(self.detections_matched, self.bends_detected),
             "items_labelled": items,
-            "accuracy": _ratio(correct, items),
-            "balanced_accuracy": round(sum(recalls) / len(recalls), 4) if recalls else None,
-            "confusion": {t: dict(sorted(p.items())) for t, p in sorted(self.confusion.items())},
+            "accuracy": _ratio(sum(o.right for o in self.outcomes), items),
+            "balanced_accuracy": balanced_accuracy(self.outcomes),
+            "coverage": _ratio(len(covered), items),
+            "confident_balanced_accuracy": balanced_accuracy(covered),
+            "expected_calibration_error": expected_calibration_error(covered),
+            "confusion": self.confusion,
         }
+
+
+def balanced_accuracy(outcomes: list[Outcome]) -> float | None:
+    """Mean per-class recall over the true classes present."""
+    per_class: dict[str, list[bool]] = defaultdict(list)
+    for o in outcomes:
+        per_class[o.truth].append(o.right)
+    recalls = [sum(v) / len(v) for v in per_class.values()]
+    return round(sum(recalls) / len(recalls), 4) if recalls else None
+
+
+def reliability(outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    """Accuracy per confidence band over the items that carry a confidence."""
+    scored = [o for o in outcomes if o.confidence is not None]
+    rows = []
+    for i, low in enumerate(CONFIDENCE_BANDS):
+        high = CONFIDENCE_BANDS[i + 1] if i + 1 < len(CONFIDENCE_BANDS) else 1.0
+        last = i + 1 == len(CONFIDENCE_BANDS)
+        band = [o for o in scored if o.confidence is not None and low <= o.confidence
+                and (o.confidence < high or last)]
+        rows.append({
+            "band": f"{low:.1f}–{high:.1f}",
+            "items": len(band),
+            "share": _ratio(len(band), len(scored)),
+            "mean_confidence": (round(sum(o.confidence or 0.0 for o in band) / len(band), 3)
+                                if band else None),
+            "accuracy": _ratio(sum(o.right for o in band), len(band)),
+        })
+    return rows
+
+
+def expected_calibration_error(outcomes: list[Outcome]) -> float | None:
+    """Σ over confidence bands of |accuracy − mean confidence| × the band's share."""
+    rows = [r for r in reliability(outcomes) if r["items"]]
+    total = sum(r["items"] for r in rows)
+    if not total:
+        return None
+    return round(sum(abs(r["accuracy"] - r["mean_confidence"]) * r["items"] / total
+                     for r in rows), 4)
+
+
+def confusion_table(confusion: dict[str, dict[str, int]]) -> str:
+    """The confusion as a text table: one row per true label, one column per verdict."""
+    columns = sorted({p for row in confusion.values() for p in row})
+    width = max([len(c) for c in columns] + [len(t) for t in confusion] + [5])
+    head = "true \\ said".ljust(width + 2) + "".join(c.rjust(width + 2) for c in columns)
+    lines = [head]
+    for truth, row in confusion.items():
+        lines.append(truth.ljust(width + 2)
+                     + "".join(str(row.get(c, 0)).rjust(width + 2) for c in columns))
+    return "\n".join(lines)
+
+
+def reliability_table(outcomes: list[Outcome]) -> str:
+    lines = ["confidence   items  share  accuracy"]
+    for r in reliability(outcomes):
+        share = "-" if r["share"] is None else f"{r['share']:.0%}"
+        acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.0%}"
+        lines.append(f"{r['band']:<11}  {r['items']:>5}  {share:>5}  {acc:>8}")
+    return "\n".join(lines)
 
 
 def _ratio(a: int, b: int) -> float | None:

@@ -12,7 +12,16 @@ import numpy as np
 
 from edge.analysis.analyzer import AnalyzedBend, BendAnalyzer
 from edge.analysis.calibration import Calibrator, save_baseline
-from edge.analysis.evaluation import Tally, read_labels
+from edge.analysis.classifier import Verdict
+from edge.analysis.evaluation import (
+    MISSED,
+    Detection,
+    Outcome,
+    Tally,
+    confusion_table,
+    read_labels,
+    reliability_table,
+)
 from edge.analysis.kinematics import kinematics
 from edge.analysis.offline import PictureResult, analyze_source
 from edge.analysis.sheet import annotate
@@ -39,6 +48,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--synthetic", type=int, metavar="BENDS",
                    help="instead: this many bends of the synthetic household (yaw ±60°)")
     e.add_argument("--seed", type=int, default=0, help="synthetic: random seed (default 0)")
+    e.add_argument("--sheet", type=Path, metavar="DIR",
+                   help="draw each wrong or unsure item (skeleton, back line, verdict) into DIR")
     add_engine_arguments(e)
     e.set_defaults(func=run_eval)
 
@@ -181,6 +192,7 @@ def run_eval(args: argparse.Namespace) -> int:
         if not r.is_image:
             videos.setdefault(r.clip, []).append(r)
     images = [r for r in rows if r.is_image]
+    root = args.labels.parent
     progress = Progress(f"eval {args.labels}", len(images) + len(videos))
     try:
         for r in images:
@@ -188,21 +200,96 @@ def run_eval(args: argparse.Namespace) -> int:
                 results = analyze_source(source, engine)
             picture = results[0]
             assert isinstance(picture, PictureResult)
-            predicted = picture.verdict.posture if picture.verdict else "none"
-            tally.item(r.label, predicted)
+            v = picture.verdict
+            tally.item(Outcome(str(r.clip.relative_to(root)), r.label,
+                               v.posture if v else MISSED, v.confidence if v else None,
+                               picture))
             progress.step()
         for clip, clip_rows in videos.items():
             engine.reset()
             with open_source(str(clip)) as source:
                 bends = analyze_source(source, engine)
-            detected = [(b.bend.deepest.kin.t_s, b.verdict.posture)
+            detected = [Detection(b.bend.deepest.kin.t_s, b.verdict.posture,
+                                  b.verdict.confidence, b)
                         for b in bends if isinstance(b, AnalyzedBend)]
-            tally.video(clip_rows, detected)
+            tally.video(clip_rows, detected, str(clip.relative_to(root)))
             progress.step()
     finally:
         progress.close()
-    print(json.dumps(tally.summary()))
+    summary = tally.summary()
+    _report_errors(tally, summary, args.sheet, root)
+    print(json.dumps(summary))
     return 0
+
+
+def _verdict_of(detail: object) -> Verdict | None:
+    if isinstance(detail, PictureResult):
+        return detail.verdict
+    if isinstance(detail, AnalyzedBend):
+        return detail.verdict
+    return None
+
+
+def _reading(v: Verdict | None) -> str:
+    if v is None:
+        return "nothing read"
+    k = v.peak
+    bulge = "unread" if v.back_bulge_norm is None else f"{v.back_bulge_norm:.3f}"
+    return (f"{v.posture} {v.confidence:.0%} [{', '.join(v.reasons) or '-'}] view {v.view} "
+            f"(yaw {k.yaw_deg:.0f}°), trunk {k.trunk_inclination_deg:.0f}°, "
+            f"hip {k.hip_flexion_deg:.0f}°, knee {k.knee_flexion_deg:.0f}°, "
+            f"hip shift {k.hip_shift_norm:+.2f}, back bulge {bulge}")
+
+
+def _report_errors(tally: Tally, summary: dict[str, Any], sheet_dir: Path | None,
+                   root: Path) -> None:
+    """On stderr: every wrong or unsure item with what was read, the confusion and the
+    reliability tables; with a sheet folder, a picture of each."""
+    wrong = [o for o in tally.outcomes if not o.right]
+    err = sys.stderr
+    if wrong or tally.false_detections:
+        print(f"\n{len(wrong)} item(s) wrong or unsure, "
+              f"{len(tally.false_detections)} false detection(s):", file=err)
+    for o in wrong:
+        print(f"  {o.item}: labelled {o.truth}, said {o.predicted}: "
+              f"{_reading(_verdict_of(o.detail))}", file=err)
+    for name, d in tally.false_detections:
+        print(f"  {name}@{d.t_s:.1f}s: no bend labelled there, said "
+              f"{_reading(_verdict_of(d.detail))}", file=err)
+    print("\nconfusion (rows: label, columns: verdict)\n" + confusion_table(summary["confusion"]),
+          file=err)
+    print("\nreliability (covered verdicts)\n"
+          + reliability_table([o for o in tally.outcomes if o.covered]), file=err)
+    if sheet_dir is not None:
+        _draw_errors(wrong, tally.false_detections, sheet_dir, root)
+
+
+def _draw_errors(wrong: list[Outcome], false: list[tuple[str, Detection]], folder: Path,
+                 root: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    from edge.capture.sources import read_image
+
+    drawn = 0
+    for o in wrong:
+        title = f"{o.item}: labelled {o.truth}"
+        if isinstance(o.detail, PictureResult):
+            tile = annotate(read_image(root / o.item), o.detail.sample, o.detail.verdict, title)
+        elif isinstance(o.detail, AnalyzedBend):
+            tile = _deepest_frames(str(root / o.item.rsplit("@", 1)[0]), [o.detail])[0]
+        else:
+            continue  # a missed bend: nothing was read to draw
+        write_rgb(str(folder / f"{_slug(o.item.removesuffix(Path(o.item).suffix))}.png"), tile)
+        drawn += 1
+    for name, d in false:
+        if isinstance(d.detail, AnalyzedBend):
+            tile = _deepest_frames(str(root / name), [d.detail])[0]
+            write_rgb(str(folder / f"{_slug(name)}_false_{d.t_s:.1f}s.png"), tile)
+            drawn += 1
+    print(f"\n{drawn} sheet(s) of wrong or unsure items in {folder.resolve()}", file=sys.stderr)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:

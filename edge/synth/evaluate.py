@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from edge.analysis.analyzer import BendAnalyzer
-from edge.analysis.evaluation import LabelRow, Tally
+from edge.analysis.evaluation import Detection, LabelRow, Tally
 from edge.synth.clip import make_clip
 
 BENDS_PER_CLIP = 3
@@ -38,7 +38,8 @@ def evaluate_synthetic(
         for i, pose in enumerate(clip.poses):
             found += analyzer.update(i / clip.fps, pose)
         found += analyzer.finish()
-        detected = [(b.bend.deepest.kin.t_s, b.verdict.posture) for b in found]
+        detected = [Detection(b.bend.deepest.kin.t_s, b.verdict.posture, b.verdict.confidence)
+                    for b in found]
         rows = [LabelRow(0, Path("synthetic"), lab.start_s, lab.end_s, lab.posture)
                 for lab in clip.labels]
         for lab in clip.labels:
@@ -53,7 +54,7 @@ def evaluate_synthetic(
         # Detections that match no near-side label are scored in `overall` only.
         near_side.video(near, [d for d in detected
                                if any(r.start_s is not None and r.end_s is not None
-                                      and r.start_s <= d[0] <= r.end_s for r in near)])
+                                      and r.start_s <= d.t_s <= r.end_s for r in near)])
         step()
     summary = overall.summary()
     near_summary = near_side.summary()
