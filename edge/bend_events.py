@@ -68,7 +68,7 @@ def to_event(
         started_at=utc_ms(started),
         ended_at=utc_ms(ended),
         duration_s=bend.bend.duration_s,
-        posture=v.posture,  # type: ignore[arg-type]
+        posture=v.posture,
         confidence=v.confidence,
         reasons=v.reasons,
         activity=bend.activity,

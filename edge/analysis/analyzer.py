@@ -104,7 +104,7 @@ class BendAnalyzer:
         # The classifier reads the back line only with the trunk forward: upright frames
         # (most of them) skip tracing it.
         tipped = kin.trunk_inclination_deg >= BACKLINE_MIN_TRUNK_DEG
-        return Sample(pose, kin, back_line(pose) if tipped else None)
+        return Sample(pose, kin, back_line(pose, kin.yaw_deg) if tipped else None)
 
     def update(self, t_s: float, pose: Pose | None) -> list[AnalyzedBend]:
         sample = self.sample(pose) if pose is not None else None

@@ -1,67 +1,106 @@
 """The back line: the dowel test read from the person's segmentation mask.
 
-Pose models have no spine points. The mask does see the back's outline, so between hip
-and shoulder level we trace the dorsal contour (the outline on the back's side of the
-hip→shoulder chord) and measure how far its middle bulges out of the straight line
-through its ends. A neutral spine keeps the outline nearly straight (lumbar lordosis and
-thoracic kyphosis roughly cancel); a rounded back makes one convex arc. For an arc that
-turns through θ, the bulge over the chord is (1 − cos θ/2) / (2 sin θ/2): about 0.044 for
-20° of spread flexion and 0.088 for 40°.
+Pose models have no spine points. The mask does see the back's outline, so along the
+hip→shoulder chord we trace the dorsal contour (the outline on the back's side of the
+chord) and measure how it curves. A neutral spine keeps it nearly straight (lumbar
+lordosis and thoracic kyphosis roughly cancel); a rounded back makes one convex arc.
+
+The curve is read as a parabola fitted (least squares) to the outline's distance from the
+chord over the stations between the buttocks and the shoulder girdle: its curvature, said
+as the sagitta it gives over the whole chord, is the bulge. For an arc that turns through
+θ the sagitta over the chord is (1 − cos θ/2) / (2 sin θ/2) ≈ θ/8 (θ in radians): 0.044
+for 20° of spread flexion, 0.066 for 30°. A fit over a dozen stations keeps a one-pixel
+wobble from reading as a curve (the trunk is 40–70 pixels long in the 256-pixel crop),
+and a bump near one end (the far shoulder blade in an oblique view, the buttocks) bends a
+parabola the other way, where a single "highest point over the chord" would count it.
 
 Work happens in the model's own 256×256 crop (cheap, and the mask's native resolution).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from edge.pose.landmarks import Joint, Pose
 
-# Stations along the chord (0 = hip, 1 = shoulder). The ends are skipped: the buttocks
-# bulge out near the hip and the shoulder blades/neck near the top; narrowing this range
-# ignores more of the back.
-STATION_RANGE = (0.2, 0.85)
-NUM_STATIONS = 14
+# Stations along the chord (0 = hip, 1 = shoulder) where the outline is traced.
+NUM_STATIONS = 20
+# The parabola is fitted between these (share of chord): below, the buttocks bulge out;
+# above, the shoulder girdle, the neck, hair and whatever sits on the shoulders.
+FIT_RANGE = (0.1, 0.8)
 # The mask counts as "person" at or above this probability.
 MASK_THRESHOLD = 0.5
-# The outline is searched at most this far from the chord (in chord lengths): a trunk is
-# rarely more than half as thick as it is long; an arm or child beside it reaches farther.
-MAX_DEPTH_CHORDS = 0.6
+# The outline is searched at most this far from the chord (in chord lengths): the back's
+# surface sits ~0.2 chords behind the joint line in profile; seen obliquely the trunk's
+# width adds up to ~0.3 more (half the shoulder breadth × sin yaw). An arm or a child
+# beside the trunk reaches farther.
+MAX_DEPTH_CHORDS = 0.55
+MAX_DEPTH_OBLIQUE_CHORDS = 0.35
 # A chord shorter than this many crop pixels is too small to read a few-pixel bulge from.
 MIN_CHORD_PX = 30.0
-# Stations whose outline is found, as a share of all: fewer means the outline is broken
-# (something along the back, or the mask lost the trunk).
-MIN_FOUND_SHARE = 0.7
+# Stations of the fit range whose outline is found, as a share: fewer means the outline is
+# broken (something along the back, or the mask lost the trunk).
+MIN_FOUND_SHARE = 0.75
+# A spine curves smoothly: even a fully rounded back (~60° spread) turns its outline at most
+# ~30° off the chord at its ends. A step steeper than this slope (outline depth over chord
+# distance, ~50°) between neighbouring stations is an edge of something else (a backpack,
+# a child, a bar, a hood): the back is hidden there. Lowering it hides more backs.
+MAX_OUTLINE_SLOPE = 1.2
+# A fit this far off the outline (RMS, chord lengths) is not one smooth curve either.
+MAX_FIT_RMS = 0.03
+# The upper back is read apart (a rounded thoracic spine with a straight lumbar spine leaves
+# the lower outline flat and raises a hump above it): the hump is how far the outline of
+# UPPER_RANGE stands out beyond the farthest point of LOWER_RANGE, in chord lengths.
+LOWER_RANGE = (0.1, 0.45)
+UPPER_RANGE = (0.5, 0.9)
+# Wrists closer than this to the shoulders (chord lengths) hold something there (a child on
+# the shoulder, a bar across it): the upper outline is theirs, not the spine's.
+HANDS_AT_SHOULDERS_CHORDS = 0.45
 
 
 @dataclass(frozen=True)
 class BackLine:
-    """The dorsal outline between hip and shoulder level, in crop pixels.
+    """The dorsal outline between hip and shoulder level, read from one frame's mask.
 
-    `bulge_norm`: how far the outline's middle stands out of the line through its ends,
-    over the chord length; positive = convex (rounded), negative = hollow.
-    `turn_deg`: the angle between the outline's lower and upper halves (0 = straight).
+    - `bulge_norm`: the fitted parabola's sagitta over the chord, over the chord length;
+      positive convex (rounded), negative hollow;
+    - `peak_at`: where along the chord the parabola peaks (0 hip … 1 shoulder);
+    - `hidden`: the outline has a step or a break no spine makes (something lies along
+      the back, or the mask lost it): the bulge is not to be trusted;
+    - `upper_hump_norm`: how far the upper outline stands out beyond the lower one (chord
+      lengths; NaN when either part is unseen); `hands_at_shoulders`: the wrists are at the
+      shoulders, so whatever they hold may be what the upper outline shows;
+    - `depth_mean_norm`: the outline's mean distance from the chord over the fit range;
+    - `depth_norm`: the outline's distance from the chord at each station (chord lengths,
+      NaN where not found); `contour_px`: the found outline points in crop pixels.
     """
 
     bulge_norm: float
-    turn_deg: float
+    peak_at: float
+    hidden: bool
+    upper_hump_norm: float
+    hands_at_shoulders: bool
+    depth_mean_norm: float
     chord_px: float
-    contour_px: np.ndarray  # (n, 2) outline points in crop pixels
     found_share: float
+    max_slope: float
+    fit_rms: float
+    depth_norm: np.ndarray
+    contour_px: np.ndarray
 
 
-def _crop_points(pose: Pose) -> tuple[np.ndarray, np.ndarray]:
+def _crop_points(pose: Pose) -> np.ndarray:
     """Landmarks in the crop's pixel indices (the inverse of crop_to_frame)."""
     assert pose.segmentation is not None
     a = pose.segmentation.crop_to_frame
     lin, off = a[:, :2], a[:, 2]
-    xy = (pose.xy_px - off) @ np.linalg.inv(lin).T
-    return xy, a
+    return (pose.xy_px - off) @ np.linalg.inv(lin).T
 
 
-def ventral_direction(pose: Pose, xy: np.ndarray, hip: np.ndarray, chord: np.ndarray) -> float:
+def ventral_direction(xy: np.ndarray, hip: np.ndarray, chord: np.ndarray) -> float:
     """+1 or −1: which side of the chord the belly is on (where the thighs fold to).
 
     Returns 0 when the thighs lie along the chord (upright): the back has no clear side.
@@ -75,56 +114,76 @@ def ventral_direction(pose: Pose, xy: np.ndarray, hip: np.ndarray, chord: np.nda
     return float(np.sign(side))
 
 
-def back_line(pose: Pose) -> BackLine | None:
-    """The dorsal outline, or None when the pose has no mask or the back has no side."""
+def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
+    """The dorsal outline, or None when the pose has no mask or the back has no side.
+
+    `yaw_deg` (0 side … 90 front) widens the search: seen obliquely the trunk is wider.
+    """
     if pose.segmentation is None:
         return None
     mask = pose.segmentation.mask
-    xy, _ = _crop_points(pose)
+    xy = _crop_points(pose)
     hip = (xy[Joint.LEFT_HIP] + xy[Joint.RIGHT_HIP]) / 2.0
     shoulder = (xy[Joint.LEFT_SHOULDER] + xy[Joint.RIGHT_SHOULDER]) / 2.0
     chord = shoulder - hip
     length = float(np.linalg.norm(chord))
     if length < MIN_CHORD_PX:
         return None
-    ventral = ventral_direction(pose, xy, hip, chord)
+    ventral = ventral_direction(xy, hip, chord)
     if ventral == 0.0:
         return None
     unit = chord / length
     dorsal = -ventral * np.array([-unit[1], unit[0]])
+    reach = MAX_DEPTH_CHORDS + MAX_DEPTH_OBLIQUE_CHORDS * abs(math.sin(math.radians(yaw_deg)))
     h, w = mask.shape
-    steps = np.arange(0.0, MAX_DEPTH_CHORDS * length, 0.5)
-    depths, points = [], []
-    for t in np.linspace(*STATION_RANGE, NUM_STATIONS):
-        base = hip + t * chord
-        ray = base[None, :] + steps[:, None] * dorsal[None, :]
-        cols = np.clip(np.round(ray[:, 0]).astype(int), 0, w - 1)
-        rows = np.clip(np.round(ray[:, 1]).astype(int), 0, h - 1)
-        inside = mask[rows, cols] >= MASK_THRESHOLD
-        inside &= (ray[:, 0] >= 0) & (ray[:, 0] < w) & (ray[:, 1] >= 0) & (ray[:, 1] < h)
-        if not inside[0]:
-            depths.append(np.nan)  # the chord itself is outside the mask: no reading
-            points.append(base)
-            continue
-        outside = np.flatnonzero(~inside)
-        if outside.size == 0:
-            depths.append(np.nan)  # no edge within reach: something lies along the back
-            points.append(base)
-            continue
-        edge = float(steps[outside[0]])
-        depths.append(edge)
-        points.append(base + edge * dorsal)
-    d = np.asarray(depths)
-    found = np.isfinite(d)
-    share = float(found.mean())
-    if share < MIN_FOUND_SHARE or not found[0] or not found[-1]:
+    steps = np.arange(0.0, reach * length, 0.5)
+    ts = np.linspace(0.0, 1.0, NUM_STATIONS)
+    bases = hip[None, :] + ts[:, None] * chord[None, :]
+    rays = bases[:, None, :] + steps[None, :, None] * dorsal[None, None, :]  # station, step, xy
+    cols = np.round(rays[..., 0]).astype(int)
+    rows = np.round(rays[..., 1]).astype(int)
+    in_crop = (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
+    inside = np.zeros(in_crop.shape, bool)
+    inside[in_crop] = mask[rows[in_crop], cols[in_crop]] >= MASK_THRESHOLD
+    # The first step outside the mask, for stations whose chord point is inside it; no
+    # edge within reach (something lies along the back) or the chord itself outside the
+    # mask gives no reading.
+    first_out = np.argmax(~inside, axis=1)
+    found = inside[:, 0] & (~inside).any(axis=1)
+    depth = np.where(found, steps[first_out] / length, np.nan)
+    fit = (ts >= FIT_RANGE[0]) & (ts <= FIT_RANGE[1])
+    ok = fit & found
+    share = float(ok.sum() / fit.sum())
+    if ok.sum() < 5:
         return None
-    ts = np.linspace(*STATION_RANGE, NUM_STATIONS)
-    line = d[0] + (d[-1] - d[0]) * (ts - ts[0]) / (ts[-1] - ts[0])
-    bulge = float(np.nanmax(d - line)) / length
-    pts = np.asarray(points)[found]
-    half = len(pts) // 2
-    lower, upper = pts[half] - pts[0], pts[-1] - pts[half]
-    cos_turn = np.dot(lower, upper) / (np.linalg.norm(lower) * np.linalg.norm(upper) + 1e-9)
-    turn = float(np.degrees(np.arccos(np.clip(cos_turn, -1.0, 1.0))))
-    return BackLine(bulge, turn, length, pts, share)
+    c2, c1, c0 = np.polyfit(ts[ok], depth[ok], 2)
+    rms = float(np.sqrt(np.mean((np.polyval((c2, c1, c0), ts[ok]) - depth[ok]) ** 2)))
+    seen = np.flatnonzero(ok)
+    slopes = np.abs(np.diff(depth[seen])) / np.diff(ts[seen])
+    # Only neighbours count: across a gap the outline may turn legitimately.
+    adjacent = np.diff(seen) == 1
+    max_slope = float(slopes[adjacent].max()) if adjacent.any() else 0.0
+    peak_at = float(np.clip(-c1 / (2 * c2), 0.0, 1.0)) if abs(c2) > 1e-9 else 0.5
+    hidden = share < MIN_FOUND_SHARE or max_slope > MAX_OUTLINE_SLOPE or rms > MAX_FIT_RMS
+    lower = depth[(ts >= LOWER_RANGE[0]) & (ts <= LOWER_RANGE[1])]
+    upper = depth[(ts >= UPPER_RANGE[0]) & (ts <= UPPER_RANGE[1])]
+    hump = (float(np.nanmax(upper) - np.nanmax(lower))
+            if np.isfinite(lower).any() and np.isfinite(upper).any() else math.nan)
+    wrists = xy[[Joint.LEFT_WRIST, Joint.RIGHT_WRIST]]
+    hands_up = bool((np.linalg.norm(wrists - shoulder, axis=1) / length
+                     < HANDS_AT_SHOULDERS_CHORDS).any())
+    points = bases + (np.nan_to_num(depth) * length)[:, None] * dorsal[None, :]
+    return BackLine(
+        bulge_norm=float(-c2 / 4.0),
+        peak_at=peak_at,
+        hidden=hidden,
+        upper_hump_norm=hump,
+        hands_at_shoulders=hands_up,
+        depth_mean_norm=float(np.mean(depth[ok])),
+        chord_px=length,
+        found_share=share,
+        max_slope=max_slope,
+        fit_rms=rms,
+        depth_norm=depth,
+        contour_px=points[found],
+    )

@@ -1,13 +1,16 @@
-"""Hinge, round or squat, from a bend's deepest part; with reasons and a confidence.
+"""Hinge, round, squat or unsure, from a bend's deepest part; with reasons and a confidence.
 
 The rules, in the order they decide:
-1. A bulging back line (the dowel test failed) → round, whatever the knees do.
-2. Hips not behind the feet with the trunk well forward (bending from the waist) → round.
-3. Knee-dominant with the trunk fairly upright → squat.
-4. Otherwise hip-dominant with a straight back → hinge (a deadlift-like lift from the
-   floor with bent knees and a flat back is a hinge too).
-Where the back line cannot be read (front view, something along the back, trunk not
-forward enough), the verdict says so through a lower confidence.
+1. A back line read as one convex arc (the dowel test failed) → round, whatever the knees do.
+2. Knee-dominant with the trunk fairly upright → squat (a squat needs no back line).
+3. A back line read as straight (or hollow) → hinge; a lift from the floor with bent knees
+   and a flat back (a deadlift start) is a hinge too.
+4. The back unread, but the hips clearly measured over the feet with the trunk well
+   forward (bending from the waist, seen side-on) → round.
+5. Otherwise → unsure, with the reason a person can act on: `front_view` (turn the camera
+   side-on), `back_hidden` (something along the back, or the mask lost it), `back_unclear`
+   (the outline sits between straight and rounded, or too few frames showed it).
+A wrong "rounded back" costs more trust than an honest "could not see".
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -22,32 +26,63 @@ from edge.analysis.backline import BackLine
 from edge.analysis.bends import Bend, Sample, depth_of, is_bent
 from edge.analysis.kinematics import Kinematics, View, view_of
 
-# Back-line bulge over chord (see backline.py for the arc geometry): at or above ROUND the
-# outline is one convex arc of ≳16° of spread flexion; at or below FLAT (≈9°) it is within
-# what a neutral spine shows (its lordosis and kyphosis roughly cancel; synthetic neutral
-# backs with clothing read up to ~0.03). Between: unsure. Raising ROUND calls fewer rounds.
-BULGE_ROUND = 0.035
-BULGE_FLAT = 0.020
+Posture = Literal["hinge", "round", "squat", "stand", "unsure"]
+BackStatus = Literal["read", "front_view", "hidden", "unclear", "upright"]
+
+# Back-line bulge (the fitted parabola's sagitta over the chord, see backline.py): at or
+# above ROUND the outline is one convex arc of ≳20° of spread flexion (θ ≈ 8 × sagitta);
+# at or below FLAT (≈11°) it is within what a neutral spine and clothes show. Between:
+# unsure. Raising ROUND calls fewer rounds; lowering FLAT calls fewer hinges.
+BULGE_ROUND = 0.045
+BULGE_FLAT = 0.025
+# Upper-back hump (see backline.py) at or above HUMP_ROUND: the thoracic spine is rounded
+# (on the synthetic bodies 30–60° of thoracic flexion raise it 0.06–0.11 in profile, while
+# neutral backs stay under 0.045); at or below HUMP_FLAT it is not; between: unsure. Seen
+# obliquely the shoulder girdle's breadth adds a hump of its own, ~0.1 × sin(yaw) (shoulder
+# half-breadth minus chest half-depth over the trunk's length; 0.03–0.06 on the flat-backed
+# renders at 35–40°), so both edges move up by that much. Objects on the shoulders make
+# the same shape, which is why the edge sits high: raising HUMP_ROUND calls fewer
+# upper-back roundings and fewer false ones.
+HUMP_ROUND = 0.06
+HUMP_FLAT = 0.045
+HUMP_PER_SIN_YAW = 0.1
+# A straight outline this far behind the joint line (chord lengths) is not a flat back: in
+# profile the back's surface sits 0.2–0.3 chords behind the hip–shoulder line (renders,
+# fixtures, synthetic bodies); seen obliquely the trunk's breadth adds up to ~0.25 × sin(yaw).
+# Farther means the outline is something else's (a bag, furniture merged into the mask) or
+# the shoulders have come forward over a rounded back: unsure, not hinge.
+FLAT_MAX_DEPTH = 0.36
+FLAT_DEPTH_PER_SIN_YAW = 0.25
+# Holding something at the shoulders hides the upper back: a flat lower back then still
+# says hinge, with the confidence lowered by this factor.
+HANDS_UP_CONFIDENCE = 0.8
 # The back line is read only with the trunk this far forward (the bend-entry tilt): more
 # upright, the outline is the standing S-curve and arms or clothes dominate it.
 BACKLINE_MIN_TRUNK_DEG = 30.0
 # In a knee-dominant lowering the trunk stays near upright and the outline at hip level is
 # buttocks and lordosis, not the spine's curve: read it only past this tilt.
 BACKLINE_MIN_TRUNK_SQUAT_DEG = 45.0
+# Of the deep frames, at least this share must show a clean back line for the bend's
+# reading to stand (a single clean frame among hidden ones is luck, not a reading).
+MIN_READ_SHARE = 0.4
 # Frames at least this share of the bend's greatest depth form its "deepest part".
 DEEP_SHARE = 0.85
-# Squat: the straighter knee bent at least this much, and no less than this share of the
-# hip flexion (knee-dominant), with the trunk no further forward than SQUAT_MAX_TRUNK_DEG.
+# Squat: knees bent at least SQUAT_MIN_KNEE_DEG and knee-dominant, either with the chest up
+# (trunk within SQUAT_MAX_TRUNK_DEG of vertical, knee flexion at least SQUAT_MIN_KNEE_TO_HIP
+# of hip flexion) or, a little further forward (to SQUAT_LEAN_MAX_TRUNK_DEG), with the
+# trunk about parallel to the shanks: hip minus knee flexion is the trunk's lean beyond the
+# shank's, near 0 in a deep squat and ≳40° in a hip-dominant bend or a deadlift start.
 SQUAT_MIN_KNEE_DEG = 60.0
 SQUAT_MIN_KNEE_TO_HIP = 0.6
-# "Chest up": a squat keeps the trunk within 45° of vertical; a bent-knee lift with the
-# trunk further forward (a deadlift start) is a hinge.
-SQUAT_MAX_TRUNK_DEG = 45.0
+SQUAT_MAX_TRUNK_DEG = 50.0
+SQUAT_LEAN_MAX_TRUNK_DEG = 55.0
+SQUAT_MAX_HIP_LEAD_DEG = 20.0
 # Waist bend: hips less than this share of leg length behind the ankles while the trunk is
 # forward of WAIST_MIN_TRUNK_DEG — "bending from the waist" leaves the hips over the feet.
-WAIST_MAX_SHIFT = 0.02
+# Only trusted seen side-on, where the hip position is measured, not guessed.
+WAIST_MAX_SHIFT = 0.0
 WAIST_MIN_TRUNK_DEG = 60.0
-# Upper-back rounding: the bulge peaks in the upper part of the outline (share of chord).
+# Upper-back rounding: the arc peaks in the upper part of the outline (share of chord).
 UPPER_BACK_FROM = 0.55
 # Head drop: the neck turned towards the chest this much beyond the trunk line (the ear
 # already sits ~15–20° forward of it in a neutral stance).
@@ -58,13 +93,31 @@ LOCKED_MIN_TRUNK_DEG = 60.0
 
 
 @dataclass(frozen=True)
+class BackReading:
+    """The back line over a bend's deepest frames: whether it could be read, and what."""
+
+    status: BackStatus
+    bulge_norm: float | None = None
+    peak_at: float | None = None
+    upper_hump_norm: float | None = None
+    hands_at_shoulders: bool = False
+    depth_norm: float | None = None
+    frames_read: int = 0
+    frames: int = 0
+
+
+@dataclass(frozen=True)
 class Verdict:
-    posture: str  # hinge | round | squat | stand
+    posture: Posture
     confidence: float
     reasons: tuple[str, ...]
     view: View
-    back_bulge_norm: float | None
+    back: BackReading
     peak: Kinematics
+
+    @property
+    def back_bulge_norm(self) -> float | None:
+        return self.back.bulge_norm
 
 
 def _median_kin(kins: Sequence[Kinematics]) -> Kinematics:
@@ -88,25 +141,49 @@ def _median_kin(kins: Sequence[Kinematics]) -> Kinematics:
     )
 
 
-def _bulge(
-    samples: Sequence[Sample], peak: Kinematics, min_trunk_deg: float
-) -> tuple[float | None, float]:
-    """Median bulge over the deep frames where the back line is valid, and where it peaks."""
-    if peak.view == "front" or peak.trunk_inclination_deg < min_trunk_deg:
-        return None, 0.5
+def read_back(samples: Sequence[Sample], peak: Kinematics, min_trunk_deg: float) -> BackReading:
+    """The median bulge over the deep frames whose back line is clean."""
+    n = len(samples)
+    if peak.view == "front":
+        return BackReading("front_view", frames=n)
+    if peak.trunk_inclination_deg < min_trunk_deg:
+        return BackReading("upright", frames=n)
     lines: list[BackLine] = [s.back for s in samples if s.back is not None]
-    if len(lines) < max(1, len(samples) // 2):
-        return None, 0.5  # mostly unreadable: something lies along the back
-    bulges = [b.bulge_norm for b in lines]
-    where = []
-    for b in lines:
-        pts = b.contour_px
-        if len(pts) >= 3:
-            chord = pts[-1] - pts[0]
-            normal = np.array([-chord[1], chord[0]]) / (np.linalg.norm(chord) + 1e-9)
-            off = np.abs((pts - pts[0]) @ normal)
-            where.append(float(np.argmax(off)) / (len(pts) - 1))
-    return float(np.median(bulges)), float(np.median(where)) if where else 0.5
+    clean = [b for b in lines if not b.hidden]
+    if len(clean) < max(1, math.ceil(MIN_READ_SHARE * n)):
+        # Lines traced but broken: something lies along the back; none traced: unclear.
+        status: BackStatus = "hidden" if len(lines) > len(clean) else "unclear"
+        return BackReading(status, frames_read=len(clean), frames=n)
+    humps = [b.upper_hump_norm for b in clean if math.isfinite(b.upper_hump_norm)]
+    return BackReading(
+        "read",
+        bulge_norm=float(np.median([b.bulge_norm for b in clean])),
+        peak_at=float(np.median([b.peak_at for b in clean])),
+        upper_hump_norm=float(np.median(humps)) if humps else None,
+        hands_at_shoulders=sum(b.hands_at_shoulders for b in clean) * 2 > len(clean),
+        depth_norm=float(np.median([b.depth_mean_norm for b in clean])),
+        frames_read=len(clean),
+        frames=n,
+    )
+
+
+def _squat_like(k: Kinematics) -> bool:
+    if k.knee_flexion_deg < SQUAT_MIN_KNEE_DEG:
+        return False
+    chest_up = (k.trunk_inclination_deg <= SQUAT_MAX_TRUNK_DEG
+                and k.knee_flexion_deg >= SQUAT_MIN_KNEE_TO_HIP * k.hip_flexion_deg)
+    parallel = (k.trunk_inclination_deg <= SQUAT_LEAN_MAX_TRUNK_DEG
+                and k.hip_flexion_deg - k.knee_flexion_deg <= SQUAT_MAX_HIP_LEAD_DEG)
+    return chest_up or parallel
+
+
+def _unsure_reason(back: BackReading) -> str:
+    return {"front_view": "front_view", "hidden": "back_hidden"}.get(back.status, "back_unclear")
+
+
+def _clarity(value: float, edge: float, scale: float) -> float:
+    """0 at the decision edge, 1 at `scale` beyond it."""
+    return float(np.clip((value - edge) / scale, 0.0, 1.0))
 
 
 def classify_samples(samples: Sequence[Sample]) -> Verdict:
@@ -114,49 +191,68 @@ def classify_samples(samples: Sequence[Sample]) -> Verdict:
     depths = np.array([depth_of(s.kin) for s in samples])
     deep = [s for s, d in zip(samples, depths, strict=True) if d >= DEEP_SHARE * depths.max()]
     peak = _median_kin([s.kin for s in deep])
-    squat_like = (
-        peak.knee_flexion_deg >= SQUAT_MIN_KNEE_DEG
-        and peak.knee_flexion_deg >= SQUAT_MIN_KNEE_TO_HIP * peak.hip_flexion_deg
-        and peak.trunk_inclination_deg <= SQUAT_MAX_TRUNK_DEG
-    )
+    squat_like = _squat_like(peak)
     min_trunk = BACKLINE_MIN_TRUNK_SQUAT_DEG if squat_like else BACKLINE_MIN_TRUNK_DEG
-    bulge, bulge_at = _bulge(deep, peak, min_trunk)
-    reasons: list[str] = []
-    if bulge is not None and bulge >= BULGE_ROUND:
-        reasons.append("upper_back_rounding" if bulge_at >= UPPER_BACK_FROM else "lumbar_rounding")
-    waist = (peak.trunk_inclination_deg >= WAIST_MIN_TRUNK_DEG
+    back = read_back(deep, peak, min_trunk)
+    bulge, hump = back.bulge_norm, back.upper_hump_norm
+    yaw_hump = HUMP_PER_SIN_YAW * abs(math.sin(math.radians(peak.yaw_deg)))
+
+    upper_round = (hump is not None and not back.hands_at_shoulders
+                   and hump >= HUMP_ROUND + yaw_hump)
+    upper_flat = back.hands_at_shoulders or (hump is not None and hump <= HUMP_FLAT + yaw_hump)
+    lumbar_round = bulge is not None and bulge >= BULGE_ROUND
+    sin_yaw = abs(math.sin(math.radians(peak.yaw_deg)))
+    near = (back.depth_norm is not None
+            and back.depth_norm <= FLAT_MAX_DEPTH + FLAT_DEPTH_PER_SIN_YAW * sin_yaw)
+    flat = bulge is not None and bulge <= BULGE_FLAT and upper_flat and near
+    waist = (back.status != "read" and peak.view == "side" and peak.legs_seen
+             and peak.trunk_inclination_deg >= WAIST_MIN_TRUNK_DEG
              and peak.hip_shift_norm < WAIST_MAX_SHIFT)
-    if waist:
+
+    reasons: list[str] = []
+    posture: Posture
+    if lumbar_round:
+        assert bulge is not None and back.peak_at is not None
+        posture = "round"
+        reasons.append("upper_back_rounding" if back.peak_at >= UPPER_BACK_FROM
+                       else "lumbar_rounding")
+        clarity = 0.5 + 0.5 * _clarity(bulge, BULGE_ROUND, BULGE_ROUND)
+    elif upper_round:
+        assert hump is not None
+        posture = "round"
+        reasons.append("upper_back_rounding")
+        clarity = 0.5 + 0.5 * _clarity(hump, HUMP_ROUND + yaw_hump, HUMP_ROUND)
+    elif squat_like:
+        posture = "squat"
+        clarity = 0.5 + 0.5 * min(_clarity(peak.knee_flexion_deg, SQUAT_MIN_KNEE_DEG, 30.0),
+                                  _clarity(-(peak.hip_flexion_deg - peak.knee_flexion_deg),
+                                           -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
+    elif flat:
+        assert bulge is not None
+        posture = "hinge"
+        clarity = 0.5 + 0.5 * _clarity(-bulge, -BULGE_FLAT, BULGE_FLAT)
+        if back.hands_at_shoulders:
+            clarity *= HANDS_UP_CONFIDENCE
+    elif waist:
+        posture = "round"
         reasons.append("waist_bend")
-    if peak.head_flexion_deg >= HEAD_DROP_DEG:
+        clarity = 0.3 + 0.4 * _clarity(-peak.hip_shift_norm, -WAIST_MAX_SHIFT, 0.1)
+    else:
+        posture = "unsure"
+        reasons.append(_unsure_reason(back))
+        clarity = 0.0
+    if posture != "squat" and peak.head_flexion_deg >= HEAD_DROP_DEG:
         reasons.append("head_drop")
     if (peak.trunk_inclination_deg >= LOCKED_MIN_TRUNK_DEG
             and peak.knee_flexion_deg < LOCKED_KNEE_DEG):
         reasons.append("locked_knees")
-
-    rounded = bulge is not None and bulge >= BULGE_ROUND
-    if rounded or waist:
-        posture = "round"
-    elif squat_like:
-        posture = "squat"
-    else:
-        posture = "hinge"
-
-    # Confidence: how clearly the back line sits outside its unsure band, and the view.
-    if posture == "squat" and not rounded:
-        margin = min(1.0, (peak.knee_flexion_deg - SQUAT_MIN_KNEE_DEG) / 30.0 + 0.5)
-        clarity = 0.6 + 0.35 * margin
-    elif bulge is None:
-        clarity = 0.6 if waist else 0.45  # the back's shape is unseen: a guess from angles
-    elif rounded:
-        clarity = 0.6 + 0.35 * min(1.0, (bulge - BULGE_ROUND) / BULGE_ROUND + 0.3)
-    elif bulge <= BULGE_FLAT:
-        clarity = 0.6 + 0.35 * min(1.0, (BULGE_FLAT - bulge) / BULGE_FLAT + 0.3)
-    else:
-        clarity = 0.5  # inside the unsure band
-    view_factor = {"side": 1.0, "oblique": 0.85, "front": 0.5}[peak.view]
-    confidence = float(np.clip(clarity * view_factor, 0.05, 0.99))
-    return Verdict(posture, confidence, tuple(reasons), peak.view, bulge, peak)
+    # Confidence: how clearly the deciding reading sits beyond its edge, the view, and how
+    # many of the deep frames showed the back.
+    view_factor = {"side": 1.0, "oblique": 0.9, "front": 0.6}[peak.view]
+    confidence = float(np.clip((0.45 + 0.5 * clarity) * view_factor, 0.05, 0.99))
+    if posture == "unsure":
+        confidence = 0.0
+    return Verdict(posture, confidence, tuple(reasons), peak.view, back, peak)
 
 
 def classify_bend(bend: Bend) -> Verdict:
@@ -168,7 +264,7 @@ def classify_picture(sample: Sample) -> Verdict:
     if not is_bent(sample.kin):
         k = sample.kin
         conf = 0.9 if k.trunk_inclination_deg < 15 else 0.7
-        return Verdict("stand", conf, (), k.view, None, k)
+        return Verdict("stand", conf, (), k.view, BackReading("upright", frames=1), k)
     return classify_samples([sample])
 
 

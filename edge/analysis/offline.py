@@ -31,7 +31,8 @@ def classify_frame(
     pose = engine.process(frame)
     if pose is None:
         return PictureResult(frame.index, None, None)
-    sample = Sample(pose, kinematics(pose, baseline), back_line(pose))
+    kin = kinematics(pose, baseline)
+    sample = Sample(pose, kin, back_line(pose, kin.yaw_deg))
     return PictureResult(frame.index, classify_picture(sample), sample)
 
 

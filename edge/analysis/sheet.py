@@ -11,7 +11,7 @@ from edge.pose.draw import draw_pose
 from edge.pose.roi import apply_affine
 
 POSTURE_RGB = {"hinge": (60, 200, 90), "squat": (70, 150, 255), "round": (240, 80, 60),
-               "stand": (200, 200, 200)}
+               "stand": (200, 200, 200), "unsure": (160, 160, 160)}
 
 
 def annotate(

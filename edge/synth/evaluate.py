@@ -68,6 +68,8 @@ def evaluate_synthetic(
         "yaw_within_deg": NEAR_SIDE_DEG,
         "bends_labelled": near_summary["bends_labelled"],
         "balanced_accuracy": near_summary["balanced_accuracy"],
+        "coverage": near_summary["coverage"],
+        "confident_balanced_accuracy": near_summary["confident_balanced_accuracy"],
         "accuracy": near_summary["accuracy"],
         "confusion": near_summary["confusion"],
     }
