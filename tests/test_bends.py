@@ -159,3 +159,69 @@ def test_bad_labels_name_the_line(tmp_path: Path, text: str, message: str) -> No
     labels.write_text(text)
     with pytest.raises(LabelsError, match=message):
         read_labels(labels)
+
+
+def _seated_run(phases: list[tuple[float, float, float, float]], fps: float = 10.0,
+                shift: float = 0.45) -> list:
+    """Frames from (seconds, trunk°, lowering, knee°) phases, each value reached linearly;
+    the hips `shift` behind the ankles once lowered (a seat's place)."""
+    seg = BendSegmenter()
+    out: list = []
+    trunk, low, knee, t = 0.0, 0.0, 5.0, 0.0
+    for secs, trunk_to, low_to, knee_to in phases:
+        n = max(1, round(secs * fps))
+        for i in range(1, n + 1):
+            f = i / n
+            lowering = low + f * (low_to - low)
+            k = Kinematics(t, trunk + f * (trunk_to - trunk), 0.0, knee + f * (knee_to - knee),
+                           shift * min(1.0, lowering / 0.4), lowering, 15.0, 1.0, 10.0,
+                           "side", True, True)
+            out += seg.update(t, Sample(_pose(t), k, None))
+            t += 1 / fps
+        trunk, low, knee = trunk_to, low_to, knee_to
+    return out + seg.finish()
+
+
+def test_sitting_down_is_one_bend_and_being_seated_and_standing_up_are_none() -> None:
+    bends = _seated_run([
+        (1.0, 0.0, 0.0, 5.0),      # standing
+        (1.5, 40.0, 0.3, 70.0),    # hinging into the chair
+        (0.5, 10.0, 0.45, 90.0),   # settling onto the seat
+        (5.0, 10.0, 0.45, 90.0),   # seated, still
+        (1.0, 40.0, 0.2, 60.0),    # standing up: trunk forward, hips rising
+        (0.5, 0.0, 0.0, 5.0),
+        (1.0, 0.0, 0.0, 5.0),
+    ])
+    assert len(bends) == 1, [(b.start_s, b.end_s) for b in bends]
+    sit = bends[0]
+    assert sit.ends_seated and not sit.seated
+    assert 1.0 <= sit.start_s <= 2.2 and sit.end_s <= 4.0  # ends when the hips came to rest
+
+
+def test_a_seated_lean_to_the_floor_is_a_seated_bend() -> None:
+    bends = _seated_run([
+        (1.0, 0.0, 0.0, 5.0),
+        (1.5, 40.0, 0.3, 70.0),
+        (0.5, 10.0, 0.45, 90.0),
+        (2.0, 10.0, 0.45, 90.0),
+        (1.0, 70.0, 0.45, 90.0),   # reaching to the floor from the chair
+        (1.0, 10.0, 0.45, 90.0),
+        (2.0, 10.0, 0.45, 90.0),
+    ])
+    assert [(b.ends_seated, b.seated) for b in bends] == [(True, False), (False, True)]
+    lean = bends[1]
+    assert max(s.kin.trunk_inclination_deg for s in lean.samples) >= 65
+
+
+def test_a_held_squat_is_not_seated() -> None:
+    # Bouncing at the bottom of a squat: never still long enough to be seated.
+    phases = [(1.0, 0.0, 0.0, 5.0)]
+    for _ in range(4):
+        phases += [(0.4, 30.0, 0.45, 110.0), (0.4, 30.0, 0.3, 90.0)]
+    phases += [(0.6, 0.0, 0.0, 5.0), (1.0, 0.0, 0.0, 5.0)]
+    bends = _seated_run(phases)
+    assert len(bends) == 1 and not bends[0].ends_seated
+    # Held still at the bottom, but balanced over the feet: a squat, not a seat.
+    bends = _seated_run([(1.0, 0.0, 0.0, 5.0), (1.0, 30.0, 0.45, 110.0),
+                         (4.0, 30.0, 0.45, 110.0), (1.0, 0.0, 0.0, 5.0)], shift=0.2)
+    assert len(bends) == 1 and not bends[0].ends_seated

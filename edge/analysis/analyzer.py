@@ -17,7 +17,7 @@ from edge.analysis.classifier import (
     time_beyond_deg_s,
 )
 from edge.analysis.kinematics import Baseline, forward_axis, kinematics
-from edge.analysis.zones import DEFAULT_ZONES, UNKNOWN_ACTIVITY, Zone, zone_at
+from edge.analysis.zones import CHAIR_ACTIVITY, DEFAULT_ZONES, UNKNOWN_ACTIVITY, Zone, zone_at
 from edge.pose.landmarks import Joint, Pose
 from edge.pose.smoothing import OneEuroFilter, OneEuroSettings
 
@@ -45,7 +45,10 @@ class AnalyzedBend:
 
     @property
     def activity(self) -> str:
-        return self.zone.activity if self.zone is not None else UNKNOWN_ACTIVITY
+        if self.zone is not None:
+            return self.zone.activity
+        # Sitting down, or leaning while seated: a chair, wherever it stands.
+        return CHAIR_ACTIVITY if self.bend.ends_seated or self.bend.seated else UNKNOWN_ACTIVITY
 
 
 def is_lift(bend: Bend, up: np.ndarray) -> bool:

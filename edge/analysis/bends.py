@@ -28,6 +28,26 @@ MIN_DURATION_S = 0.5
 MERGE_GAP_S = 0.6
 # Inside a bend, the person may vanish this long (occlusion) before the bend is closed.
 MAX_MISSING_S = 1.0
+# Seen from the front the trunk's tilt is foreshortened and noisy (a head bent over a book
+# reads as ~25°): a bend starts only past this tilt or by lowering. Lowering it finds
+# shallower front-on bends and more false ones.
+TRUNK_ENTRY_FRONT_DEG = 45.0
+# Seated is a state, not a bend: hips lowered at least SEATED_MIN_LOWERING (a chair seat
+# puts them ~0.4–0.5 of leg length down), knees bent past SEATED_MIN_KNEE_DEG, the trunk
+# within SEATED_MAX_TRUNK_DEG of vertical and the hips at least SEATED_MIN_SHIFT of leg
+# length behind the ankles — with the trunk that upright, the body's centre of mass is
+# then behind the heels, which only a seat can hold (a balanced squat keeps the hips
+# ~0.1–0.25 behind) — and the hips still (their height varying less than
+# SEATED_STILL_LOWERING) for SEATED_HOLD_S. The sit-down ends where the stillness began;
+# standing up is not a bend; leaning forward past SEATED_LEAN_ENTRY_DEG while seated is
+# a seated bend.
+SEATED_MIN_LOWERING = 0.25
+SEATED_MIN_KNEE_DEG = 60.0
+SEATED_MAX_TRUNK_DEG = 35.0
+SEATED_MIN_SHIFT = 0.35
+SEATED_STILL_LOWERING = 0.05
+SEATED_HOLD_S = 1.5
+SEATED_LEAN_ENTRY_DEG = 45.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +65,16 @@ def depth_of(kin: Kinematics) -> float:
 
 
 def is_bent(kin: Kinematics) -> bool:
-    return kin.trunk_inclination_deg >= TRUNK_ENTRY_DEG or kin.lowering_norm >= LOWERING_ENTRY
+    entry = TRUNK_ENTRY_FRONT_DEG if kin.view == "front" else TRUNK_ENTRY_DEG
+    return kin.trunk_inclination_deg >= entry or kin.lowering_norm >= LOWERING_ENTRY
+
+
+def is_seated_pose(kin: Kinematics) -> bool:
+    """Hips at seat height, knees bent, trunk near upright (stillness is checked apart)."""
+    return (kin.lowering_norm >= SEATED_MIN_LOWERING
+            and kin.knee_flexion_deg >= SEATED_MIN_KNEE_DEG
+            and kin.trunk_inclination_deg <= SEATED_MAX_TRUNK_DEG
+            and kin.hip_shift_norm >= SEATED_MIN_SHIFT)
 
 
 def is_upright(kin: Kinematics) -> bool:
@@ -59,6 +88,10 @@ class Bend:
     samples: tuple[Sample, ...]
     cut_at_start: bool = False
     cut_at_end: bool = False
+    # `ends_seated`: the bend is a sit-down (it ended with the person seated); `seated`: a
+    # lean forward made while seated.
+    ends_seated: bool = False
+    seated: bool = False
 
     @property
     def start_s(self) -> float:
@@ -83,6 +116,29 @@ class _Open:
     cut_at_start: bool = False
     last_bent_s: float = 0.0
     last_seen_s: float = 0.0
+    seated: bool = False
+
+
+class _Stillness:
+    """Whether the body has held a seated pose, hips still, for SEATED_HOLD_S."""
+
+    def __init__(self) -> None:
+        self.window: list[tuple[float, float]] = []  # (t_s, lowering) of seated-pose frames
+
+    def update(self, kin: Kinematics) -> float | None:
+        """The time the stillness began, once it has lasted SEATED_HOLD_S; else None."""
+        if not is_seated_pose(kin):
+            self.window.clear()
+            return None
+        self.window.append((kin.t_s, kin.lowering_norm))
+        lows = [w[1] for w in self.window]
+        # The hips must be still: drop frames from the front until the rest agree.
+        while max(lows) - min(lows) > SEATED_STILL_LOWERING:
+            self.window.pop(0)
+            lows.pop(0)
+        if self.window[-1][0] - self.window[0][0] >= SEATED_HOLD_S:
+            return self.window[0][0]
+        return None
 
 
 class BendSegmenter:
@@ -95,6 +151,12 @@ class BendSegmenter:
         self._open: _Open | None = None
         self._held: Bend | None = None  # finished, waiting MERGE_GAP_S for a follow-on
         self._first_frame = True
+        self._seated = False
+        self._stillness = _Stillness()
+
+    @property
+    def seated(self) -> bool:
+        return self._seated
 
     def update(self, t_s: float, sample: Sample | None) -> list[Bend]:
         out: list[Bend] = []
@@ -106,32 +168,63 @@ class BendSegmenter:
         if sample is None:
             if self._open is not None and t_s - self._open.last_seen_s > MAX_MISSING_S:
                 out += self._close(cut=False)
+                self._seated = False
+            self._stillness.window.clear()
             return out
         kin = sample.kin
+        still_since = self._stillness.update(kin)
+        if self._seated:
+            return out + self._update_seated(sample)
         if self._open is None:
             if is_bent(kin):
                 self._open = _Open([sample], cut_at_start=first, last_bent_s=t_s, last_seen_s=t_s)
             return out
         self._open.samples.append(sample)
         self._open.last_seen_s = t_s
+        if still_since is not None:
+            # Sat down: the bend ends where the stillness began.
+            self._open.last_bent_s = max(self._open.samples[0].kin.t_s, still_since)
+            self._seated = True
+            return out + self._close(cut=False, ends_seated=True)
         if not is_upright(kin):
             self._open.last_bent_s = t_s
             return out
         out += self._close(cut=False)
         return out
 
+    def _update_seated(self, sample: Sample) -> list[Bend]:
+        """While seated: stood up (no bend), or a lean forward (a seated bend)."""
+        kin, t_s = sample.kin, sample.kin.t_s
+        if kin.lowering_norm < LOWERING_EXIT:
+            # Standing again. A lean under way was the rise itself, not a bend.
+            self._seated = False
+            self._open = None
+            return []
+        if self._open is None:
+            if kin.trunk_inclination_deg >= SEATED_LEAN_ENTRY_DEG:
+                self._open = _Open([sample], last_bent_s=t_s, last_seen_s=t_s, seated=True)
+            return []
+        self._open.samples.append(sample)
+        self._open.last_seen_s = t_s
+        if kin.trunk_inclination_deg >= TRUNK_EXIT_DEG:
+            self._open.last_bent_s = t_s
+            return []
+        return self._close(cut=False)
+
     def finish(self) -> list[Bend]:
         """The clip ended: report what is held and the bend still under way."""
         out = self._close(cut=True) if self._open is not None else []
         return out + self._release_held()
 
-    def _close(self, cut: bool) -> list[Bend]:
+    def _close(self, cut: bool, ends_seated: bool = False) -> list[Bend]:
         assert self._open is not None
         opened, self._open = self._open, None
         samples = [s for s in opened.samples if s.kin.t_s <= opened.last_bent_s] or opened.samples
-        bend = Bend(tuple(samples), opened.cut_at_start, cut)
-        if self._held is not None and bend.start_s - self._held.end_s <= MERGE_GAP_S:
-            bend = Bend(self._held.samples + bend.samples, self._held.cut_at_start, cut)
+        bend = Bend(tuple(samples), opened.cut_at_start, cut, ends_seated, opened.seated)
+        if (self._held is not None and not opened.seated
+                and bend.start_s - self._held.end_s <= MERGE_GAP_S):
+            bend = Bend(self._held.samples + bend.samples, self._held.cut_at_start, cut,
+                        ends_seated)
             self._held = None
         out = self._release_held()
         if cut:

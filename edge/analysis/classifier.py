@@ -186,9 +186,12 @@ def _clarity(value: float, edge: float, scale: float) -> float:
     return float(np.clip((value - edge) / scale, 0.0, 1.0))
 
 
-def classify_samples(samples: Sequence[Sample]) -> Verdict:
-    """The verdict for the deepest part of a run of frames (a bend, or one picture)."""
-    depths = np.array([depth_of(s.kin) for s in samples])
+def classify_samples(samples: Sequence[Sample], by_trunk: bool = False) -> Verdict:
+    """The verdict for the deepest part of a run of frames (a bend, or one picture);
+    `by_trunk`: deepest by the trunk's tilt alone (a sit-down, whose hips end lowest
+    when the person is already seated)."""
+    depths = np.array([s.kin.trunk_inclination_deg if by_trunk else depth_of(s.kin)
+                       for s in samples])
     deep = [s for s, d in zip(samples, depths, strict=True) if d >= DEEP_SHARE * depths.max()]
     peak = _median_kin([s.kin for s in deep])
     squat_like = _squat_like(peak)
@@ -256,7 +259,7 @@ def classify_samples(samples: Sequence[Sample]) -> Verdict:
 
 
 def classify_bend(bend: Bend) -> Verdict:
-    return classify_samples(bend.samples)
+    return classify_samples(bend.samples, by_trunk=bend.ends_seated)
 
 
 def classify_picture(sample: Sample) -> Verdict:

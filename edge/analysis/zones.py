@@ -9,6 +9,8 @@ import numpy as np
 from edge.pose.landmarks import Joint, Pose
 
 UNKNOWN_ACTIVITY = "unknown"
+# Sitting down or leaning while seated, wherever the chair stands.
+CHAIR_ACTIVITY = "chair"
 
 
 @dataclass(frozen=True)
