@@ -74,7 +74,8 @@ class ClipTruth:
 @dataclass(frozen=True, eq=False)
 class Clip:
     """One camera's view of one person: the engine's poses (None = no person found),
-    the bends' true labels, and the spans of deliberate standing motions (no bend)."""
+    the bends' true labels, the spans of deliberate motions that are no bend (standing
+    ones, a seated spell, standing up) and the clip's hard cases."""
 
     poses: list[Pose | None]
     labels: list[SynthBendLabel]
@@ -83,6 +84,7 @@ class Clip:
     body: SynthBody
     truth: ClipTruth
     stand_spans: list[tuple[float, float, str]] = field(default_factory=list)
+    cases: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -276,4 +278,4 @@ def make_clip(rng: np.random.Generator, kinds: Sequence[Kind] = BEND_KINDS, n_be
                    stance=setup.stance if setup else None,
                    outfit=setup.outfit if setup else None, cases=chosen)
     return Clip(poses=run.poses, labels=run.labels, fps=cam.fps, camera=cam, body=body,
-                truth=ClipTruth(**run.truth), stand_spans=run.stand_spans)
+                truth=ClipTruth(**run.truth), stand_spans=run.stand_spans, cases=chosen)

@@ -88,7 +88,7 @@ class Outfit:
     def random(cls, rng: np.random.Generator, prop: str | None = None, arms: bool = False,
                merged: bool = False, broken: bool = False) -> Outfit:
         size = {"bar": 1.0, "child": float(rng.uniform(0.85, 1.15)),
-                "backpack": float(rng.uniform(0.6, 1.0)),
+                "backpack": float(rng.uniform(0.0, 1.0)),
                 "hood": float(rng.uniform(0.7, 1.0)),
                 "hair": float(rng.uniform(0.6, 1.0))}.get(prop or "", 1.0)
         return cls(
@@ -154,7 +154,7 @@ class Outfit:
         elif self.prop == "child":
             caps += self._child(skel, body)
         elif self.prop == "backpack":
-            depth = (0.10 + 0.12 * self.size) * s
+            depth = (0.08 + 0.12 * self.size) * s  # a slim bag to a full daypack
             lo, hi = TrunkFrame.at(skel, _LOW_THORACIC), TrunkFrame.at(skel, _T1)
             for k in (-1.0, 1.0):
                 caps.append((lo.back + lo.dorsal * depth / 2 + lo.right * k * 0.08 * s,
@@ -230,7 +230,7 @@ class Outfit:
         back_of_head = ((j[:, Joint.LEFT_EAR] + j[:, Joint.RIGHT_EAR]) / 2
                         - skel.head_forward * 0.07 * s)
         if self.prop == "hood":
-            r = 0.08 * self.size * s
+            r = 0.09 * self.size * s  # a bunched hood: 6–9 cm round the nape
             return (top.back + top.dorsal * 0.02 * s, back_of_head, r, r * 0.8)
         root = back_of_head + top.up * 0.02 * s
         # Hair falls mostly with gravity, partly along the back of the neck.
