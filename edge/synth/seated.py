@@ -22,9 +22,10 @@ from edge.synth.plan import BendSpan, min_trunk_deg, reach_down_m
 # The channels a keyframe sets: absolute values, standing = the stance's own.
 CHANNELS = ("trunk_deg", "knee_deg", "shank_deg", "lumbar_deg", "thoracic_deg", "neck_deg",
             "hands")
-# After the hips reach the seat they settle for this long (s); the sit-down's labelled
-# span includes it, so a detector that ends the bend on "seated and still" lands inside.
-SETTLE_S = 0.4
+# The sit-down's labelled span runs this long past the moment the hips reach the seat
+# (s): the time a detector needs to see that they are at seat height and still, so a bend
+# it ends there is still the sit-down. The seated spell (no bend) starts after it.
+SETTLE_S = 1.0
 # Share of the sit-down's time at which the trunk leans furthest forward.
 LEAN_AT = 0.55
 ACTIVITY = "chair"
@@ -84,7 +85,7 @@ class Seated:
 
     @classmethod
     def random(cls, rng: np.random.Generator, reach: bool | None = None) -> Seated:
-        """Sit down in 1.2–2.5 s, stay 4–9 s, stand up in 1.2–2.2 s; half reach down."""
+        """Sit down in 1.2–2.5 s, stay 5–10 s, stand up in 1.2–2.2 s; half reach down."""
         depth = float(rng.uniform(0.6, 1.0))
         u = (depth - 0.6) / 0.4
         lum, tho, neck = _spine(rng, bool(rng.random() < ROUND_SHARE))
@@ -97,7 +98,7 @@ class Seated:
         rise = Keys(float(rng.uniform(35, 50)), seat_knee - float(rng.uniform(5, 15)),
                     float(rng.uniform(10, 16)), float(rng.uniform(-3, 10)),
                     float(rng.uniform(-5, 10)), float(rng.uniform(-10, 10)))
-        seated_s = float(rng.uniform(4.0, 9.0))
+        seated_s = float(rng.uniform(5.0, 10.0))
         out = cls(down_s=float(rng.uniform(1.2, 2.5)), lean_hold_s=float(rng.uniform(0.1, 0.4)),
                   seated_s=seated_s, up_s=float(rng.uniform(1.2, 2.2)), lean=lean, seat=seat,
                   rise=rise, depth=depth)
@@ -110,7 +111,7 @@ class Seated:
                     1.0)
         down, hold, up = (float(rng.uniform(0.8, 1.8)), float(rng.uniform(0.3, 1.2)),
                           float(rng.uniform(0.8, 1.8)))
-        after = float(rng.uniform(1.0, 1.5))
+        after = SETTLE_S + float(rng.uniform(0.3, 1.0))
         seated_s = max(seated_s, after + down + hold + up + 1.5)
         return replace(out, seated_s=seated_s, reach=deep, reach_times_s=(after, down, hold, up),
                        reach_deg=float(rng.uniform(0.0, 30.0)))
