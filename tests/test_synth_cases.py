@@ -229,7 +229,9 @@ def test_hard_figures_come_per_case_with_coverage() -> None:
     assert cases and set(cases) <= {"plain", *CASES}
     for c in cases.values():
         assert {"items_labelled", "balanced_accuracy", "coverage",
-                "confident_balanced_accuracy", "detection_precision"} <= set(c)
+                "confident_balanced_accuracy", "detection_precision", "wrong_confident",
+                "hinge_called_round_confident"} <= set(c)
+        assert 0 <= c["hinge_called_round_confident"] <= c["wrong_confident"]
     assert sum(c["items_labelled"] for c in cases.values()) >= figures["items_labelled"]
     assert "cases" not in evaluate_synthetic(3, seed=3)
 

@@ -21,6 +21,9 @@ from edge.synth.clip import make_clip
 
 BENDS_PER_CLIP = 3
 NEAR_SIDE_DEG = 45.0
+# A verdict this confident is one a person would act on (issue 9: no hinge called round
+# at or above it).
+SURE_CONFIDENCE = 0.8
 
 
 def evaluate_synthetic(
@@ -93,4 +96,12 @@ def _case_figures(tally: Tally) -> dict[str, Any]:
     s = tally.summary()
     keys = ("items_labelled", "balanced_accuracy", "coverage", "confident_balanced_accuracy",
             "detection_recall", "detection_precision", "confusion")
-    return {k: s[k] for k in keys}
+    sure = [o for o in tally.outcomes
+            if o.covered and o.confidence is not None and o.confidence >= SURE_CONFIDENCE]
+    return {
+        **{k: s[k] for k in keys},
+        # Wrong verdicts said with confidence, and the one the product must never say.
+        "wrong_confident": sum(not o.right for o in sure),
+        "hinge_called_round_confident": sum(o.truth == "hinge" and o.predicted == "round"
+                                            for o in sure),
+    }
