@@ -18,7 +18,7 @@ from edge.synth.motion import Kind, Motion, Stance
 from edge.synth.observe import SynthNoise, observe, see
 from edge.synth.plan import Planned, motion_track, plan
 from edge.synth.props import Outfit
-from edge.synth.seated import Seated
+from edge.synth.seated import SEATED, Seated
 
 BEND_KINDS: tuple[Kind, ...] = ("hinge", "round", "squat")
 # Standing before the first motion, between motions and after the last (s): long enough
@@ -68,7 +68,7 @@ class ClipTruth:
     lumbar_flexion_deg: np.ndarray
     thoracic_flexion_deg: np.ndarray
     neck_flexion_deg: np.ndarray
-    posture: np.ndarray  # (n,) str: "stand" or the bend's posture
+    posture: np.ndarray  # (n,) str: "stand", "seated" or the bend's posture
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,8 +191,8 @@ def simulate(rng: np.random.Generator, body: SynthBody, camera: Camera,
     for start, pl in schedule:
         for a, b, name in pl.no_bend_spans():
             spans.append((start + a + t0_s, start + b + t0_s, name))
-            if name == "seated":
-                posture[(t_local >= start + a) & (t_local <= start + b)] = "seated"
+            if name == SEATED:
+                posture[(t_local >= start + a) & (t_local <= start + b)] = SEATED
         for bend in pl.bends():
             deepest = start + bend.hold_from_s + bend.hold_s / 2.0
             i = int(np.clip(round(deepest * fps), 0, n - 1))

@@ -22,7 +22,7 @@ from edge.synth.body import Skeleton, SynthBody, Track
 
 PROPS = ("bar", "child", "backpack", "hood", "hair")
 # Where the arms go: hands on the thighs, on the back of the hips, on the belly, or left
-# hanging (in a bend they hang along the trunk's front).
+# hanging (close along the trunk in a shallow bend).
 ARMS = ("thighs", "hips", "belly", "hang")
 MERGES = ("blob", "person")
 # Ring indices of the trunk's cross-sections (0 the pelvis, then spine points 0…11 = T1)

@@ -31,8 +31,10 @@ LEAN_AT = 0.55
 ACTIVITY = "chair"
 # A sit-down or seated reach with a rounded back, as a share of all.
 ROUND_SHARE = 0.4
-# Subtype names of the seated bends (labels carry them).
+# Subtype names of the seated bends (labels carry them), and the seated spell's name (its
+# span, and the per-frame truth while in it).
 SIT_DOWN, SEATED_REACH = "sit_down", "seated_reach"
+SEATED = "seated"
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class SeatedPlan:
 
     def no_bend_spans(self) -> list[tuple[float, float, str]]:
         seated_end = self.seated_at_s + self.seq.seated_s
-        return [(self.seated_at_s + SETTLE_S, seated_end, "seated"),
+        return [(self.seated_at_s + SETTLE_S, seated_end, SEATED),
                 (seated_end, self.duration_s, "stand_up")]
 
     def add(self, arrays: dict[str, np.ndarray], t_s: np.ndarray, start_s: float,
