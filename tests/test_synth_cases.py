@@ -233,6 +233,8 @@ def test_hard_figures_come_per_case_with_coverage() -> None:
                 "hinge_called_round_confident"} <= set(c)
         assert 0 <= c["hinge_called_round_confident"] <= c["wrong_confident"]
     assert sum(c["items_labelled"] for c in cases.values()) >= figures["items_labelled"]
+    # The target is read at yaw ±45°: coverage and confident accuracy there.
+    assert {"coverage", "confident_balanced_accuracy"} <= set(figures["near_side"])
     assert "cases" not in evaluate_synthetic(3, seed=3)
 
 

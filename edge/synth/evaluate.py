@@ -83,6 +83,8 @@ def evaluate_synthetic(
         "bends_labelled": near_summary["bends_labelled"],
         "balanced_accuracy": near_summary["balanced_accuracy"],
         "accuracy": near_summary["accuracy"],
+        "coverage": near_summary["coverage"],
+        "confident_balanced_accuracy": near_summary["confident_balanced_accuracy"],
         "confusion": near_summary["confusion"],
     }
     if hard:
