@@ -48,6 +48,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--synthetic", type=int, metavar="BENDS",
                    help="instead: this many bends of the synthetic household (yaw ±60°)")
     e.add_argument("--seed", type=int, default=0, help="synthetic: random seed (default 0)")
+    e.add_argument("--hard", action="store_true",
+                   help="synthetic: add the hard cases (props on the back, arms along the "
+                        "trunk, front views, merged or broken masks, sitting, wide squats) "
+                        "and report figures per case")
     e.add_argument("--sheet", type=Path, metavar="DIR",
                    help="draw each wrong or unsure item (skeleton, back line, verdict) into DIR")
     add_engine_arguments(e)
@@ -177,11 +181,14 @@ def run_eval(args: argparse.Namespace) -> int:
 
         progress = Progress("eval synthetic clips", -(-args.synthetic // BENDS_PER_CLIP))
         try:
-            figures = evaluate_synthetic(args.synthetic, args.seed, step=progress.step)
+            figures = evaluate_synthetic(args.synthetic, args.seed, step=progress.step,
+                                         hard=args.hard)
         finally:
             progress.close()
         print(json.dumps(figures))
         return 0
+    if args.hard:
+        raise HingewatchError("--hard: goes with --synthetic BENDS")
     if args.labels is None:
         raise HingewatchError("eval: give a LABELS.csv file or --synthetic BENDS")
     rows = read_labels(args.labels)

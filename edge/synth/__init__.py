@@ -4,16 +4,19 @@ label of every bend. Tests and the demo use it; nothing in the pipeline imports 
 
 from edge.synth.body import SynthBody, Track
 from edge.synth.camera import Camera, Placement
+from edge.synth.cases import CASES
 from edge.synth.clip import Clip, ClipTruth, SynthBendLabel, make_clip, simulate
 from edge.synth.day import ACTIVITIES, Activity, Day, household_day
 from edge.synth.forward import forward_kinematics
 from edge.synth.motion import REASONS, SUBTYPES, Motion, Stance
 from edge.synth.observe import SynthNoise
+from edge.synth.props import Outfit
 from edge.synth.render import render_frame, sheet
+from edge.synth.seated import Seated
 
 __all__ = [
     "ACTIVITIES", "Activity", "Day", "household_day",
-    "REASONS", "SUBTYPES", "Camera", "Clip", "ClipTruth", "Motion", "Placement", "Stance",
-    "SynthBendLabel", "SynthBody", "SynthNoise", "Track", "forward_kinematics", "make_clip",
-    "render_frame", "sheet", "simulate",
+    "CASES", "REASONS", "SUBTYPES", "Camera", "Clip", "ClipTruth", "Motion", "Outfit",
+    "Placement", "Seated", "Stance", "SynthBendLabel", "SynthBody", "SynthNoise", "Track",
+    "forward_kinematics", "make_clip", "render_frame", "sheet", "simulate",
 ]

@@ -162,7 +162,8 @@ class Skeleton:
 
     `rings_m` (n, R, K, 3): trunk cross-sections from the buttocks up to T1;
     `capsules` a tuple of (start (n, 3), end (n, 3), start radius, end radius) in metres for
-    limbs, neck and head; `com_m` (n, 3) the centre of mass.
+    limbs, neck, head and props; `com_m` (n, 3) the centre of mass; the last
+    `erase_count` capsules cut holes into the silhouette instead (a broken mask).
     """
 
     joints_m: np.ndarray
@@ -172,3 +173,4 @@ class Skeleton:
     capsule_radius_m: np.ndarray  # (C, 2)
     com_m: np.ndarray
     head_forward: np.ndarray  # (n, 3): where the face points
+    erase_count: int = 0

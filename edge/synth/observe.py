@@ -105,6 +105,7 @@ class Seen:
     cap_end_px: np.ndarray
     cap_radius_px: np.ndarray  # (n, C, 2)
     head_forward_room: np.ndarray  # (n, 3)
+    erase_count: int = 0  # the last capsules cut holes (see Skeleton)
 
 
 def see(skel: Skeleton, camera: Camera, placement: Placement) -> Seen:
@@ -117,7 +118,7 @@ def see(skel: Skeleton, camera: Camera, placement: Placement) -> Seen:
     radius = np.stack([f * skel.capsule_radius_m[None, :, 0] / sz,
                        f * skel.capsule_radius_m[None, :, 1] / ez], axis=-1)
     head_fwd = placement.to_room(skel.head_forward) - placement.to_room(np.zeros(3))
-    return Seen(jpx, jz, joints, rpx, spx, epx, radius, head_fwd)
+    return Seen(jpx, jz, joints, rpx, spx, epx, radius, head_fwd, skel.erase_count)
 
 
 def _visibility_logits(seen: Seen, camera: Camera, rng: np.random.Generator,
@@ -197,13 +198,17 @@ def silhouette_polygons(rings: np.ndarray, cap_start: np.ndarray, cap_end: np.nd
     return np.concatenate([pad(rings, size), pad(quads, size), pad(caps, size)], axis=1)
 
 
-def render_mask(polygons: np.ndarray, frame_crop: np.ndarray | None) -> np.ndarray:
+def render_mask(polygons: np.ndarray, frame_crop: np.ndarray | None,
+                erase: int = 0) -> np.ndarray:
     """The silhouette in the crop: (256, 256) float32 probabilities, from (P, m, 2) int32
-    fixed-point convex polygons; `frame_crop` (4, 2) the frame's corners (nothing is seen
-    outside the frame), None when the crop lies inside it."""
+    fixed-point convex polygons, the last `erase` of them cut out; `frame_crop` (4, 2) the
+    frame's corners (nothing is seen outside the frame), None when the crop lies inside."""
     img = np.zeros((MASK_SIZE, MASK_SIZE), np.uint8)
-    for poly in polygons:
+    keep = len(polygons) - erase
+    for poly in polygons[:keep]:
         cv2.fillConvexPoly(img, poly, 255, cv2.LINE_AA, _SUBPIXEL_BITS)
+    for poly in polygons[keep:]:
+        cv2.fillConvexPoly(img, poly, 0, cv2.LINE_AA, _SUBPIXEL_BITS)
     soft = cv2.GaussianBlur(img, (3, 3), 0.7)
     if frame_crop is not None:
         valid = np.zeros_like(img)
@@ -301,7 +306,8 @@ def observe(seen: Seen, camera: Camera, t_s: np.ndarray, noise: SynthNoise,
             continue
         seg = None
         if with_mask:
-            mask = render_mask(polys[i], frame_crop[i] if outside[i] else None)
+            mask = render_mask(polys[i], frame_crop[i] if outside[i] else None,
+                               seen.erase_count)
             seg = Segmentation(mask=mask, crop_to_frame=affines[i])
         poses.append(Pose(
             t_s=float(t_s[i]),
