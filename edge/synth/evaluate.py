@@ -85,8 +85,6 @@ def evaluate_synthetic(
         "coverage": near_summary["coverage"],
         "confident_balanced_accuracy": near_summary["confident_balanced_accuracy"],
         "accuracy": near_summary["accuracy"],
-        "coverage": near_summary["coverage"],
-        "confident_balanced_accuracy": near_summary["confident_balanced_accuracy"],
         "confusion": near_summary["confusion"],
     }
     if hard:
