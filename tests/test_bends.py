@@ -225,3 +225,17 @@ def test_a_held_squat_is_not_seated() -> None:
     bends = _seated_run([(1.0, 0.0, 0.0, 5.0), (1.0, 30.0, 0.45, 110.0),
                          (4.0, 30.0, 0.45, 110.0), (1.0, 0.0, 0.0, 5.0)], shift=0.2)
     assert len(bends) == 1 and not bends[0].ends_seated
+
+
+def test_standing_up_with_a_forward_lean_is_not_a_seated_bend() -> None:
+    bends = _seated_run([
+        (1.0, 0.0, 0.0, 5.0),
+        (1.5, 40.0, 0.3, 70.0),
+        (0.5, 10.0, 0.45, 90.0),
+        (3.0, 10.0, 0.45, 90.0),
+        (0.6, 50.0, 0.35, 80.0),   # the rise: trunk well forward, hips leaving the seat
+        (0.6, 15.0, 0.12, 20.0),   # trunk back up before the hips are all the way up
+        (0.5, 0.0, 0.0, 5.0),
+        (1.0, 0.0, 0.0, 5.0),
+    ])
+    assert [(b.ends_seated, b.seated) for b in bends] == [(True, False)]

@@ -34,19 +34,21 @@ MAX_MISSING_S = 1.0
 TRUNK_ENTRY_FRONT_DEG = 45.0
 # Seated is a state, not a bend: hips lowered at least SEATED_MIN_LOWERING (a chair seat
 # puts them ~0.4–0.5 of leg length down), knees bent past SEATED_MIN_KNEE_DEG, the trunk
-# within SEATED_MAX_TRUNK_DEG of vertical and the hips at least SEATED_MIN_SHIFT of leg
-# length behind the ankles — with the trunk that upright, the body's centre of mass is
-# then behind the heels, which only a seat can hold (a balanced squat keeps the hips
-# ~0.1–0.25 behind) — and the hips still (their height varying less than
-# SEATED_STILL_LOWERING) for SEATED_HOLD_S. The sit-down ends where the stillness began;
-# standing up is not a bend; leaning forward past SEATED_LEAN_ENTRY_DEG while seated is
-# a seated bend.
+# within SEATED_MAX_TRUNK_DEG of vertical, and the hips far enough behind the ankles that
+# the body's centre of mass is behind the heels, which only a seat can hold: with the
+# trunk upright (≤ 20°) that is SEATED_MIN_SHIFT of leg length (a balanced squat keeps the
+# hips ~0.1–0.2 behind), and SEATED_SHIFT_PER_DEG more for each degree the trunk leans
+# beyond, as its weight moves forward. The hips must also be still (their height varying
+# less than SEATED_STILL_LOWERING) for SEATED_HOLD_S. The sit-down ends where the
+# stillness began; standing up is not a bend; leaning forward past SEATED_LEAN_ENTRY_DEG
+# while seated is a seated bend.
 SEATED_MIN_LOWERING = 0.25
 SEATED_MIN_KNEE_DEG = 60.0
 SEATED_MAX_TRUNK_DEG = 35.0
-SEATED_MIN_SHIFT = 0.35
+SEATED_MIN_SHIFT = 0.22
+SEATED_SHIFT_PER_DEG = 0.009
 SEATED_STILL_LOWERING = 0.05
-SEATED_HOLD_S = 1.5
+SEATED_HOLD_S = 1.0
 SEATED_LEAN_ENTRY_DEG = 45.0
 
 
@@ -74,7 +76,8 @@ def is_seated_pose(kin: Kinematics) -> bool:
     return (kin.lowering_norm >= SEATED_MIN_LOWERING
             and kin.knee_flexion_deg >= SEATED_MIN_KNEE_DEG
             and kin.trunk_inclination_deg <= SEATED_MAX_TRUNK_DEG
-            and kin.hip_shift_norm >= SEATED_MIN_SHIFT)
+            and kin.hip_shift_norm >= SEATED_MIN_SHIFT
+            + SEATED_SHIFT_PER_DEG * max(0.0, kin.trunk_inclination_deg - 20.0))
 
 
 def is_upright(kin: Kinematics) -> bool:
@@ -208,6 +211,11 @@ class BendSegmenter:
         self._open.last_seen_s = t_s
         if kin.trunk_inclination_deg >= TRUNK_EXIT_DEG:
             self._open.last_bent_s = t_s
+            return []
+        if kin.lowering_norm < SEATED_MIN_LOWERING:
+            # Upright again with the hips off the seat: that lean was the rise itself.
+            self._seated = False
+            self._open = None
             return []
         return self._close(cut=False)
 

@@ -186,15 +186,17 @@ def _clarity(value: float, edge: float, scale: float) -> float:
     return float(np.clip((value - edge) / scale, 0.0, 1.0))
 
 
-def classify_samples(samples: Sequence[Sample], by_trunk: bool = False) -> Verdict:
-    """The verdict for the deepest part of a run of frames (a bend, or one picture);
-    `by_trunk`: deepest by the trunk's tilt alone (a sit-down, whose hips end lowest
-    when the person is already seated)."""
-    depths = np.array([s.kin.trunk_inclination_deg if by_trunk else depth_of(s.kin)
+def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdict:
+    """The verdict for the deepest part of a run of frames (a bend, or one picture).
+
+    `sit_down`: the bend ended seated. Its deepest part is its greatest lean (the hips end
+    lowest when the person already sits) and it is judged as the hinge into the chair the
+    guide teaches — hinge or round by the back, never a squat."""
+    depths = np.array([s.kin.trunk_inclination_deg if sit_down else depth_of(s.kin)
                        for s in samples])
     deep = [s for s, d in zip(samples, depths, strict=True) if d >= DEEP_SHARE * depths.max()]
     peak = _median_kin([s.kin for s in deep])
-    squat_like = _squat_like(peak)
+    squat_like = _squat_like(peak) and not sit_down
     min_trunk = BACKLINE_MIN_TRUNK_SQUAT_DEG if squat_like else BACKLINE_MIN_TRUNK_DEG
     back = read_back(deep, peak, min_trunk)
     bulge, hump = back.bulge_norm, back.upper_hump_norm
@@ -259,7 +261,7 @@ def classify_samples(samples: Sequence[Sample], by_trunk: bool = False) -> Verdi
 
 
 def classify_bend(bend: Bend) -> Verdict:
-    return classify_samples(bend.samples, by_trunk=bend.ends_seated)
+    return classify_samples(bend.samples, sit_down=bend.ends_seated)
 
 
 def classify_picture(sample: Sample) -> Verdict:
