@@ -44,9 +44,12 @@ def _bend(kin: dict[str, Any], back: dict[str, Any] | None, frames: int = 5) -> 
         ({}, {"upper_hump_norm": 0.09}, "round", {"upper_back_rounding"}),
         # The same hump seen at 45°: the shoulder girdle's own breadth, not rounding.
         ({"yaw_deg": 45.0}, {"upper_hump_norm": 0.09, "depth_mean_norm": 0.45}, "hinge", set()),
-        # A hump while the hands are at the shoulders is what they hold: a flat lower back
-        # still reads hinge.
-        ({}, {"upper_hump_norm": 0.12, "hands_at_shoulders": True}, "hinge", set()),
+        # A hump while the hands are at the shoulders is what they hold, and a hump no spine
+        # makes (a bar with plates) is something on them: the upper back is unseen, so a flat
+        # lower back alone is no hinge; a rounded one is still round.
+        ({}, {"upper_hump_norm": 0.12, "hands_at_shoulders": True}, "unsure", {"back_hidden"}),
+        ({}, {"upper_hump_norm": 0.38}, "unsure", {"back_hidden"}),
+        ({}, {"upper_hump_norm": 0.38, "bulge_norm": 0.09}, "round", {"lumbar_rounding"}),
         # Between straight and rounded: unsure, never a guess.
         ({}, {"bulge_norm": 0.035}, "unsure", {"back_unclear"}),
         ({}, {"upper_hump_norm": 0.07}, "unsure", {"back_unclear"}),

@@ -57,8 +57,9 @@ MAX_FIT_RMS = 0.03
 LOWER_RANGE = (0.1, 0.45)
 UPPER_RANGE = (0.5, 0.9)
 # Wrists closer than this to the shoulders (chord lengths) hold something there (a child on
-# the shoulder, a bar across it): the upper outline is theirs, not the spine's.
-HANDS_AT_SHOULDERS_CHORDS = 0.45
+# the shoulder, a bar across it, gripped up to a shoulder's breadth out): the upper outline
+# is theirs, not the spine's.
+HANDS_AT_SHOULDERS_CHORDS = 0.6
 
 
 @dataclass(frozen=True)

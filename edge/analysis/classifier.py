@@ -46,6 +46,11 @@ BULGE_FLAT = 0.025
 HUMP_ROUND = 0.06
 HUMP_FLAT = 0.045
 HUMP_PER_SIN_YAW = 0.1
+# No spine makes a hump this big (a fully rounded thoracic spine, ~60°, raises ~0.15): it
+# is something on the shoulders (a bar, plates, a child, a hood), so the upper back is
+# unseen; so it is when the hands are at the shoulders holding something there. Only a
+# rounded lower back can then be told.
+HUMP_MAX_SPINE = 0.2
 # A straight outline this far behind the joint line (chord lengths) is not a flat back: in
 # profile the back's surface sits 0.2–0.3 chords behind the hip–shoulder line (renders,
 # fixtures, synthetic bodies); seen obliquely the trunk's breadth adds up to ~0.25 × sin(yaw).
@@ -53,9 +58,6 @@ HUMP_PER_SIN_YAW = 0.1
 # the shoulders have come forward over a rounded back: unsure, not hinge.
 FLAT_MAX_DEPTH = 0.36
 FLAT_DEPTH_PER_SIN_YAW = 0.25
-# Holding something at the shoulders hides the upper back: a flat lower back then still
-# says hinge, with the confidence lowered by this factor.
-HANDS_UP_CONFIDENCE = 0.8
 # The back line is read only with the trunk this far forward (the bend-entry tilt): more
 # upright, the outline is the standing S-curve and arms or clothes dominate it.
 BACKLINE_MIN_TRUNK_DEG = 30.0
@@ -202,9 +204,9 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
     bulge, hump = back.bulge_norm, back.upper_hump_norm
     yaw_hump = HUMP_PER_SIN_YAW * abs(math.sin(math.radians(peak.yaw_deg)))
 
-    upper_round = (hump is not None and not back.hands_at_shoulders
-                   and hump >= HUMP_ROUND + yaw_hump)
-    upper_flat = back.hands_at_shoulders or (hump is not None and hump <= HUMP_FLAT + yaw_hump)
+    upper_hidden = back.hands_at_shoulders or (hump is not None and hump >= HUMP_MAX_SPINE)
+    upper_round = (hump is not None and not upper_hidden and hump >= HUMP_ROUND + yaw_hump)
+    upper_flat = hump is not None and not upper_hidden and hump <= HUMP_FLAT + yaw_hump
     lumbar_round = bulge is not None and bulge >= BULGE_ROUND
     sin_yaw = abs(math.sin(math.radians(peak.yaw_deg)))
     near = (back.depth_norm is not None
@@ -236,15 +238,15 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
         assert bulge is not None
         posture = "hinge"
         clarity = 0.5 + 0.5 * _clarity(-bulge, -BULGE_FLAT, BULGE_FLAT)
-        if back.hands_at_shoulders:
-            clarity *= HANDS_UP_CONFIDENCE
     elif waist:
         posture = "round"
         reasons.append("waist_bend")
         clarity = 0.3 + 0.4 * _clarity(-peak.hip_shift_norm, -WAIST_MAX_SHIFT, 0.1)
     else:
         posture = "unsure"
-        reasons.append(_unsure_reason(back))
+        # Something at the shoulders hides the upper back: a flat lower back alone does not
+        # make a hinge.
+        reasons.append("back_hidden" if upper_hidden else _unsure_reason(back))
         clarity = 0.0
     if posture != "squat" and peak.head_flexion_deg >= HEAD_DROP_DEG:
         reasons.append("head_drop")
