@@ -57,7 +57,7 @@ def ensure_demo_user(settings: Settings, writer: Writer | None = None,
     """Create (or reset) a reviewer account for a demo; returns its new random password."""
     password = secrets.token_urlsafe(9)
     own = writer is None
-    w = writer or Writer(settings.db_path, settings.timezone)
+    w = writer or Writer(settings.db_path)  # no zone: an account never re-dates events
     try:
         w.add_user(name, auth.hash_password(password), "reviewer", now_ms(), replace=True)
     finally:

@@ -9,6 +9,7 @@ and ingest never blocks a page (WAL).
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import sqlite3
 import threading
@@ -31,6 +32,7 @@ from dashboard.records import DayRow, Device, EventRecord, IngestCounts, RejectC
 from dashboard.skeleton import Pose, unpack
 
 BUSY_TIMEOUT_MS = 10_000
+log = logging.getLogger("hingewatch.dashboard.store")
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,10 @@ def _statements(script: str) -> Iterator[str]:
 class Writer:
     """The one path that changes the database."""
 
-    def __init__(self, path: Path, timezone: str) -> None:
+    def __init__(self, path: Path, timezone: str | None = None) -> None:
+        """`timezone`: the zone the dashboard counts days in; give it only where the
+        dashboard serves (it re-dates stored events when the setting changed). A command
+        that only manages accounts passes none and never touches an event."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,12 +73,9 @@ class Writer:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the dashboard database {self.path}: {exc}") from exc
         self._lock = threading.Lock()
-        self._zone = ZoneInfo(timezone)
-        self._conn.create_function(
-            "hw_local_day", 1, lambda s: local_day(s, self._zone), deterministic=True
-        )
         self.migrate()
-        self._follow_timezone(timezone)
+        if timezone is not None:
+            self.follow_timezone(timezone)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -112,16 +114,27 @@ class Writer:
                     version = number
         return version
 
-    def _follow_timezone(self, timezone: str) -> None:
-        """Days are local dates; when the zone setting changes, re-date every event."""
+    def follow_timezone(self, timezone: str) -> int:
+        """Days are local dates; when the zone setting changes, re-date the events whose
+        day moves. Returns how many moved."""
+        zone = ZoneInfo(timezone)
+        self._conn.create_function(
+            "hw_local_day", 1, lambda s: local_day(s, zone), deterministic=True
+        )
+        moved = 0
         with self.transaction() as c:
             row = c.execute(sql.META_GET, ("timezone",)).fetchone()
             if row is None or row[0] != timezone:
                 if row is not None:
-                    c.execute(sql.REDAY_EVENTS)
-                    for statement in _statements(sql.REBUILD_DAILY):
-                        c.execute(statement)
+                    moved = c.execute(sql.REDAY_EVENTS).rowcount
+                    if moved:
+                        for statement in _statements(sql.REBUILD_DAILY):
+                            c.execute(statement)
                 c.execute(sql.META_SET, ("timezone", timezone))
+        if moved:
+            log.warning("the time zone changed from %s to %s: %d events moved to another day",
+                        row[0], timezone, moved)
+        return moved
 
     def secret_key(self) -> str:
         with self.transaction() as c:

@@ -19,7 +19,7 @@ from dashboard.records import DayRow
 from dashboard.store import Reader
 
 TREND_WEEKS = 8
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")  # fullmatch: "$" lets a final "\n" in
 
 
 @dataclass(frozen=True, order=True)
@@ -35,7 +35,7 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
-        match = _WEEK.match(text)
+        match = _WEEK.fullmatch(text)
         if not match:
             raise WeekError(f"week: expected YYYY-Www such as 2026-W48, got {text[:20]!r}")
         return cls(int(match[1]), int(match[2]))

@@ -28,7 +28,7 @@ from dashboard.store import Reader, Writer
 
 HERE = Path(__file__).parent
 LOOPBACK = frozenset(("127.0.0.1", "::1", "::ffff:127.0.0.1"))
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,128}")  # fullmatch: "$" lets a final "\n" in
 LOCAL_USER = User("local", "reviewer")
 
 
@@ -132,7 +132,7 @@ class SessionCookie:
             if name == b"cookie":
                 for part in value.decode("latin-1").split(";"):
                     key, _, val = part.strip().partition("=")
-                    if key == auth.COOKIE and _TOKEN.match(val):
+                    if key == auth.COOKIE and _TOKEN.fullmatch(val):
                         token = val
         fresh = token is None
         started = time.perf_counter()
