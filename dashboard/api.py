@@ -31,10 +31,18 @@ from dashboard.api_models import (
     TrendOut,
 )
 from dashboard.clock import now_ms
-from dashboard.errors import WeekError
+from dashboard.errors import WeekError, WeekRangeError
 from dashboard.records import EventRecord
 from dashboard.sql import EventQuery
-from dashboard.summary import IsoWeek, PostureCounts, Streak, day_bounds_utc, today, week_summary
+from dashboard.summary import (
+    IsoWeek,
+    PostureCounts,
+    Streak,
+    check_year,
+    day_bounds_utc,
+    today,
+    week_summary,
+)
 from dashboard.web import ReviewerDep, SvcDep, UserDep
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -77,7 +85,8 @@ def event_out(e: EventRecord) -> dict[str, Any]:
     }
 
 
-@router.get("/events", response_model=EventPageOut, summary="Events, newest first")
+@router.get("/events", response_model=EventPageOut, summary="Events, newest first",
+            responses={400: {"model": ErrorOut, "description": "a year before 2000 or after 9998"}})
 def list_events(
     *,
     device: Annotated[str | None, Query(pattern=NAME)] = None,
@@ -93,6 +102,12 @@ def list_events(
     user: UserDep, svc: SvcDep,
 ) -> dict[str, Any]:
     zone = svc.settings.zone
+    for name, day in (("start", start), ("end", end)):
+        try:
+            if day is not None:
+                check_year(name, day.year)
+        except WeekRangeError as exc:
+            raise HTTPException(400, str(exc)) from None
     started_from = day_bounds_utc(start, zone)[0] if start else None
     started_before = day_bounds_utc(end, zone)[1] if end else None
     query = EventQuery(device_id=device, activity=activity, posture=posture, label=label,
@@ -129,7 +144,9 @@ def _streak(s: Streak) -> StreakOut:
 
 
 @router.get("/summary", response_model=SummaryOut, summary="One week in numbers",
-            responses={404: {"model": ErrorOut,
+            responses={400: {"model": ErrorOut,
+                             "description": "a year before 2000 or after 9998"},
+                       404: {"model": ErrorOut,
                              "description": "the year has no such week (most have no W53)"}})
 def summary(
     *,
@@ -141,6 +158,8 @@ def summary(
 ) -> SummaryOut:
     try:
         w = IsoWeek.parse(week) if week else IsoWeek.of(today(svc.settings.zone))
+    except WeekRangeError as exc:
+        raise HTTPException(400, str(exc)) from None
     except WeekError as exc:
         raise HTTPException(404, str(exc)) from None
     s = week_summary(svc.reader, w, device, svc.settings.streak_goal)

@@ -19,6 +19,7 @@ from dashboard.summary import (
     IsoWeek,
     PostureCounts,
     WeekSummary,
+    check_year,
     day_bounds_utc,
     today,
     week_summary,
@@ -61,9 +62,15 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
 def _day(name: str, value: str | None) -> date | None:
     value = _opt(value)
     try:
-        return None if value is None else date.fromisoformat(value)
+        day = None if value is None else date.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name}: expected a date YYYY-MM-DD, got {str(value)[:40]!r}") from None
+    try:
+        if day is not None:
+            check_year(name, day.year)
+    except WeekError as exc:
+        raise BadRequest(str(exc)) from None
+    return day
 
 
 def parse_week(svc: Services, text: str | None) -> IsoWeek:

@@ -45,6 +45,7 @@ def test_adduser(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "stdin", "says"), [
     (["adduser", "a b", "--password-stdin"], "long enough pw\n", "user name"),
+    (["adduser", "okname\n", "--password-stdin"], "long enough pw\n", "user name"),
     (["adduser", "anna", "--password-stdin"], "short\n", "at least 8"),
     (["serve", "--timezone", "Mars/Olympus"], "", "timezone"),
     (["serve", "--streak-goal", "2"], "", "streak_goal"),
