@@ -69,7 +69,16 @@ def ensure_demo_user(settings: Settings, writer: Writer | None = None,
 class _Server(uvicorn.Server):
     """uvicorn's server, except that SIGINT/SIGTERM end `run()` normally instead of being
     re-raised after the shutdown (which would kill the process before ingest has written
-    and acknowledged what it took)."""
+    and acknowledged what it took), and that `on_shutdown` runs first when it shuts down
+    (it ends the live streams, which would otherwise hold the shutdown up)."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._on_shutdown()
+        await super().shutdown(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -101,7 +110,7 @@ class Dashboard:
             # Open server-sent-event streams never finish on their own.
             timeout_graceful_shutdown=2,
         )
-        self.server = _Server(config)
+        self.server = _Server(config, on_shutdown=self.app.state.watcher.close)
         self._thread: threading.Thread | None = None
 
     @property
