@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dashboard import auth, words
 from dashboard.clock import now_ms, parse_ms
 from dashboard.ingest import Ingest
+from dashboard.logins import LoginGuard
 from dashboard.records import User
 from dashboard.settings import Settings
 from dashboard.store import Reader, Writer
@@ -48,6 +49,7 @@ class Services:
     secret: str
     templates: Jinja2Templates
     ingest: Ingest | None
+    logins: LoginGuard = field(default_factory=LoginGuard)
 
 
 @dataclass(frozen=True)
