@@ -21,7 +21,7 @@ from paho.mqtt.properties import Properties
 
 from dashboard.clock import now_ms
 from dashboard.errors import StoreError
-from dashboard.messages import Message, Rejected, classify
+from dashboard.messages import MAX_EVENT_BYTES, Message, Rejected, classify
 from dashboard.settings import Settings
 from dashboard.store import BatchResult, Writer
 from edge.delivery.topics import ALL_EVENTS, ALL_STATE, ALL_STATUS
@@ -39,6 +39,10 @@ BATCH_WINDOW_S = 0.02
 # Receive Maximum). We ack after the commit, so this bounds throughput: ~this many per
 # commit round trip.
 RECEIVE_MAXIMUM = 1000
+# The largest packet we let the broker send us (MQTT 5 Maximum Packet Size): the largest
+# message we would read (messages.MAX_EVENT_BYTES) plus room for its topic and header. The
+# broker drops anything larger instead of sending it, so it never reaches our memory.
+MAX_PACKET_BYTES = MAX_EVENT_BYTES + 4096
 # Wait this long after a failed write before trying the same batch again.
 RETRY_S = 1.0
 
@@ -210,6 +214,7 @@ class Ingest:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = s.mqtt_session_expiry_s
         props.ReceiveMaximum = RECEIVE_MAXIMUM
+        props.MaximumPacketSize = MAX_PACKET_BYTES
         self._client = client
         self._thread = threading.Thread(target=self._write_loop, name="ingest-writer",
                                         daemon=True)
