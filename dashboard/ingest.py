@@ -53,6 +53,7 @@ class IngestStatus:
     connected: bool
     since: str | None           # when the connection went up or down
     last_error: str | None
+    store_error: str | None     # why the database cannot be written now; None once it can
     received: int               # messages handed to the writer since start
     written: int                # ... of which committed
 
@@ -78,6 +79,7 @@ class Ingest:
         self._connected = False
         self._since: str | None = None
         self._last_error: str | None = None
+        self._store_error: str | None = None
         self.last_batch: BatchResult | None = None
 
     # --- the message path -------------------------------------------------------------
@@ -123,10 +125,17 @@ class Ingest:
         while True:
             try:
                 self.last_batch = self.writer.write_batch(messages, now_ms())
+                if self._store_error is not None:
+                    log.warning("the database takes writes again: %d messages stored",
+                                len(batch))
+                self._store_error = None
                 break
             except StoreError as exc:
-                self._last_error = str(exc)
-                log.error("cannot store %d messages, retrying: %s", len(batch), exc)
+                # Not acknowledged until committed: the broker keeps them, we keep retrying.
+                if self._store_error is None:
+                    log.error("cannot store %d messages, retrying every %.0f s: %s",
+                              len(batch), RETRY_S, exc)
+                self._last_error = self._store_error = str(exc)
                 if self._stopping.wait(RETRY_S):
                     # Shutting down: leave them unacknowledged; the broker keeps them.
                     return 0
@@ -194,7 +203,7 @@ class Ingest:
         with self._progress:
             received, written = self._received, self._written
         return IngestStatus(self.broker, self._connected, self._since, self._last_error,
-                            received, written)
+                            self._store_error, received, written)
 
     def start(self) -> None:
         s = self.settings

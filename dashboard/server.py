@@ -102,7 +102,17 @@ class Dashboard:
         port = self.sock.getsockname()[1]
         # Port 0 asks the OS for a free port; the settings then carry the one we got.
         self.settings = replace(settings, http_port=port)
-        self.writer = Writer(settings.db_path, settings.timezone)
+        try:
+            self.writer = Writer(settings.db_path, settings.timezone)
+        except DashboardError:
+            self.sock.close()
+            raise
+        try:
+            self.writer.check_writable()  # fail now, in one line, not at every batch
+        except DashboardError:
+            self.writer.close()
+            self.sock.close()
+            raise
         self.ingest = Ingest(self.settings, self.writer) if ingest else None
         self.app = create_app(self.settings, writer=self.writer, ingest=self.ingest)
         config = uvicorn.Config(

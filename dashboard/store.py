@@ -62,39 +62,69 @@ class Writer:
         dashboard serves (it re-dates stored events when the setting changed). A command
         that only manages accounts passes none and never touches an event."""
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
-            for pragma in sql.PRAGMAS_WRITER:
-                self._conn.execute(pragma)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the dashboard database {self.path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._conn = self._connect()
+        self._broken = False  # the last write failed: open a new connection before the next
         self.migrate()
         if timezone is not None:
             self.follow_timezone(timezone)
 
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            for pragma in sql.PRAGMAS_WRITER:
+                conn.execute(pragma)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the dashboard database {self.path}: {exc}") from exc
+        return conn
+
+    def check_writable(self) -> None:
+        """Raise StoreError (one line) unless a write commits: SQLite opens a file it may
+        not write read-only, and would only fail at the first write."""
+        with self.transaction() as c:
+            c.execute(sql.META_SET, ("write_check", "ok"))
+
+    def _reopen(self) -> None:
+        """A connection that failed may stay read-only (or hold a dead file handle) after
+        the file is writable again: the next write starts from a new one."""
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+        self._conn = self._connect()
+        self._broken = False
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._broken:
+                self._reopen()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                self._broken = True
                 raise StoreError(f"cannot write to {self.path}: {exc}") from exc
             try:
                 yield self._conn
+            except sqlite3.Error as exc:
+                self._rollback(broken=True)
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback(broken=False)  # our own refusal (UserError): nothing broke
                 raise
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                self._rollback(broken=True)
                 raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+
+    def _rollback(self, broken: bool) -> None:
+        self._broken = self._broken or broken
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
 
     def migrate(self) -> int:
         """Bring the schema to the newest version; returns the version it is at."""
