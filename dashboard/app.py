@@ -62,7 +62,9 @@ def create_app(settings: Settings, *, writer: Writer | None = None,
     reader = Reader(settings.db_path)
     secret = settings.secret_key or writer.secret_key()
     services = Services(settings, writer, reader, secret, make_templates(settings), ingest)
-    watcher = live.LiveWatcher(reader)
+    watcher = live.LiveWatcher(reader, lambda: live.today_fragments(services))
+    if ingest is not None:
+        ingest.on_written = watcher.poke  # live pages hear of a commit at once
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -81,6 +82,8 @@ class Ingest:
         self._last_error: str | None = None
         self._store_error: str | None = None
         self.last_batch: BatchResult | None = None
+        # Called (in the writer thread) after each commit; the live pages listen.
+        self.on_written: Callable[[], None] | None = None
 
     # --- the message path -------------------------------------------------------------
 
@@ -147,6 +150,8 @@ class Ingest:
         with self._progress:
             self._written += len(batch)
             self._progress.notify_all()
+        if self.on_written is not None:
+            self.on_written()
         return len(batch)
 
     def flush(self, timeout_s: float = 30.0) -> bool:

@@ -1,40 +1,40 @@
 """Live updates for the Today page, as server-sent events.
 
-One watcher polls SQLite's `PRAGMA data_version` (it changes whenever another connection
-commits: our ingest thread, or an ingest in another process) twice a second and wakes
-every open stream; each stream then gets its two fragments, rendered on the server, and
-swaps them in (static/live.js). Idle streams get a comment every 15 s so proxies keep the
-stream open.
+One watcher notices every commit: ingest in this process pokes it right after each batch
+commits, and it polls SQLite's `PRAGMA data_version` twice a second for commits from
+another process (`adduser`, a second ingest). On a change it renders the page's two
+fragments once and wakes every open stream, which sends them; the page swaps them in
+(static/live.js). Idle streams get a comment every 15 s so proxies keep them open.
 
 Each stream waits on its own `asyncio.Event`, which the watcher sets: nothing is shared
 between streams but the watcher's set of events, so a stream that is cancelled (its
 browser went away) cannot disturb another (a shared `Condition` under `wait_for` did:
-"Lock is not acquired", and updates stalled for everyone). The data a fragment shows is
-read once per change and shared by every stream. `close()` (at shutdown) ends every
-stream at once. A session may hold `MAX_STREAMS_PER_SESSION` streams (a few tabs); one
-more gets 429 with a message saying so.
+"Lock is not acquired", and updates stalled for everyone). `close()` (at shutdown) ends
+every stream at once. A session may hold `MAX_STREAMS_PER_SESSION` streams (a few tabs);
+one more gets 429 with a message saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from datetime import date
-from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from dashboard.errors import StoreError
 from dashboard.pages import today_context
 from dashboard.store import Reader
-from dashboard.summary import today
 from dashboard.web import Services, UserDep, identity, services
+
+log = logging.getLogger("hingewatch.dashboard.live")
 
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
@@ -51,33 +51,51 @@ class StreamLimit(Exception):
 
 
 class LiveWatcher:
-    def __init__(self, reader: Reader) -> None:
+    """`render()` (run in a worker thread) makes the JSON every stream sends on a change."""
+
+    def __init__(self, reader: Reader, render: Callable[[], str]) -> None:
         self._reader = reader
+        self._render = render
         self._conn: sqlite3.Connection | None = None
         self._streams: set[asyncio.Event] = set()
         self._per_session: Counter[str] = Counter()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._poked: asyncio.Event | None = None
         self.generation = 0
+        self.payload = ""
         self.closed = False
-        self._shared_lock = threading.Lock()
-        self._shared: tuple[tuple[int, date], dict[str, Any]] | None = None
 
     def _version(self) -> int:
         if self._conn is None:
             self._conn = self._reader.connect()
         return self._reader.data_version(self._conn)
 
+    def poke(self) -> None:
+        """Something was committed (callable from any thread): look now, not at the poll."""
+        loop, poked = self._loop, self._poked
+        if loop is not None and poked is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(poked.set)
+
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._poked = poked = asyncio.Event()
         last = await to_thread.run_sync(self._version)
         while not self.closed:
-            await asyncio.sleep(POLL_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_S):
+                    await poked.wait()
+            poked.clear()
             try:
                 version = await to_thread.run_sync(self._version)
-            except sqlite3.Error:
-                continue
-            if version != last:
+                if version == last:
+                    continue
                 last = version
-                self.generation += 1
-                self._wake_all()
+                self.payload = await to_thread.run_sync(self._render)
+            except (sqlite3.Error, StoreError) as exc:
+                log.warning("live updates: cannot read the database: %s", exc)
+                continue
+            self.generation += 1
+            self._wake_all()
 
     def _wake_all(self) -> None:
         for woken in self._streams:
@@ -123,13 +141,13 @@ class LiveWatcher:
         woken.clear()
         return True
 
-    def shared_context(self, svc: Services) -> dict[str, Any]:
-        """The Today data for the current change, read once for every stream (in a thread)."""
-        key = (self.generation, today(svc.settings.zone))
-        with self._shared_lock:
-            if self._shared is None or self._shared[0] != key:
-                self._shared = (key, today_context(svc))
-            return self._shared[1]
+
+def today_fragments(svc: Services) -> str:
+    """The Today page's live parts as the JSON live.js reads (the same for every viewer)."""
+    ctx = today_context(svc)
+    devices = svc.templates.get_template("_today_devices.html").render(ctx)
+    bends = svc.templates.get_template("_today_bends.html").render(ctx)
+    return json.dumps({"devices": devices, "bends": bends})
 
 
 def sse(event: str, data: str) -> str:
@@ -157,7 +175,6 @@ async def live_today(request: Request, user: UserDep) -> StreamingResponse:
     svc = services(request)
     who = identity(request, svc)
     watcher: LiveWatcher = request.app.state.watcher
-    templates = svc.templates
     # Requests let in from localhost have no session of their own: they share one limit.
     session = "localhost" if who.via_localhost else who.session_token
     try:
@@ -165,19 +182,13 @@ async def live_today(request: Request, user: UserDep) -> StreamingResponse:
     except StreamLimit as exc:
         raise HTTPException(429, str(exc), headers={"retry-after": "15"}) from None
 
-    def fragments() -> str:
-        ctx = {**watcher.shared_context(svc), "user": who.user, "csrf": who.csrf}
-        devices = templates.get_template("_today_devices.html").render(ctx)
-        bends = templates.get_template("_today_bends.html").render(ctx)
-        return json.dumps({"devices": devices, "bends": bends})
-
     async def stream() -> AsyncIterator[str]:
         yield "retry: 3000\n\n"
         while not watcher.closed:
             if await watcher.wait(woken, KEEPALIVE_S):
                 if watcher.closed:
                     return
-                yield sse("today", await to_thread.run_sync(fragments))
+                yield sse("today", watcher.payload)
             else:
                 yield ": keepalive\n\n"
 

@@ -22,6 +22,7 @@ TREND_WEEKS = 8
 # The years a week or a day may be asked for: no event is before 2000 (messages.EARLIEST),
 # and near 9999 a week's end (+1 day) or its trend would leave `date`'s range.
 MIN_YEAR, MAX_YEAR = 2000, 9998
+FIRST_DAY, LAST_DAY = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)
 _WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")  # fullmatch: "$" lets a final "\n" in
 
 
