@@ -10,11 +10,13 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +32,25 @@ from tests.mqtt_broker import Broker
 SESSIONS = 6
 OPEN_CLOSE_ROUNDS = 3
 UPDATE_BOUND_S = 5.0  # polls twice a second: an update is due within ~0.6 s
+
+
+def run_async(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests) leaves
+    an event loop running in this one."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the scenario did not end within 120 s"
+    if failure:
+        raise failure[0]
 
 
 class Errors(logging.Handler):
@@ -127,7 +148,7 @@ def test_many_streams_closed_while_events_flow_keep_updates_coming(
             finally:
                 await asyncio.gather(*(c.aclose() for c in clients))
 
-        asyncio.run(scenario())
+        run_async(scenario)
     assert server_errors.records == []
 
 
@@ -162,7 +183,7 @@ def test_one_stream_over_the_cap_gets_429(dash_settings: Settings) -> None:
                 assert again.status_code == 200
                 await asyncio.gather(again.aclose(), *(r.aclose() for r, _ in opened[1:]))
 
-        asyncio.run(scenario())
+        run_async(scenario)
 
 
 def test_sigterm_ends_a_dashboard_with_open_streams(tmp_path: Path, mosquitto: Broker) -> None:
@@ -200,7 +221,7 @@ def test_sigterm_ends_a_dashboard_with_open_streams(tmp_path: Path, mosquitto: B
             for c in clients:
                 await c.aclose()
 
-        asyncio.run(scenario())
+        run_async(scenario)
         assert proc.returncode == 0
     finally:
         if proc.poll() is None:
