@@ -88,20 +88,20 @@ class Publisher(threading.Thread):
         super().__init__(daemon=True)
         self.rate = rate
         self.sent: dict[str, float] = {}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-load-pub")
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 
     def run(self) -> None:
-        while not self._stop.wait(1 / self.rate):
+        while not self._halt.wait(1 / self.rate):
             # A little in the past, so each is the newest bend of today on the page.
             event = make_event("hinge", datetime.now(UTC) - timedelta(seconds=1), frames=10)
             self.sent[event.event_id] = time.monotonic()
             self.client.publish("hingewatch/kitchen/event", event.to_json(), qos=1)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(10)
         self.client.disconnect()
         self.client.loop_stop()
@@ -116,17 +116,16 @@ def start_dashboard(folder: Path, mqtt_port: int) -> tuple[subprocess.Popen[str]
     proc = subprocess.Popen(
         [sys.executable, "-m", "dashboard", "serve", "--port", "0", "--db", str(db),
          "--mqtt-port", str(mqtt_port), "--client-id", "bench-load", "--timezone", ZONE],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=ROOT, stdout=(folder / "dashboard.log").open("w"), stderr=subprocess.STDOUT,
+        text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    assert proc.stdout is not None
-    for _ in range(40):
-        if m := re.search(r"open (http://\S+/)", proc.stdout.readline()):
-            threading.Thread(target=lambda: [None for _ in proc.stdout],  # type: ignore[union-attr]
-                             daemon=True).start()  # drain its log so it never blocks
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        if m := re.search(r"open (http://\S+/)", (folder / "dashboard.log").read_text()):
             return proc, m[1]
+        time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("the dashboard did not start")
+    raise RuntimeError("the dashboard did not start: " + (folder / "dashboard.log").read_text())
 
 
 async def session(url: str, name: str) -> httpx.AsyncClient:
@@ -153,12 +152,15 @@ class Stream:
 
     async def _read(self) -> None:
         buffer = ""
-        async for text in self.response.aiter_text():
-            buffer += text
-            while "\n\n" in buffer:
-                message, buffer = buffer.split("\n\n", 1)
-                if message.startswith("event: today"):
-                    self._update(message, time.monotonic())
+        try:
+            async for text in self.response.aiter_text():
+                buffer += text
+                while "\n\n" in buffer:
+                    message, buffer = buffer.split("\n\n", 1)
+                    if message.startswith("event: today"):
+                        self._update(message, time.monotonic())
+        except httpx.HTTPError:
+            return  # the server ended the stream (SIGTERM)
 
     def _update(self, message: str, now: float) -> None:
         ids = set(EVENT_ID.findall(message))
@@ -178,7 +180,11 @@ class Stream:
 async def open_streams(client: httpx.AsyncClient, n: int, sent: dict[str, float],
                        latencies: list[float]) -> tuple[list[Stream], int]:
     async def one() -> Stream | None:
-        r = await client.send(client.build_request("GET", "/live/today"), stream=True)
+        try:
+            r = await client.send(client.build_request("GET", "/live/today"), stream=True)
+        except httpx.RemoteProtocolError:
+            # A kept-alive connection the server had just closed (after its idle timeout).
+            r = await client.send(client.build_request("GET", "/live/today"), stream=True)
         if r.status_code != 200:
             await r.aclose()
             return None
@@ -280,6 +286,7 @@ async def scenario(url: str, proc: subprocess.Popen[str], pub: Publisher,
         code = await asyncio.to_thread(proc.wait, 30)
         out["sigterm"] = {"exit_code": code, "seconds": round(time.monotonic() - t0, 2),
                           "streams_open": len(streams)}
+        await asyncio.gather(*(s.close() for s in streams))
     finally:
         stop_probe.set()
         for client in clients:
@@ -303,6 +310,9 @@ def main() -> None:
         pub.start()
         try:
             result = asyncio.run(scenario(url, proc, pub, args))
+        except BaseException:
+            print((folder / "dashboard.log").read_text()[-3000:], file=sys.stderr)
+            raise
         finally:
             pub.stop()
             if proc.poll() is None:
