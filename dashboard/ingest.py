@@ -142,6 +142,8 @@ class Ingest:
                 if self._stopping.wait(RETRY_S):
                     # Shutting down: leave them unacknowledged; the broker keeps them.
                     return 0
+        if self.on_written is not None:
+            self.on_written()  # first: the live pages render while we acknowledge
         client = self._client
         if client is not None:
             for _, mid, qos in batch:
@@ -150,8 +152,6 @@ class Ingest:
         with self._progress:
             self._written += len(batch)
             self._progress.notify_all()
-        if self.on_written is not None:
-            self.on_written()
         return len(batch)
 
     def flush(self, timeout_s: float = 30.0) -> bool:

@@ -86,16 +86,20 @@ class LiveWatcher:
                     await poked.wait()
             poked.clear()
             try:
-                version = await to_thread.run_sync(self._version)
-                if version == last:
-                    continue
-                last = version
-                self.payload = await to_thread.run_sync(self._render)
+                last, payload = await to_thread.run_sync(self._look, last)
             except (sqlite3.Error, StoreError) as exc:
                 log.warning("live updates: cannot read the database: %s", exc)
                 continue
-            self.generation += 1
-            self._wake_all()
+            if payload is not None:
+                self.payload = payload
+                self.generation += 1
+                self._wake_all()
+
+    def _look(self, last: int) -> tuple[int, str | None]:
+        """(the data version, the new payload if it moved past `last`); one trip to a
+        worker thread, which a busy machine makes slow to come back."""
+        version = self._version()
+        return version, (self._render() if version != last else None)
 
     def _wake_all(self) -> None:
         for woken in self._streams:
