@@ -73,8 +73,10 @@ class LiveWatcher:
     def poke(self) -> None:
         """Something was committed (callable from any thread): look now, not at the poll."""
         loop, poked = self._loop, self._poked
-        if loop is not None and poked is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(poked.set)
+        if loop is not None and poked is not None:
+            # The loop may close between the check and the call (shutdown): nothing to wake.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(poked.set)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
