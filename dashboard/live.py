@@ -92,6 +92,9 @@ class LiveWatcher:
             except (sqlite3.Error, StoreError) as exc:
                 log.warning("live updates: cannot read the database: %s", exc)
                 continue
+            except Exception:  # noqa: BLE001 - a bad render must not end live updates for good
+                log.exception("live updates: cannot render Today")
+                continue
             if payload is not None:
                 self.payload = payload
                 self.generation += 1
