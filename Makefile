@@ -46,6 +46,7 @@ bench: setup
 	bash bench/run.sh
 	$(BIN)/python bench/events_bench.py
 	$(BIN)/python bench/dashboard_bench.py
+	$(BIN)/python bench/dashboard_load_bench.py
 	$(BIN)/python bench/agent_bench.py
 
 lint: setup

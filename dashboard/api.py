@@ -34,7 +34,16 @@ from dashboard.clock import now_ms
 from dashboard.errors import WeekError
 from dashboard.records import EventRecord
 from dashboard.sql import EventQuery
-from dashboard.summary import IsoWeek, PostureCounts, Streak, day_bounds_utc, today, week_summary
+from dashboard.summary import (
+    FIRST_DAY,
+    LAST_DAY,
+    IsoWeek,
+    PostureCounts,
+    Streak,
+    day_bounds_utc,
+    today,
+    week_summary,
+)
 from dashboard.web import ReviewerDep, SvcDep, UserDep
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -46,7 +55,8 @@ router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 EVENT_ID = Annotated[str, Path(pattern=r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$",
                                description="the event's ULID")]
 NAME = r"^[A-Za-z0-9_-]{1,64}$"
-WEEK = r"^[1-9][0-9]{3}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
+# Years 2000-9998 (summary.MIN_YEAR, MAX_YEAR), weeks 01-53.
+WEEK = r"^([2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-W(0[1-9]|[1-4][0-9]|5[0-3])$"
 
 
 def _bad(where: str, message: str) -> RequestValidationError:
@@ -93,6 +103,10 @@ def list_events(
     user: UserDep, svc: SvcDep,
 ) -> dict[str, Any]:
     zone = svc.settings.zone
+    # No event lies outside the years the dashboard counts: clamp, so the day's bounds
+    # stay within `date` (9999-12-31 + 1 day would overflow).
+    start = start and min(max(start, FIRST_DAY), LAST_DAY)
+    end = end and min(max(end, FIRST_DAY), LAST_DAY)
     started_from = day_bounds_utc(start, zone)[0] if start else None
     started_before = day_bounds_utc(end, zone)[1] if end else None
     query = EventQuery(device_id=device, activity=activity, posture=posture, label=label,

@@ -133,6 +133,8 @@ class IngestOut(BaseModel):
     connected: bool
     since: str | None
     last_error: str | None
+    store_error: str | None = Field(
+        description="why the database cannot be written now (ingest retries); null when it can")
     received: int
     written: int
 

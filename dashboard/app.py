@@ -62,7 +62,9 @@ def create_app(settings: Settings, *, writer: Writer | None = None,
     reader = Reader(settings.db_path)
     secret = settings.secret_key or writer.secret_key()
     services = Services(settings, writer, reader, secret, make_templates(settings), ingest)
-    watcher = live.LiveWatcher(reader)
+    watcher = live.LiveWatcher(reader, lambda: live.today_fragments(services))
+    if ingest is not None:
+        ingest.on_written = watcher.poke  # live pages hear of a commit at once
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +85,14 @@ def create_app(settings: Settings, *, writer: Writer | None = None,
     app.state.services = services
     app.state.watcher = watcher
     app.add_middleware(SessionCookie, settings=settings)
+    # No redirect built from the Host header (Starlette's slash redirects are absolute):
+    # `/static` alone gets a relative one, `/events/` and the like a 404.
+    app.router.redirect_slashes = False
+
+    @app.get("/static", include_in_schema=False)
+    def static_folder() -> Response:
+        return Response(status_code=307, headers={"location": "/static/"})
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(live.router)

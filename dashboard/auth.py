@@ -23,7 +23,7 @@ SCRYPT_R = 8
 SCRYPT_P = 1
 SCRYPT_DKLEN = 32
 MIN_PASSWORD_CHARS = 8
-USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # fullmatch: "$" would let a final "\n" in
 COOKIE = "hw_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -70,7 +70,7 @@ def verify_or_burn(password: str, encoded: str | None) -> bool:
 
 
 def check_new_user(name: str, password: str, role: str) -> None:
-    if not USERNAME.match(name):
+    if not USERNAME.fullmatch(name):
         raise UserError(f"user name: expected 1-64 letters, digits, '_', '.', '@' or '-', "
                         f"got {name!r}")
     if role not in ROLES:

@@ -127,7 +127,7 @@ def run_adduser(args: argparse.Namespace) -> int:
             if getpass.getpass("again: ") != password:
                 raise DashboardError("the two passwords differ")
         auth.check_new_user(args.name, password, args.role)
-        writer = Writer(settings.db_path, settings.timezone)
+        writer = Writer(settings.db_path)  # no zone: adding a user never re-dates events
         try:
             writer.add_user(args.name, auth.hash_password(password), args.role, now_ms(),
                             replace=args.replace)

@@ -25,3 +25,7 @@ class UserError(DashboardError):
 
 class WeekError(ValueError):
     """A week that is not `YYYY-Www`, or a week number the year does not have."""
+
+
+class WeekRangeError(WeekError):
+    """A well-formed week or day in a year the dashboard does not count (see summary)."""

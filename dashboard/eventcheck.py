@@ -59,7 +59,8 @@ def _number(node: dict[str, Any]) -> msgspec.Meta:
 
 
 def _text(node: dict[str, Any]) -> msgspec.Meta:
-    # msgspec matches patterns with re.search, as jsonschema does.
+    # msgspec matches patterns with re.search, as jsonschema does; the schema's patterns
+    # end in `$(?!\n)` so that a final newline is refused by both.
     names = {"pattern": "pattern", "maxLength": "max_length"}
     rules: dict[str, Any] = {names[k]: v for k, v in node.items() if k in names}
     return msgspec.Meta(**rules)
@@ -172,14 +173,22 @@ def _landmarks(skeleton: bytes, frames: bytes) -> np.ndarray:
     return np.frombuffer(array("d", values), dtype=np.float64)
 
 
-def _times_in_order(started_at: str, ended_at: str) -> None:
+# duration_s is ended_at - started_at, each rounded to the ms, and itself to the ms.
+DURATION_SLACK_S = 0.01
+
+
+def _times_agree(started_at: str, ended_at: str, duration_s: float) -> None:
     try:
         # Both match the fixed-width pattern already; this refuses month 13 and the like.
-        backwards = datetime.fromisoformat(ended_at) < datetime.fromisoformat(started_at)
+        span_s = (datetime.fromisoformat(ended_at)
+                  - datetime.fromisoformat(started_at)).total_seconds()
     except ValueError as exc:
         raise EventError(f"started_at/ended_at: not a real time: {exc}") from exc
-    if backwards:
+    if span_s < 0:
         raise EventError("ended_at is before started_at")
+    if abs(span_s - duration_s) > DURATION_SLACK_S:
+        raise EventError(f"duration_s: {duration_s} s, but ended_at - started_at is "
+                         f"{span_s:.3f} s")
 
 
 def _why_not(payload: bytes, error: msgspec.ValidationError) -> EventError:
@@ -217,7 +226,7 @@ def decode_event(payload: bytes) -> tuple[Event, np.ndarray]:
         raise _unknown(event.schema)
     if len(set(event.reasons)) != len(event.reasons):
         raise EventError("reasons: has non-unique elements")
-    _times_in_order(event.started_at, event.ended_at)
+    _times_agree(event.started_at, event.ended_at, event.duration_s)
     return event, _landmarks(bytes(event.skeleton), bytes(event.trace.frames))
 
 
@@ -240,5 +249,6 @@ def _decode_slowly(payload: bytes) -> tuple[Event, np.ndarray]:
         event = _DECODER.decode(msgspec.json.encode(known))
     except msgspec.DecodeError as exc:
         raise EventError(f"valid, but not readable by this dashboard: {exc}") from None
+    _times_agree(event.started_at, event.ended_at, event.duration_s)
     values = np.asarray([data["skeleton"], *data["trace"]["frames"]], dtype=np.float64)
     return event, values.ravel()

@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -21,7 +22,7 @@ from paho.mqtt.properties import Properties
 
 from dashboard.clock import now_ms
 from dashboard.errors import StoreError
-from dashboard.messages import Message, Rejected, classify
+from dashboard.messages import MAX_EVENT_BYTES, Message, Rejected, classify
 from dashboard.settings import Settings
 from dashboard.store import BatchResult, Writer
 from edge.delivery.topics import ALL_EVENTS, ALL_STATE, ALL_STATUS
@@ -39,6 +40,10 @@ BATCH_WINDOW_S = 0.02
 # Receive Maximum). We ack after the commit, so this bounds throughput: ~this many per
 # commit round trip.
 RECEIVE_MAXIMUM = 1000
+# The largest packet we let the broker send us (MQTT 5 Maximum Packet Size): the largest
+# message we would read (messages.MAX_EVENT_BYTES) plus room for its topic and header. The
+# broker drops anything larger instead of sending it, so it never reaches our memory.
+MAX_PACKET_BYTES = MAX_EVENT_BYTES + 4096
 # Wait this long after a failed write before trying the same batch again.
 RETRY_S = 1.0
 
@@ -49,6 +54,7 @@ class IngestStatus:
     connected: bool
     since: str | None           # when the connection went up or down
     last_error: str | None
+    store_error: str | None     # why the database cannot be written now; None once it can
     received: int               # messages handed to the writer since start
     written: int                # ... of which committed
 
@@ -74,7 +80,10 @@ class Ingest:
         self._connected = False
         self._since: str | None = None
         self._last_error: str | None = None
+        self._store_error: str | None = None
         self.last_batch: BatchResult | None = None
+        # Called (in the writer thread) after each commit; the live pages listen.
+        self.on_written: Callable[[], None] | None = None
 
     # --- the message path -------------------------------------------------------------
 
@@ -119,13 +128,22 @@ class Ingest:
         while True:
             try:
                 self.last_batch = self.writer.write_batch(messages, now_ms())
+                if self._store_error is not None:
+                    log.warning("the database takes writes again: %d messages stored",
+                                len(batch))
+                self._store_error = None
                 break
             except StoreError as exc:
-                self._last_error = str(exc)
-                log.error("cannot store %d messages, retrying: %s", len(batch), exc)
+                # Not acknowledged until committed: the broker keeps them, we keep retrying.
+                if self._store_error is None:
+                    log.error("cannot store %d messages, retrying every %.0f s: %s",
+                              len(batch), RETRY_S, exc)
+                self._last_error = self._store_error = str(exc)
                 if self._stopping.wait(RETRY_S):
                     # Shutting down: leave them unacknowledged; the broker keeps them.
                     return 0
+        if self.on_written is not None:
+            self.on_written()  # first: the live pages render while we acknowledge
         client = self._client
         if client is not None:
             for _, mid, qos in batch:
@@ -190,7 +208,7 @@ class Ingest:
         with self._progress:
             received, written = self._received, self._written
         return IngestStatus(self.broker, self._connected, self._since, self._last_error,
-                            received, written)
+                            self._store_error, received, written)
 
     def start(self) -> None:
         s = self.settings
@@ -210,6 +228,7 @@ class Ingest:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = s.mqtt_session_expiry_s
         props.ReceiveMaximum = RECEIVE_MAXIMUM
+        props.MaximumPacketSize = MAX_PACKET_BYTES
         self._client = client
         self._thread = threading.Thread(target=self._write_loop, name="ingest-writer",
                                         daemon=True)

@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -22,13 +24,20 @@ from dashboard.eventcheck import (
     decode_event,
 )
 from dashboard.skeleton import pack
+from edge.delivery.state import StateError, validate_state
 from edge.delivery.topics import device_of
 from edge.events import EventError
+
+log = logging.getLogger("hingewatch.dashboard.ingest")
 
 # A valid event is ~25 kB (33 landmarks x 31 skeletons); anything far larger is refused
 # before it is parsed, so one bad publisher cannot make us decode megabytes.
 MAX_EVENT_BYTES = 256 * 1024
 MAX_STATE_BYTES = 16 * 1024
+# An event's times must lie between these: nothing before 2000 is a bend a device saw, and
+# a clock far ahead would pin an event to the top of every list and skew the days.
+EARLIEST = "2000-01-01T00:00:00.000Z"
+MAX_AHEAD = timedelta(days=1)
 STATUSES = frozenset(("online", "offline"))
 KINDS = frozenset(("event", "status", "state"))
 
@@ -100,8 +109,29 @@ def classify(topic: str, payload: bytes, zone: ZoneInfo, received_at: str) -> Me
     """Turn one message into one value. `received_at` is UTC ISO with ms."""
     try:
         return _classify(topic, payload, zone, received_at)
+    except RecursionError:
+        # msgspec refuses JSON nested deeper than it can recurse: a hostile payload.
+        return _logged(Rejected("too_deep", topic[:200], "JSON nested too deeply"))
     except Exception as exc:  # noqa: BLE001 - a bug here must cost one message, not ingest
+        log.exception("cannot classify a message on %r", topic[:200])
         return Rejected("internal_error", topic[:200], f"{type(exc).__name__}: {_short(exc)}")
+
+
+def _logged(rejected: Rejected) -> Rejected:
+    log.warning("rejected a message on %r (%s): %s", rejected.topic, rejected.reason,
+                rejected.detail)
+    return rejected
+
+
+def _time_out_of_range(event: Event) -> str | None:
+    """Why the event's times cannot be a bend this dashboard saw happen, or None."""
+    # The times match the fixed-width UTC pattern, so text order is time order.
+    if event.started_at < EARLIEST:
+        return f"started_at {event.started_at} is before {EARLIEST[:4]}"
+    latest = (datetime.now(UTC) + MAX_AHEAD).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if event.ended_at > latest:
+        return f"ended_at {event.ended_at} is more than a day ahead of this dashboard's clock"
+    return None
 
 
 def _classify(topic: str, payload: bytes, zone: ZoneInfo, received_at: str) -> Message:
@@ -127,6 +157,9 @@ def _classify(topic: str, payload: bytes, zone: ZoneInfo, received_at: str) -> M
         return Rejected("invalid", topic, _short(exc))
     if event.device_id != device_id:
         return Rejected("device_mismatch", topic, f"device_id {event.device_id!r}")
+    why = _time_out_of_range(event)
+    if why is not None:
+        return _logged(Rejected("time_out_of_range", topic, why))
     return EventMessage(
         device_id, event.event_id, event_row(event, zone, received_at),
         float(event.trace.rate_hz), pack(landmarks), event.software_version,
@@ -152,7 +185,28 @@ def _state(topic: str, device_id: str, payload: bytes) -> Message:
         data = msgspec.json.decode(payload)
     except msgspec.DecodeError as exc:
         return Rejected("bad_state", topic, f"not JSON: {_short(exc)}")
-    if not isinstance(data, dict):
-        return Rejected("bad_state", topic, f"a JSON {type(data).__name__}, not an object")
+    try:
+        validate_state(data)
+    except StateError as exc:
+        return Rejected("bad_state", topic, _short(exc))
+    if data["device_id"] != device_id:
+        return Rejected("device_mismatch", topic, f"state of device_id {data['device_id']!r}")
     # Kept as received (re-encoded compactly); the pages pick the fields they know.
     return StateMessage(device_id, msgspec.json.encode(data).decode())
+
+
+def state_or_none(state_json: str | None) -> dict[str, Any] | None:
+    """A stored state, if it is a valid one; anything else (stored before states were
+    checked on arrival) reads as no state, so it can never break a page."""
+    data = _checked_state(state_json) if state_json else None
+    return None if data is None else dict(data)  # a copy: the cached one stays as read
+
+
+@lru_cache(maxsize=256)
+def _checked_state(state_json: str) -> dict[str, Any] | None:
+    try:
+        data = msgspec.json.decode(state_json)
+        validate_state(data)
+    except (msgspec.DecodeError, StateError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -4,10 +4,13 @@ Health, and the login form. The Report and the CSV export are in `report.py`."""
 from __future__ import annotations
 
 import json
+import logging
+import math
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -19,6 +22,7 @@ from dashboard.summary import (
     IsoWeek,
     PostureCounts,
     WeekSummary,
+    check_year,
     day_bounds_utc,
     today,
     week_summary,
@@ -36,6 +40,7 @@ from dashboard.web import (
 )
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("hingewatch.dashboard.login")
 PAGE_SIZE = 50
 MAX_NOTE_CHARS = 2000
 POSTURES = ("hinge", "round", "squat")
@@ -61,9 +66,15 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
 def _day(name: str, value: str | None) -> date | None:
     value = _opt(value)
     try:
-        return None if value is None else date.fromisoformat(value)
+        day = None if value is None else date.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name}: expected a date YYYY-MM-DD, got {str(value)[:40]!r}") from None
+    try:
+        if day is not None:
+            check_year(name, day.year)
+    except WeekError as exc:
+        raise BadRequest(str(exc)) from None
+    return day
 
 
 def parse_week(svc: Services, text: str | None) -> IsoWeek:
@@ -217,7 +228,9 @@ async def review_form(request: Request, event_id: str,
         raise BadRequest(f"label: expected one of {', '.join(LABELS)}")
     if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
         raise BadRequest(f"note: at most {MAX_NOTE_CHARS} characters")
-    if not svc.writer.review(event_id, label, note.strip(), user.name, now_ms()):
+    # Off the event loop: a write may wait for SQLite's lock (busy_timeout).
+    if not await to_thread.run_sync(svc.writer.review, event_id, label, note.strip(), user.name,
+                                    now_ms()):
         raise HTTPException(404, f"no event {event_id[:40]!r}")
     return RedirectResponse(f"/events/{event_id}?saved=1#review", status_code=303)
 
@@ -265,15 +278,32 @@ async def login(request: Request, svc: SvcDep) -> Response:
     session = None if request.state.session_fresh else who.session_token
     if not auth.csrf_ok(svc.secret, session, token):
         raise Forbidden("The login form has expired: reload the page and try again.")
-    found = svc.reader.user_credentials(name)
-    if not auth.verify_or_burn(password, found[1] if found else None) or found is None:
+    address = request.client.host if request.client else "?"
+    guard = svc.logins
+    wait_s = guard.retry_after_s(name, address)
+    if wait_s > 0:
+        log.warning("login refused for %r from %s: too many failures, %.0f s to wait",
+                    name[:64], address, wait_s)
+        response = render(request, "login.html", {
+            "next": _safe_next(target),
+            "error": f"Too many failed logins: try again in {math.ceil(wait_s)} s."},
+            status_code=429, who=who)
+        response.headers["retry-after"] = str(math.ceil(wait_s))
+        return response
+    # The database and scrypt run in worker threads: the event loop keeps serving.
+    found = await to_thread.run_sync(svc.reader.user_credentials, name)
+    if not await guard.verify(password, found[1] if found else None) or found is None:
+        failures = guard.failed(name, address)
+        log.warning("login failed for %r from %s (%d in a row)", name[:64], address, failures)
         return render(request, "login.html",
                       {"next": _safe_next(target), "error": "Wrong user name or password."},
                       status_code=401, who=who)
+    guard.succeeded(name)
     fresh = auth.new_token()  # a new token on login: a planted cookie is worth nothing
     now = now_ms()
     expires = _plus_seconds(now, svc.settings.session_max_age_s)
-    svc.writer.create_session(auth.token_hash(fresh), found[0].name, now, expires)
+    await to_thread.run_sync(svc.writer.create_session, auth.token_hash(fresh), found[0].name,
+                             now, expires)
     response = RedirectResponse(_safe_next(target), status_code=303)
     response.headers.append("set-cookie", session_cookie(fresh, svc.settings))
     return response

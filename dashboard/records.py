@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard.messages import state_or_none
 from dashboard.sql import EVENT_COLUMNS
 
 
@@ -79,15 +79,8 @@ class Device:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Device:
-        state = None
-        if row[3] is not None:
-            try:
-                loaded = json.loads(row[3])
-            except ValueError:
-                loaded = None
-            state = loaded if isinstance(loaded, dict) else None
-        return cls(row[0], row[1], row[2], state, row[4], row[5], row[6], row[7], row[8],
-                   row[9])
+        return cls(row[0], row[1], row[2], state_or_none(row[3]), row[4], row[5], row[6],
+                   row[7], row[8], row[9])
 
     @property
     def online(self) -> bool:

@@ -57,7 +57,7 @@ def ensure_demo_user(settings: Settings, writer: Writer | None = None,
     """Create (or reset) a reviewer account for a demo; returns its new random password."""
     password = secrets.token_urlsafe(9)
     own = writer is None
-    w = writer or Writer(settings.db_path, settings.timezone)
+    w = writer or Writer(settings.db_path)  # no zone: an account never re-dates events
     try:
         w.add_user(name, auth.hash_password(password), "reviewer", now_ms(), replace=True)
     finally:
@@ -69,7 +69,16 @@ def ensure_demo_user(settings: Settings, writer: Writer | None = None,
 class _Server(uvicorn.Server):
     """uvicorn's server, except that SIGINT/SIGTERM end `run()` normally instead of being
     re-raised after the shutdown (which would kill the process before ingest has written
-    and acknowledged what it took)."""
+    and acknowledged what it took), and that `on_shutdown` runs first when it shuts down
+    (it ends the live streams, which would otherwise hold the shutdown up)."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._on_shutdown()
+        await super().shutdown(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -93,7 +102,17 @@ class Dashboard:
         port = self.sock.getsockname()[1]
         # Port 0 asks the OS for a free port; the settings then carry the one we got.
         self.settings = replace(settings, http_port=port)
-        self.writer = Writer(settings.db_path, settings.timezone)
+        try:
+            self.writer = Writer(settings.db_path, settings.timezone)
+        except DashboardError:
+            self.sock.close()
+            raise
+        try:
+            self.writer.check_writable()  # fail now, in one line, not at every batch
+        except DashboardError:
+            self.writer.close()
+            self.sock.close()
+            raise
         self.ingest = Ingest(self.settings, self.writer) if ingest else None
         self.app = create_app(self.settings, writer=self.writer, ingest=self.ingest)
         config = uvicorn.Config(
@@ -101,7 +120,7 @@ class Dashboard:
             # Open server-sent-event streams never finish on their own.
             timeout_graceful_shutdown=2,
         )
-        self.server = _Server(config)
+        self.server = _Server(config, on_shutdown=self.app.state.watcher.close)
         self._thread: threading.Thread | None = None
 
     @property

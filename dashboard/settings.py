@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dashboard.errors import SettingsError
 
 ROLES: tuple[str, ...] = ("viewer", "reviewer")
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # fullmatch: "$" lets a final "\n" in
 
 
 def default_db_path() -> Path:
@@ -71,7 +71,7 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value <= 65535:
                 raise SettingsError(f"{name}: expected a port 0-65535, got {value!r}")
-        if not _CLIENT_ID.match(self.mqtt_client_id):
+        if not _CLIENT_ID.fullmatch(self.mqtt_client_id):
             raise SettingsError(
                 f"mqtt_client_id: expected 1-64 letters, digits, '_', '.' or '-', "
                 f"got {self.mqtt_client_id!r}"

@@ -232,7 +232,10 @@ COUNT_REJECT = (
 
 # --- time zone change -------------------------------------------------------------------
 
-REDAY_EVENTS = "UPDATE events SET day = hw_local_day(started_at)"
+# Only the rows whose day really moves: UTC and Etc/UTC (or any two zones that agree on
+# every stored event) change nothing.
+REDAY_EVENTS = ("UPDATE events SET day = hw_local_day(started_at) "
+                "WHERE day IS NOT hw_local_day(started_at)")
 REBUILD_DAILY = (
     "DELETE FROM daily;\n"
     f"INSERT INTO daily (day, device_id, activity, posture, {_DAILY_COLS}) "

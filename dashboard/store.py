@@ -9,6 +9,7 @@ and ingest never blocks a page (WAL).
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import sqlite3
 import threading
@@ -31,6 +32,7 @@ from dashboard.records import DayRow, Device, EventRecord, IngestCounts, RejectC
 from dashboard.skeleton import Pose, unpack
 
 BUSY_TIMEOUT_MS = 10_000
+log = logging.getLogger("hingewatch.dashboard.store")
 
 
 @dataclass(frozen=True)
@@ -55,44 +57,74 @@ def _statements(script: str) -> Iterator[str]:
 class Writer:
     """The one path that changes the database."""
 
-    def __init__(self, path: Path, timezone: str) -> None:
+    def __init__(self, path: Path, timezone: str | None = None) -> None:
+        """`timezone`: the zone the dashboard counts days in; give it only where the
+        dashboard serves (it re-dates stored events when the setting changed). A command
+        that only manages accounts passes none and never touches an event."""
         self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn = self._connect()
+        self._broken = False  # the last write failed: open a new connection before the next
+        self.migrate()
+        if timezone is not None:
+            self.follow_timezone(timezone)
+
+    def _connect(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
+            conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False,
                 timeout=BUSY_TIMEOUT_MS / 1000,
             )
             for pragma in sql.PRAGMAS_WRITER:
-                self._conn.execute(pragma)
+                conn.execute(pragma)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the dashboard database {self.path}: {exc}") from exc
-        self._lock = threading.Lock()
-        self._zone = ZoneInfo(timezone)
-        self._conn.create_function(
-            "hw_local_day", 1, lambda s: local_day(s, self._zone), deterministic=True
-        )
-        self.migrate()
-        self._follow_timezone(timezone)
+        return conn
+
+    def check_writable(self) -> None:
+        """Raise StoreError (one line) unless a write commits: SQLite opens a file it may
+        not write read-only, and would only fail at the first write."""
+        with self.transaction() as c:
+            c.execute(sql.META_SET, ("write_check", "ok"))
+
+    def _reopen(self) -> None:
+        """A connection that failed may stay read-only (or hold a dead file handle) after
+        the file is writable again: the next write starts from a new one."""
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+        self._conn = self._connect()
+        self._broken = False
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._broken:
+                self._reopen()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                self._broken = True
                 raise StoreError(f"cannot write to {self.path}: {exc}") from exc
             try:
                 yield self._conn
+            except sqlite3.Error as exc:
+                self._rollback(broken=True)
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback(broken=False)  # our own refusal (UserError): nothing broke
                 raise
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                self._rollback(broken=True)
                 raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+
+    def _rollback(self, broken: bool) -> None:
+        self._broken = self._broken or broken
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
 
     def migrate(self) -> int:
         """Bring the schema to the newest version; returns the version it is at."""
@@ -112,16 +144,27 @@ class Writer:
                     version = number
         return version
 
-    def _follow_timezone(self, timezone: str) -> None:
-        """Days are local dates; when the zone setting changes, re-date every event."""
+    def follow_timezone(self, timezone: str) -> int:
+        """Days are local dates; when the zone setting changes, re-date the events whose
+        day moves. Returns how many moved."""
+        zone = ZoneInfo(timezone)
+        self._conn.create_function(
+            "hw_local_day", 1, lambda s: local_day(s, zone), deterministic=True
+        )
+        moved = 0
         with self.transaction() as c:
             row = c.execute(sql.META_GET, ("timezone",)).fetchone()
             if row is None or row[0] != timezone:
                 if row is not None:
-                    c.execute(sql.REDAY_EVENTS)
-                    for statement in _statements(sql.REBUILD_DAILY):
-                        c.execute(statement)
+                    moved = c.execute(sql.REDAY_EVENTS).rowcount
+                    if moved:
+                        for statement in _statements(sql.REBUILD_DAILY):
+                            c.execute(statement)
                 c.execute(sql.META_SET, ("timezone", timezone))
+        if moved:
+            log.warning("the time zone changed from %s to %s: %d events moved to another day",
+                        row[0], timezone, moved)
+        return moved
 
     def secret_key(self) -> str:
         with self.transaction() as c:

@@ -14,12 +14,21 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dashboard.clock import utc_ms
-from dashboard.errors import WeekError
+from dashboard.errors import WeekError, WeekRangeError
 from dashboard.records import DayRow
 from dashboard.store import Reader
 
 TREND_WEEKS = 8
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# The years a week or a day may be asked for: no event is before 2000 (messages.EARLIEST),
+# and near 9999 a week's end (+1 day) or its trend would leave `date`'s range.
+MIN_YEAR, MAX_YEAR = 2000, 9998
+FIRST_DAY, LAST_DAY = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")  # fullmatch: "$" lets a final "\n" in
+
+
+def check_year(name: str, year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise WeekRangeError(f"{name}: expected a year {MIN_YEAR}-{MAX_YEAR}, got {year}")
 
 
 @dataclass(frozen=True, order=True)
@@ -35,9 +44,10 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
-        match = _WEEK.match(text)
+        match = _WEEK.fullmatch(text)
         if not match:
             raise WeekError(f"week: expected YYYY-Www such as 2026-W48, got {text[:20]!r}")
+        check_year("week", int(match[1]))
         return cls(int(match[1]), int(match[2]))
 
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,13 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dashboard import auth, words
 from dashboard.clock import now_ms, parse_ms
 from dashboard.ingest import Ingest
+from dashboard.logins import LoginGuard
 from dashboard.records import User
 from dashboard.settings import Settings
 from dashboard.store import Reader, Writer
 
 HERE = Path(__file__).parent
 LOOPBACK = frozenset(("127.0.0.1", "::1", "::ffff:127.0.0.1"))
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,128}")  # fullmatch: "$" lets a final "\n" in
 LOCAL_USER = User("local", "reviewer")
 
 
@@ -48,6 +49,7 @@ class Services:
     secret: str
     templates: Jinja2Templates
     ingest: Ingest | None
+    logins: LoginGuard = field(default_factory=LoginGuard)
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class SessionCookie:
             if name == b"cookie":
                 for part in value.decode("latin-1").split(";"):
                     key, _, val = part.strip().partition("=")
-                    if key == auth.COOKIE and _TOKEN.match(val):
+                    if key == auth.COOKIE and _TOKEN.fullmatch(val):
                         token = val
         fresh = token is None
         started = time.perf_counter()

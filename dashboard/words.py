@@ -42,9 +42,12 @@ REJECT_WORDS: dict[str, str] = {
     "not_object": "the JSON is not an object",
     "unknown_schema": "the event names a schema version this dashboard does not read",
     "invalid": "the event does not match the hingewatch.bend/1 schema",
-    "device_mismatch": "the event's device_id differs from the device in its topic",
+    "device_mismatch": "the message's device_id differs from the device in its topic",
     "bad_status": "a status that is neither 'online' nor 'offline'",
-    "bad_state": "a state that is not a JSON object",
+    "bad_state": "a state that does not match hingewatch.state/1",
+    "time_out_of_range": "the event's time is before 2000 or more than a day ahead of the "
+                         "dashboard's clock",
+    "too_deep": "the JSON is nested deeper than any valid message",
     "internal_error": "the dashboard failed on it (a bug: see the log)",
 }
 

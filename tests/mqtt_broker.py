@@ -119,8 +119,10 @@ def start_broker(
     tls: TlsFiles | None = None,
     *,
     require_certificate: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> Broker:
-    """Start Mosquitto with persistence on 127.0.0.1:`port` (a free one if None)."""
+    """Start Mosquitto with persistence on 127.0.0.1:`port` (a free one if None); `extra`
+    config lines are added at the end."""
     folder = Path(tmp_path) / f"mosquitto-{port or 'auto'}-{time.monotonic_ns()}"
     folder.mkdir(parents=True)
     port = port or free_port()
@@ -150,6 +152,7 @@ def start_broker(
                   f"keyfile {tls.key_file}"]
         if require_certificate:
             lines.append("require_certificate true")
+    lines += extra
     config_path = folder / "mosquitto.conf"
     config_path.write_text("\n".join(lines) + "\n")
     return Broker(folder, port, config_path).start()

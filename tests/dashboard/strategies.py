@@ -73,8 +73,9 @@ def broken_events(draw: st.DrawFn, frames: int = 2) -> dict[str, Any]:
                                        | st.lists(st.integers(), max_size=2))
         if name != "back_bulge_norm":
             bad = bad | st.none()
-        e["metrics"][name] = draw(bad | st.floats(min_value=1000, allow_nan=False,
-                                                  allow_infinity=False))
+        # Above every metric's maximum (time_beyond_60_deg_s may be up to 3600).
+        e["metrics"][name] = draw(bad | st.floats(min_value=3600, exclude_min=True,
+                                                  allow_nan=False, allow_infinity=False))
     elif kind == "coord":
         frame = e["skeleton"] if draw(st.booleans()) else e["trace"]["frames"][0]
         point = frame[draw(st.integers(0, 32))]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from playwright.sync_api import expect
 
 from dashboard.server import Dashboard
 from dashboard.store import Reader
+from edge.delivery.state import DeviceState
 from tests.dashboard.conftest import PASSWORD, add_user, make_settings, publish, wait_until
 from tests.dashboard.factory import make_event, week_of_events
 from tests.mqtt_broker import Broker
@@ -66,9 +66,9 @@ def test_a_reviewers_visit(site: Dashboard, module_broker: Broker, page: Any,
     publish(module_broker.port, [(f"hingewatch/{e.device_id}/event", e.to_json())
                                  for e in events])
     publish(module_broker.port, [("hingewatch/kitchen/status", "online"),
-                                 ("hingewatch/kitchen/state", json.dumps(
-                                     {"person_present": True, "posture_now": "hinge",
-                                      "fps": 14.7, "outbox_depth": 0}))], retain=True)
+                                 ("hingewatch/kitchen/state", DeviceState(
+                                     "kitchen", person_present=True, posture_now="hinge",
+                                     fps=14.7).to_json())], retain=True)
     reader = Reader(site.settings.db_path)
     wait_until(lambda: reader.event_total() == len(events), 20, "the events in the store")
     page.wait_for_selector(".bend .tag.sim")  # pushed by server-sent events, no reload

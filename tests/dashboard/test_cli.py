@@ -45,6 +45,7 @@ def test_adduser(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "stdin", "says"), [
     (["adduser", "a b", "--password-stdin"], "long enough pw\n", "user name"),
+    (["adduser", "okname\n", "--password-stdin"], "long enough pw\n", "user name"),
     (["adduser", "anna", "--password-stdin"], "short\n", "at least 8"),
     (["serve", "--timezone", "Mars/Olympus"], "", "timezone"),
     (["serve", "--streak-goal", "2"], "", "streak_goal"),
@@ -134,3 +135,28 @@ def test_serve_with_a_demo_user_prints_the_url_and_the_password(tmp_path: Path) 
         proc.wait(20)
         proc.stdout.close()
     assert proc.returncode == 0
+
+
+def test_adduser_never_re_dates_events(tmp_path: Path) -> None:
+    """The machine's zone (TZ) differs from the dashboard's: adding a user moves no bend."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from dashboard.messages import classify
+    from dashboard.store import Writer
+    from tests.dashboard.factory import make_event
+
+    db = tmp_path / "d.sqlite3"
+    late = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)  # the 25th in Berlin, the 24th in LA
+    writer = Writer(db, "Europe/Berlin")
+    writer.write_batch([classify("hingewatch/kitchen/event",
+                                 make_event("hinge", late, frames=1).to_json().encode(),
+                                 ZoneInfo("Europe/Berlin"), "2026-11-24T23:31:00.000Z")],
+                       "2026-11-24T23:31:00.000Z")
+    writer.close()
+    added = run("adduser", "bob", "--password-stdin", "--db", str(db),
+                stdin="correct horse battery\n", env={"TZ": "America/Los_Angeles"})
+    assert added.returncode == 0, added.stderr
+    reader = Reader(db)
+    assert [r.day for r in reader.day_rows("2026-11-01", "2026-11-30", None)] == ["2026-11-25"]
+    reader.close()

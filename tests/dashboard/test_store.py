@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -14,11 +15,13 @@ from dashboard.errors import StoreVersionError, UserError
 from dashboard.messages import EventMessage, Rejected, StateMessage, StatusMessage, classify
 from dashboard.settings import Settings
 from dashboard.store import Reader, Writer
+from edge.delivery.state import DeviceState
 from edge.events import BendEvent
 from tests.dashboard.conftest import ZONE
 from tests.dashboard.factory import make_event, week_of_events
 
 NOW = "2026-11-24T12:00:00.000Z"
+STATE = DeviceState("kitchen", fps=12.5, updated_at=NOW).to_json()
 
 
 def ingest(writer: Writer, events: list[BendEvent], zone: str = ZONE) -> None:
@@ -89,13 +92,13 @@ def test_duplicates_are_stored_once(writer: Writer, dash_settings: Settings) -> 
 
 def test_statuses_states_and_rejects_are_kept(writer: Writer, dash_settings: Settings) -> None:
     writer.write_batch([
-        StatusMessage("kitchen", "online"), StateMessage("kitchen", '{"fps": 12.5, "x": 1}'),
+        StatusMessage("kitchen", "online"), StateMessage("kitchen", STATE),
         Rejected("not_json", "hingewatch/kitchen/event", "bad"),
         Rejected("not_json", "hingewatch/kitchen/event", "worse"),
     ], NOW)
     reader = Reader(dash_settings.db_path)
     (device,) = reader.devices()
-    assert device.online and device.state == {"fps": 12.5, "x": 1}
+    assert device.online and device.state == json.loads(STATE)
     (reject,) = reader.ingest_counts().rejects
     assert (reject.reason, reject.count, reject.last_detail) == ("not_json", 2, "worse")
     writer.write_batch([StatusMessage("kitchen", None), StateMessage("kitchen", None)], NOW)
@@ -179,4 +182,24 @@ def test_event_pages_filter_and_count(writer: Writer, dash_settings: Settings) -
     pose = reader.event_pose(events[0].event_id)
     assert pose is not None and pose.skeleton.shape == (33, 3) and pose.trace.shape == (1, 33, 3)
     assert abs(pose.skeleton[0][0] - events[0].skeleton[0][0]) < 1e-4
+    reader.close()
+
+
+def test_zones_that_agree_move_no_event(dash_settings: Settings) -> None:
+    w = Writer(dash_settings.db_path, "UTC")
+    ingest(w, [make_event("hinge", datetime(2026, 11, 24, 23, 30, tzinfo=UTC), frames=1)],
+           zone="UTC")
+    assert w.follow_timezone("Etc/UTC") == 0  # another name for the same zone
+    assert w.follow_timezone("Europe/Berlin") == 1
+    w.close()
+
+
+def test_a_writer_without_a_zone_never_re_dates(dash_settings: Settings) -> None:
+    late = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)  # 00:30 on the 25th in Berlin
+    w = Writer(dash_settings.db_path, "Europe/Berlin")
+    ingest(w, [make_event("hinge", late, frames=1)], zone="Europe/Berlin")
+    w.close()
+    Writer(dash_settings.db_path).close()  # what an account command opens
+    reader = Reader(dash_settings.db_path)
+    assert [r.day for r in reader.day_rows("2026-11-01", "2026-11-30", None)] == ["2026-11-25"]
     reader.close()
