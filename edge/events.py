@@ -1,7 +1,9 @@
-"""The `BendEvent`: the one value that crosses from the edge to the dashboard.
+"""The `BendEvent`: the one value that crosses from the edge to the dashboard, and the
+vocabulary it speaks (postures, views, reasons, hinge share), defined here once.
 
-Its JSON Schema is `edge/schemas/bend-1.schema.json` (id `hingewatch.bend/1`); receivers
-validate every payload against it before use.
+Its JSON Schema is `edge/schemas/bend-2.schema.json` (id `hingewatch.bend/2`); receivers
+validate every payload against the schema its `schema` field names before use, and read
+`hingewatch.bend/1` (no `unsure`) too.
 
 How the schema version is bumped: a change that every existing consumer can ignore (a new
 optional field) keeps `hingewatch.bend/1` and adds the field to the schema as optional.
@@ -23,19 +25,37 @@ from typing import Any, Literal
 from edge import __version__
 from edge.ulid import new_ulid
 
-SCHEMA_ID = "hingewatch.bend/1"
-SCHEMA_PATH = Path(__file__).with_name("schemas") / "bend-1.schema.json"
+SCHEMA_ID = "hingewatch.bend/2"
+SCHEMA_PATH = Path(__file__).with_name("schemas") / "bend-2.schema.json"
+# Every version a receiver reads, oldest first, with its schema file.
+SCHEMA_PATHS: dict[str, Path] = {
+    "hingewatch.bend/1": Path(__file__).with_name("schemas") / "bend-1.schema.json",
+    SCHEMA_ID: SCHEMA_PATH,
+}
 
-Posture = Literal["hinge", "round", "squat"]
+Posture = Literal["hinge", "round", "squat", "unsure"]
 View = Literal["side", "oblique", "front"]
-POSTURES: tuple[str, ...] = ("hinge", "round", "squat")
-REASONS: tuple[str, ...] = (
+POSTURES: tuple[str, ...] = ("hinge", "round", "squat", "unsure")
+# The postures a verdict commits to; `unsure` is a bend whose back could not be read.
+COVERED_POSTURES: tuple[str, ...] = ("hinge", "round", "squat")
+# Reasons: the errors people are taught, then why a verdict is unsure (what to change).
+FAULT_REASONS: tuple[str, ...] = (
     "lumbar_rounding",
     "waist_bend",
     "upper_back_rounding",
     "head_drop",
     "locked_knees",
 )
+UNSURE_REASONS: tuple[str, ...] = ("front_view", "back_hidden", "back_unclear")
+REASONS: tuple[str, ...] = FAULT_REASONS + UNSURE_REASONS
+
+
+def hinge_share(hinges: int, rounds: int) -> float | None:
+    """Hinges over hinges plus rounded backs: the habit the product teaches. A squat is a
+    good way down too and an unsure bend says nothing, so neither counts either way. None
+    before the first hinge or rounded back."""
+    total = hinges + rounds
+    return hinges / total if total else None
 # The replay trace: at most 3 s at at most 10 frames a second.
 TRACE_MAX_RATE_HZ = 10.0
 TRACE_MAX_FRAMES = 30
@@ -162,24 +182,28 @@ class BendEvent:
 
 
 @cache
-def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text())
+def schema(schema_id: str = SCHEMA_ID) -> dict[str, Any]:
+    return json.loads(SCHEMA_PATHS[schema_id].read_text())
 
 
 @cache
-def _validator() -> Any:
+def _validator(schema_id: str) -> Any:
     import jsonschema
 
-    return jsonschema.Draft202012Validator(schema())
+    return jsonschema.Draft202012Validator(schema(schema_id))
 
 
 def validate(data: Any) -> None:
-    """Raise EventError unless `data` is a valid `hingewatch.bend/1` event."""
+    """Raise EventError unless `data` is a valid event of a version this receiver reads."""
     if not isinstance(data, dict):
         raise EventError(f"expected a JSON object, got {type(data).__name__}")
-    if data.get("schema") != SCHEMA_ID:
-        raise EventError(f"unknown schema {data.get('schema')!r}; this receiver reads {SCHEMA_ID}")
-    error = next(iter(_validator().iter_errors(data)), None)
+    schema_id = data.get("schema")
+    if not isinstance(schema_id, str) or schema_id not in SCHEMA_PATHS:
+        shown = repr(schema_id)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise EventError(f"unknown schema {shown}; this receiver reads "
+                         f"{', '.join(SCHEMA_PATHS)}")
+    error = next(iter(_validator(schema_id).iter_errors(data)), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
         if error.validator in ("minItems", "maxItems") and isinstance(error.instance, list):

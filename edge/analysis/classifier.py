@@ -25,8 +25,10 @@ import numpy as np
 from edge.analysis.backline import BackLine
 from edge.analysis.bends import Bend, Sample, depth_of, is_bent
 from edge.analysis.kinematics import Kinematics, View, view_of
+from edge.events import Posture
 
-Posture = Literal["hinge", "round", "squat", "stand", "unsure"]
+# A bend's posture, or `stand` for a picture of nobody bending.
+VerdictPosture = Posture | Literal["stand"]
 BackStatus = Literal["read", "front_view", "hidden", "unclear", "upright"]
 
 # Back-line bulge (the fitted parabola's sagitta over the chord, see backline.py): at or
@@ -110,7 +112,7 @@ class BackReading:
 
 @dataclass(frozen=True)
 class Verdict:
-    posture: Posture
+    posture: VerdictPosture
     confidence: float
     reasons: tuple[str, ...]
     view: View
@@ -217,7 +219,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
              and peak.hip_shift_norm < WAIST_MAX_SHIFT)
 
     reasons: list[str] = []
-    posture: Posture
+    posture: VerdictPosture
     if lumbar_round:
         assert bulge is not None and back.peak_at is not None
         posture = "round"

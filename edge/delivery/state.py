@@ -1,8 +1,8 @@
 """`DeviceState`: the retained live state on `hingewatch/<device>/state`.
 
 Home Assistant's sensors (see `edge.delivery.discovery`) and the dashboard read it. Its
-JSON Schema is `edge/schemas/state-1.schema.json` (id `hingewatch.state/1`), versioned
-the same way as `hingewatch.bend/1`.
+JSON Schema is `edge/schemas/state-2.schema.json` (id `hingewatch.state/2`: version 2
+adds `unsure`), versioned the same way as the bend event; receivers read version 1 too.
 """
 
 from __future__ import annotations
@@ -14,12 +14,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from edge.events import utc_ms
+from edge.events import Posture, utc_ms
 
-STATE_SCHEMA_ID = "hingewatch.state/1"
-STATE_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "state-1.schema.json"
+_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+STATE_SCHEMA_ID = "hingewatch.state/2"
+STATE_SCHEMA_PATH = _SCHEMAS / "state-2.schema.json"
+STATE_SCHEMA_PATHS: dict[str, Path] = {
+    "hingewatch.state/1": _SCHEMAS / "state-1.schema.json",
+    STATE_SCHEMA_ID: STATE_SCHEMA_PATH,
+}
 
-PostureNow = Literal["stand", "hinge", "round", "squat"]
+PostureNow = Posture | Literal["stand"]
 
 
 class StateError(ValueError):
@@ -41,7 +46,7 @@ class DeviceState:
     bends_today: int = 0
     hinge_share_today: float | None = None
     hinge_share_7d: float | None = None
-    last_posture: Literal["hinge", "round", "squat"] | None = None
+    last_posture: Posture | None = None
     # Filled in by the publisher from its outbox when it publishes the state.
     outbox_depth: int = 0
     outbox_near_full: bool = False
@@ -82,21 +87,23 @@ STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(DeviceState))
 
 
 @cache
-def _validator() -> Any:
+def _validator(schema_id: str) -> Any:
     import jsonschema
 
-    return jsonschema.Draft202012Validator(json.loads(STATE_SCHEMA_PATH.read_text()))
+    return jsonschema.Draft202012Validator(json.loads(STATE_SCHEMA_PATHS[schema_id].read_text()))
 
 
 def validate_state(data: Any) -> None:
-    """Raise StateError unless `data` is a valid `hingewatch.state/1` state."""
+    """Raise StateError unless `data` is a valid state of a version this receiver reads."""
     if not isinstance(data, dict):
         raise StateError(f"expected a JSON object, got {type(data).__name__}")
-    if data.get("schema") != STATE_SCHEMA_ID:
+    schema_id = data.get("schema")
+    if not isinstance(schema_id, str) or schema_id not in STATE_SCHEMA_PATHS:
+        shown = repr(schema_id)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
         raise StateError(
-            f"unknown schema {data.get('schema')!r}; this receiver reads {STATE_SCHEMA_ID}"
-        )
-    error = next(iter(_validator().iter_errors(data)), None)
+            f"unknown schema {shown}; this receiver reads {', '.join(STATE_SCHEMA_PATHS)}")
+    error = next(iter(_validator(schema_id).iter_errors(data)), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
         raise StateError(f"{where}: {error.message[:200]}")
