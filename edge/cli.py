@@ -10,6 +10,9 @@ from collections.abc import Sequence
 # FFmpeg inside OpenCV prints its own lines for a broken file ("moov atom not found");
 # our error says it once, in words. Set before cv2 is first imported.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+# A picture's header may claim any size; OpenCV refuses past this many pixels (134 MP: more
+# than any camera here, and 400 MB decoded) instead of trying to allocate it.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(1 << 27))
 
 from edge import __version__  # noqa: E402
 from edge.commands import analyze as analyze_cmd  # noqa: E402
