@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -54,8 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except HingewatchError as exc:
-        print(f"hingewatch: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     except KeyboardInterrupt:
         print("hingewatch: interrupted", file=sys.stderr)
         return 130
@@ -63,6 +63,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`hingewatch ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except EOFError:
+        # A question asked on a closed standard input (no terminal, `< /dev/null`); its
+        # prompt left the line open.
+        print(file=sys.stderr)
+        return _fail("standard input ended before an answer was read (no terminal?); "
+                     "pass it on standard input instead (e.g. --password-stdin)")
+    except sqlite3.Error as exc:
+        # A read-only, locked or corrupt database file: the machine's state, not a bug.
+        return _fail(f"database: {exc} (is the file writable by this user, and whole?)")
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}")
+
+
+def _fail(message: str) -> int:
+    print(f"hingewatch: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":
