@@ -150,3 +150,17 @@ def test_key_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     path.write_text(f"[mqtt]\ncert_file = \"{cert}\"\nkey_file = \"{tmp_path}/gone.key\"\n")
     done = _check(path)
     assert done.returncode == 2 and "key_file" in done.stderr and "gone.key" in done.stderr
+
+
+def test_without_zones_there_are_none_and_the_demo_brings_its_own(tmp_path: Path) -> None:
+    from edge.demo.run import edge_config
+    from edge.demo.zones import DEMO_ZONES
+
+    assert parse({}, "empty.toml").zones == ()
+    demo = tomllib.loads(edge_config(tmp_path, "synthetic", 1883, "5"))
+    assert parse(demo, "demo.toml").zones == DEMO_ZONES
+    # The example shows the same layout, commented out.
+    text = EXAMPLE_PATH.read_text()
+    layout = "\n".join(line[2:] for line in text.splitlines()
+                       if re.match(r"# (\[\[zones\]\]|name =|activity =|polygon =)", line))
+    assert parse(tomllib.loads(layout), "example.toml").zones == DEMO_ZONES

@@ -43,15 +43,9 @@ class Zone:
         return np.asarray(crosses.sum(axis=1) % 2 == 1)
 
 
-# A kitchen-and-nursery layout for a camera at hip height seeing the room side-on; every
-# home differs, so these are only a start for the config file to override.
-DEFAULT_ZONES: tuple[Zone, ...] = (
-    Zone("dishwasher", "dishwasher", ((0.0, 0.55), (0.35, 0.55), (0.35, 1.0), (0.0, 1.0))),
-    Zone("crib", "crib", ((0.65, 0.45), (1.0, 0.45), (1.0, 0.9), (0.65, 0.9))),
-    Zone("counter", "counter", ((0.0, 0.3), (0.35, 0.3), (0.35, 0.55), (0.0, 0.55))),
-    Zone("garden", "garden", ((0.35, 0.75), (0.65, 0.75), (0.65, 1.0), (0.35, 1.0))),
-    Zone("chair", "chair", ((0.65, 0.9), (1.0, 0.9), (1.0, 1.0), (0.65, 1.0))),
-)
+# No zones unless configured: every home and camera differs, and a bend named after a zone
+# the user never drew ("activity crib" for every squat) is worse than `unknown`.
+DEFAULT_ZONES: tuple[Zone, ...] = ()
 
 
 def zone_at(pose: Pose, zones: tuple[Zone, ...]) -> Zone | None:
