@@ -286,6 +286,14 @@ def _check_files_exist(config: Config, file: str) -> None:
                               "file")
 
 
+def outbox_path(config: Config) -> Path:
+    """The outbox file: `[mqtt] outbox_path`, else one per device in the state folder."""
+    if config.mqtt.outbox_path is not None:
+        return Path(config.mqtt.outbox_path).expanduser()
+    return (Path(config.device.state_dir).expanduser()
+            / f"outbox-{config.device.id}.sqlite3")
+
+
 def documented_keys() -> dict[str, tuple[str, ...]]:
     """Every key each table accepts (for the example and the README test)."""
     keys = {name: tuple(f.name for f in fields(cls) if f.name != "device_id")

@@ -57,6 +57,42 @@ def test_once_replays_a_file_into_the_broker(fixtures: Path, mosquitto: Broker,
         collector.stop()
 
 
+def test_once_is_not_held_up_by_events_an_older_shared_outbox_holds(
+    fixtures: Path, mosquitto: Broker, tmp_path: Path
+) -> None:
+    # Older versions shared one default outbox among all devices: a run with the device id
+    # "kitchen\n" left events whose topic the broker drops the connection for, and every
+    # later `--once` run, whatever its device, waited behind them until its timeout.
+    import sqlite3
+
+    from edge.delivery.outbox import Outbox
+
+    home = tmp_path / "home"  # the default state folder is under the user's home
+    state = home / ".local/state/hingewatch"
+    with Outbox(state / "outbox.sqlite3"):
+        pass
+    db = sqlite3.connect(state / "outbox.sqlite3")
+    for i in range(3):
+        db.execute("INSERT INTO outbox (event_id, topic, payload, added_at_s) VALUES (?, ?, ?, 0)",
+                   (f"OLD{i}", "hingewatch/kitchen\n/event", b'{"device_id": "kitchen\\n"}'))
+    db.commit()
+    db.close()
+    config = tmp_path / "hingewatch.toml"
+    config.write_text("# the defaults, and no /etc/hingewatch/hingewatch.toml read\n")
+    collector = Collector(mosquitto.port, ["hingewatch/#"], client_id="t-shared").start()
+    try:
+        proc = _edge("--config", str(config), "--source", str(fixtures / "video/pose_squats.mp4"),
+                     "--broker", f"mqtt://127.0.0.1:{mosquitto.port}", "--device-id", "bar",
+                     "--once", "--timeout", "60", env={"HOME": str(home)})
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert collector.wait_for(lambda m: len(_events(collector, "bar")) >= 3, 10)
+        assert (state / "outbox-bar.sqlite3").is_file()
+        assert "shared by older versions" in err  # its events are not forgotten silently
+    finally:
+        collector.stop()
+
+
 def test_sigterm_in_the_middle_of_a_bend_loses_nothing(fixtures: Path, mosquitto: Broker,
                                                          tmp_path: Path) -> None:
     collector = Collector(mosquitto.port, ["hingewatch/#"], client_id="t-term").start()
