@@ -39,6 +39,10 @@ def test_the_example_parses_to_the_defaults_and_names_every_key() -> None:
         ("[camera]\nsource = 'camera'\n[kamera]\n", "unknown table 'kamera'"),
         ("[[zones]]\nname = 'x'\npolygon = [[0, 0], [2, 0], [1, 1]]\n", "outside 0..1"),
         ("[[zones]]\nname = 'x'\npolygon = [[0, 0]]\n", "3 or more"),
+        ("[[zones]]\nname = 'x'\nactivity = \"dishwasher\\n\"\n"
+         "polygon = [[0, 0], [1, 0], [1, 1]]\n", "activity: expected 1-32"),
+        ("[[zones]]\nname = 'Sink'\npolygon = [[0, 0], [1, 0], [1, 1]]\n",
+         "activity: expected 1-32"),
         ("x = ", "not valid TOML"),
     ],
 )

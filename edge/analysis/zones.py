@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,9 @@ import numpy as np
 from edge.pose.landmarks import Joint, Pose
 
 UNKNOWN_ACTIVITY = "unknown"
+# What `hingewatch.bend/1` accepts as an activity; checked whole (fullmatch), so a trailing
+# newline cannot slip through as it would past a `$`.
+ACTIVITY_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,11 @@ class Zone:
     polygon_norm: tuple[tuple[float, float], ...]
 
     def __post_init__(self) -> None:
+        if not ACTIVITY_PATTERN.fullmatch(self.activity):
+            raise ValueError(f"zone {self.name}: activity: expected 1-32 of a-z, 0-9, '_' "
+                             f"or '-', got {self.activity!r}")
+        if not self.name or len(self.name) > 64:
+            raise ValueError(f"zone {self.name!r}: name: expected 1-64 characters")
         if len(self.polygon_norm) < 3:
             raise ValueError(f"zone {self.name}: a polygon needs 3 or more points")
         for x, y in self.polygon_norm:
