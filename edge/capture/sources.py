@@ -147,8 +147,11 @@ class VideoSource(FrameSource):
 @contextmanager
 def quiet_opencv() -> Iterator[None]:
     """OpenCV's own log silenced for a moment: our error says it once, in words."""
-    from cv2.utils import logging as cv_log
-
+    try:
+        from cv2.utils import logging as cv_log
+    except ImportError:  # a build without the logging bindings: nothing to silence with
+        yield
+        return
     before = cv_log.getLogLevel()
     cv_log.setLogLevel(cv_log.LOG_LEVEL_SILENT)
     try:

@@ -9,7 +9,8 @@ The thread connects (MQTT 5 with a persistent session, or 3.1.1 when the broker 
 5), waits for the CONNACK, and only when that says success publishes `online` (retained)
 on the status topic, the Home Assistant discovery and the last state, and then replays
 the outbox in insertion order, at most `max_inflight` events unacknowledged at a time.
-An event leaves the outbox only when the PUBACK for its own message id arrives. When the
+An event leaves the outbox only when the PUBACK for its own message id arrives, or when
+the broker will not take it: then it is set aside (see edge.delivery.poison). When the
 connection drops, what was in flight is forgotten and replayed from the outbox after the
 next CONNACK: nothing is lost, a duplicate is the worst case (consumers dedupe on
 `event_id`). Failed attempts wait with jittered exponential backoff; a refusal (a wrong
