@@ -20,6 +20,7 @@ from edge.commands import analyze as analyze_cmd  # noqa: E402
 from edge.commands import config as config_cmd  # noqa: E402
 from edge.commands import edge as edge_cmd  # noqa: E402
 from edge.commands import models as models_cmd  # noqa: E402
+from edge.commands import outbox as outbox_cmd  # noqa: E402
 from edge.commands import pose as pose_cmd  # noqa: E402
 from edge.demo import run as demo_cmd  # noqa: E402
 from edge.errors import HingewatchError  # noqa: E402
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze_cmd.add_parsers(sub)
     config_cmd.add_parser(sub)
     edge_cmd.add_parser(sub)
+    outbox_cmd.add_parser(sub)
     demo_cmd.add_parser(sub)
     try:  # the dashboard is an extra; the CLI is the one place edge may reach it
         from dashboard.cli import add_parser as add_dashboard

@@ -275,3 +275,29 @@ def test_each_device_has_its_own_outbox_by_default(tmp_path: Path) -> None:
     assert path_for("bar") != path_for("kitchen")
     given = parse({"mqtt": {"outbox_path": str(tmp_path / "mine.sqlite3")}})
     assert outbox_path(given) == tmp_path / "mine.sqlite3"
+
+
+def _hingewatch(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "edge.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_set_aside_events_are_shown_and_retried_on_request(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    with Outbox(path, device_id="kitchen") as outbox:
+        _fill(outbox, range(3))
+        outbox.set_aside("E0001", "the broker refused it: Not authorized")
+    config = tmp_path / "hingewatch.toml"
+    config.write_text('[device]\nid = "kitchen"\n')
+    shown = _hingewatch("outbox", "show", "--config", str(config), "--outbox", str(path))
+    assert shown.returncode == 0, shown.stderr
+    assert "2 event(s) wait, 1 set aside" in shown.stdout
+    assert "E0001" in shown.stdout and "Not authorized" in shown.stdout
+    retried = _hingewatch("outbox", "retry", "--config", str(config), "--outbox", str(path))
+    assert retried.returncode == 0, retried.stderr
+    assert "1 set-aside event(s) queued again; 3 wait" in retried.stdout
+    with Outbox(path) as outbox:
+        assert (outbox.depth, outbox.dead_count) == (3, 0)
+    other = _hingewatch("outbox", "show", "--config", str(config), "--outbox", str(path),
+                        "--device-id", "bar")
+    assert other.returncode == 2 and "belongs to device 'kitchen'" in other.stderr
