@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import cv2
 import numpy as np
@@ -147,17 +148,20 @@ class VideoSource(FrameSource):
 @contextmanager
 def quiet_opencv() -> Iterator[None]:
     """OpenCV's own log silenced for a moment: our error says it once, in words."""
-    try:
+    try:  # OpenCV 4.11+; older builds have the same calls on cv2 itself
         from cv2.utils import logging as cv_log
-    except ImportError:  # a build without the logging bindings: nothing to silence with
-        yield
-        return
-    before = cv_log.getLogLevel()
-    cv_log.setLogLevel(cv_log.LOG_LEVEL_SILENT)
+
+        get_level, set_level, silent = cv_log.getLogLevel, cv_log.setLogLevel, \
+            cv_log.LOG_LEVEL_SILENT
+    except ImportError:
+        old_cv: Any = cv2  # these calls are not in newer OpenCV's type stubs
+        get_level, set_level, silent = old_cv.getLogLevel, old_cv.setLogLevel, 0
+    before = get_level()
+    set_level(silent)
     try:
         yield
     finally:
-        cv_log.setLogLevel(before)
+        set_level(before)
 
 
 class WebcamSource(FrameSource):
