@@ -9,7 +9,7 @@ LEGACY_STAMP := $(LEGACY)/.installed
 FIXTURES ?= ../shared/fixtures
 export HINGEWATCH_FIXTURES ?= $(abspath $(FIXTURES))
 
-.PHONY: setup models demo test test-main test-tflite bench lint clean
+.PHONY: setup models demo system-deps test test-main test-tflite bench lint clean
 
 setup: $(STAMP) models
 
@@ -25,9 +25,14 @@ models: $(STAMP)
 demo: setup
 	$(BIN)/hingewatch demo
 
-test: test-main test-tflite
+# Mosquitto, Chromium, systemd, ShellCheck and a font from Debian: installed when missing
+# (as root or with sudo), else one line says the command to run.
+system-deps:
+	bash tests/system_deps.sh
 
-test-main: setup
+test: system-deps test-main test-tflite
+
+test-main: system-deps setup
 	HINGEWATCH_EXPECT_RUNTIME=litert $(BIN)/python -m pytest -q
 
 $(LEGACY_STAMP): pyproject.toml
@@ -38,7 +43,7 @@ $(LEGACY_STAMP): pyproject.toml
 	$(LEGACY)/bin/python -m pip install --quiet --no-deps -e .
 	touch $(LEGACY_STAMP)
 
-test-tflite: setup $(LEGACY_STAMP)
+test-tflite: system-deps setup $(LEGACY_STAMP)
 	HINGEWATCH_EXPECT_RUNTIME=tflite $(LEGACY)/bin/python -m pytest -q \
 		tests/test_runtime.py $$(grep -l 'mark.pose' tests/test_*.py)
 

@@ -22,6 +22,8 @@ from edge.errors import HingewatchError
 
 DEFAULT_PATH = Path("/etc/hingewatch/hingewatch.toml")
 EXAMPLE_PATH = Path(__file__).with_name("config_example.toml")
+# A real config is a few KiB; the bound keeps `config check /dev/zero` from eating memory.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigError(HingewatchError):
@@ -243,12 +245,53 @@ def load(path: Path | None) -> Config:
             return Config()
         path = DEFAULT_PATH
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
+        data = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse(data, str(path))
+    config = parse(data, str(path))
+    _check_files_exist(config, str(path))
+    return config
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, read with a bound: a directory, /dev/zero or a huge file ends in
+    one line, not a traceback or a machine out of memory."""
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a config file")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path}: not a regular file")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; "
+                          "is it really a config file?")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); "
+                          "save it as UTF-8") from None
+
+
+def _check_files_exist(config: Config, file: str) -> None:
+    """A file the config names must be there now, not fail later in the service's log."""
+    for key in ("password_file", "ca_file", "cert_file", "key_file"):
+        value = getattr(config.mqtt, key)
+        if value is not None and not Path(value).expanduser().is_file():
+            raise ConfigError(f"{file}: [mqtt]: {key}: {value} does not exist or is not a "
+                              "file")
+
+
+def outbox_path(config: Config) -> Path:
+    """The outbox file: `[mqtt] outbox_path`, else one per device in the state folder."""
+    if config.mqtt.outbox_path is not None:
+        return Path(config.mqtt.outbox_path).expanduser()
+    return (Path(config.device.state_dir).expanduser()
+            / f"outbox-{config.device.id}.sqlite3")
 
 
 def documented_keys() -> dict[str, tuple[str, ...]]:

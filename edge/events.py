@@ -59,6 +59,9 @@ def hinge_share(hinges: int, rounds: int) -> float | None:
 # The replay trace: at most 3 s at at most 10 frames a second.
 TRACE_MAX_RATE_HZ = 10.0
 TRACE_MAX_FRAMES = 30
+# The largest event payload a receiver takes (a full event is ~30 KB); the outbox refuses
+# a larger one before it is stored.
+MAX_EVENT_BYTES = 256 * 1024
 
 
 class EventError(ValueError):

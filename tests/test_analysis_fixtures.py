@@ -96,6 +96,8 @@ def test_analyze_json_reports_each_squat_with_its_peak(fixtures: Path, tmp_path:
     assert done.returncode == 0, done.stderr
     bends = [json.loads(line) for line in done.stdout.splitlines()]
     assert [b["posture"] for b in bends] == ["squat"] * 3
+    # No zones configured: no zone and no chore is made up for them.
+    assert [b["activity"] for b in bends] == ["unknown"] * 3
     windows = [(0.6, 3.6), (5.6, 8.2), (10.4, 13.0)]
     for b, (lo, hi) in zip(bends, windows, strict=True):
         assert lo <= b["deepest_s"] <= hi

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import cv2
@@ -64,6 +66,17 @@ def test_a_frame_with_nobody_gives_presence_zero(tmp_path: Path) -> None:
     assert rec["presence"] == 0 and rec["landmarks_px"] == [] and rec["world_m"] == []
 
 
+def huge_png_bytes() -> bytes:
+    """A valid PNG whose header claims 100000 x 100000 pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+
+
 def _truncated_video(fixtures: Path, tmp_path: Path) -> Path:
     data = (fixtures / "video/pose_squats.mp4").read_bytes()
     cut = tmp_path / "cut.mp4"
@@ -77,14 +90,31 @@ def _not_a_picture(tmp_path: Path) -> Path:
     return p
 
 
+def _huge_png(tmp_path: Path) -> Path:
+    p = tmp_path / "huge.png"
+    p.write_bytes(huge_png_bytes())
+    return p
+
+
+def _truncated_jpeg(fixtures: Path, tmp_path: Path) -> Path:
+    data = (fixtures / "images/pose.jpg").read_bytes()
+    p = tmp_path / "cut.jpg"
+    p.write_bytes(data[: len(data) // 2])
+    return p
+
+
 @pytest.mark.parametrize(
     ("make_input", "message"),
     [
         (lambda fx, tmp: tmp / "missing.jpg", "no such file"),
         (lambda fx, tmp: _not_a_picture(tmp), "not a picture"),
         (_truncated_video, "truncated"),
+        (lambda fx, tmp: _huge_png(tmp), "too large"),
+        (_truncated_jpeg, "cut short"),
+        (lambda fx, tmp: "webcam:99", "webcam 99: cannot be opened"),
     ],
-    ids=["missing-file", "not-a-picture", "truncated-video"],
+    ids=["missing-file", "not-a-picture", "truncated-video", "huge-png", "truncated-jpeg",
+         "no-webcam"],
 )
 def test_bad_input_is_one_line_and_exit_2(
     fixtures: Path, tmp_path: Path, make_input, message: str
@@ -94,6 +124,27 @@ def test_bad_input_is_one_line_and_exit_2(
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("hingewatch: error:") and message in lines[0]
+
+
+@pytest.mark.parametrize("verb", ["pose", "analyze"])
+def test_a_folder_skips_a_bad_picture_says_so_and_goes_on(fixtures: Path, tmp_path: Path,
+                                                          verb: str) -> None:
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    _huge_png(folder)
+    _truncated_jpeg(fixtures, folder)
+    (folder / "z_good.jpg").write_bytes((fixtures / "images/pose.jpg").read_bytes())
+    done = hingewatch(verb, str(folder))
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2, done.stderr
+    assert any("huge.png" in w and "skipped" in w for w in warnings)
+    assert any("cut.jpg" in w and "skipped" in w for w in warnings)
+    assert "Traceback" not in done.stderr and "Premature end" not in done.stderr
+    if verb == "pose":
+        assert "person found in 1 of 1 frame(s)" in done.stderr
+    else:
+        assert "z_good.jpg" in done.stdout and "huge.png" not in done.stdout
 
 
 def test_a_corrupt_model_fails_its_checksum_and_says_how_to_refetch(

@@ -39,6 +39,10 @@ def test_the_example_parses_to_the_defaults_and_names_every_key() -> None:
         ("[camera]\nsource = 'camera'\n[kamera]\n", "unknown table 'kamera'"),
         ("[[zones]]\nname = 'x'\npolygon = [[0, 0], [2, 0], [1, 1]]\n", "outside 0..1"),
         ("[[zones]]\nname = 'x'\npolygon = [[0, 0]]\n", "3 or more"),
+        ("[[zones]]\nname = 'x'\nactivity = \"dishwasher\\n\"\n"
+         "polygon = [[0, 0], [1, 0], [1, 1]]\n", "activity: expected 1-32"),
+        ("[[zones]]\nname = 'Sink'\npolygon = [[0, 0], [1, 0], [1, 1]]\n",
+         "activity: expected 1-32"),
         ("x = ", "not valid TOML"),
     ],
 )
@@ -79,3 +83,88 @@ def test_every_config_key_is_in_the_readme() -> None:
         assert table in readme, f"{table} missing from the README"
         for key in keys:
             assert f"`{key}`" in readme, f"[{section}] {key} missing from the README"
+
+
+def _check(path: Path | str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "edge.cli", "config", "check", str(path)],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("device_id", ["kitchen\n", "kitchen\r\n", "\nkitchen"])
+def test_a_device_id_with_a_newline_is_refused(tmp_path: Path, device_id: str) -> None:
+    # `$` in a pattern also matches before a final newline; the broker then drops the agent.
+    path = tmp_path / "hingewatch.toml"
+    path.write_text(f"[device]\nid = {device_id!r}\n".replace("'", '"'))
+    done = _check(path)
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.count("\n") == 1 and "device_id" in done.stderr
+
+
+def test_topics_and_ulids_are_full_matches() -> None:
+    from edge.delivery.topics import device_of, event_topic
+    from edge.ulid import ULID_PATTERN, new_ulid
+
+    with pytest.raises(ValueError, match="device_id"):
+        event_topic("kitchen\n")
+    assert device_of("hingewatch/kitchen\n/event") is None
+    assert device_of("hingewatch/kitchen/event") == "kitchen"
+    ulid = new_ulid()
+    assert ULID_PATTERN.fullmatch(ulid) and not ULID_PATTERN.fullmatch(ulid + "\n")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.mkdir(), "is a folder"),
+        (lambda p: p.write_bytes(b"[device]\nid = \"k\xe4che\"\n"), "not UTF-8"),
+        (lambda p: p.write_bytes(b"# " + b"x" * (2 * 1024 * 1024) + b"\n"), "larger than"),
+    ],
+    ids=["folder", "latin-1", "huge"],
+)
+def test_a_file_that_is_not_a_config_is_one_line(tmp_path: Path, make, message: str) -> None:
+    path = tmp_path / "hingewatch.toml"
+    make(path)
+    done = _check(path)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and message in done.stderr and str(path) in done.stderr
+
+
+def test_config_check_on_dev_zero_is_one_line() -> None:
+    done = _check("/dev/zero")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "/dev/zero" in done.stderr
+
+
+@pytest.mark.parametrize("key", ["password_file", "ca_file", "cert_file"])
+def test_a_named_file_that_does_not_exist_is_refused(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "hingewatch.toml"
+    missing = tmp_path / "nowhere" / "secret"
+    extra = "username = \"kitchen\"\n" if key == "password_file" else ""
+    path.write_text(f"[mqtt]\n{extra}{key} = \"{missing}\"\n")
+    done = _check(path)
+    assert done.returncode == 2, done.stdout
+    line = done.stderr
+    assert line.count("\n") == 1 and key in line and str(missing) in line and str(path) in line
+
+
+def test_key_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    cert = tmp_path / "client.pem"
+    cert.write_text("not checked here")
+    path = tmp_path / "hingewatch.toml"
+    path.write_text(f"[mqtt]\ncert_file = \"{cert}\"\nkey_file = \"{tmp_path}/gone.key\"\n")
+    done = _check(path)
+    assert done.returncode == 2 and "key_file" in done.stderr and "gone.key" in done.stderr
+
+
+def test_without_zones_there_are_none_and_the_demo_brings_its_own(tmp_path: Path) -> None:
+    from edge.demo.run import edge_config
+    from edge.demo.zones import DEMO_ZONES
+
+    assert parse({}, "empty.toml").zones == ()
+    demo = tomllib.loads(edge_config(tmp_path, "synthetic", 1883, "5"))
+    assert parse(demo, "demo.toml").zones == DEMO_ZONES
+    # The example shows the same layout, commented out.
+    text = EXAMPLE_PATH.read_text()
+    layout = "\n".join(line[2:] for line in text.splitlines()
+                       if re.match(r"# (\[\[zones\]\]|name =|activity =|polygon =)", line))
+    assert parse(tomllib.loads(layout), "example.toml").zones == DEMO_ZONES

@@ -150,3 +150,10 @@ def test_malformed_events_are_refused_saying_where(
 def test_payloads_that_are_not_events(text: str, message: str) -> None:
     with pytest.raises(EventError, match="^" + message.replace("[", r"\[")):
         BendEvent.from_json(text)
+
+
+def test_the_state_says_how_many_events_were_set_aside_only_when_some_were() -> None:
+    quiet = DeviceState("kitchen").to_dict()
+    assert "outbox_dead" not in quiet
+    validate_state(quiet)  # every ordinary state stays valid for any receiver
+    assert DeviceState("kitchen", outbox_dead=3).to_dict()["outbox_dead"] == 3

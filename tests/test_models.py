@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,57 @@ def test_a_source_with_the_wrong_bytes_is_refused(
         monkeypatch.setitem(models._FETCHERS, kind, wrong_file)
     with pytest.raises(ModelError, match="checksum mismatch"):
         fetch(("pose_detection",), dest=tmp_path / "models", log=lambda m: None)
+
+
+def _cache_with_the_full_models(tmp_path: Path) -> Path:
+    cache = tmp_path / "cache"
+    (cache / "hingewatch" / "models").mkdir(parents=True)
+    for name in VARIANTS["full"]:
+        src = models.model_path(name)
+        (cache / "hingewatch" / "models" / src.name).write_bytes(src.read_bytes())
+    return cache
+
+
+def test_fetch_refuses_a_planted_link_and_leaves_its_target_alone(tmp_path: Path) -> None:
+    # As root in a folder the service user owns, a link there once made root overwrite
+    # the file it pointed to with the model.
+    cache = _cache_with_the_full_models(tmp_path)
+    victim = tmp_path / "root-only.conf"
+    victim.write_text("secret = 1\n")
+    dest = tmp_path / "models"
+    dest.mkdir()
+    (dest / "pose_detection.tflite").symlink_to(victim)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HINGEWATCH_MODELS_DIR": str(dest)}
+    done = subprocess.run([sys.executable, "-m", "edge.cli", "models", "fetch"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "symbolic link" in lines[0], done.stderr
+    assert victim.read_text() == "secret = 1\n"
+
+
+def test_fetch_writes_through_a_temp_file_and_leaves_none_behind(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_with_the_full_models(tmp_path)))
+    dest = tmp_path / "models"
+    (dest).mkdir()
+    stale = dest / "pose_landmark_full.tflite"
+    stale.write_bytes(b"an old, wrong copy")
+    got = fetch(VARIANTS["full"], dest=dest, log=lambda m: None)
+    for p in got:
+        verify(p, load_manifest()[p.stem])
+        assert not p.is_symlink() and p.stat().st_mode & 0o777 == 0o644
+    assert sorted(f.name for f in dest.iterdir()) == [p.name for p in got]
+
+
+def test_install_file_refuses_a_link_destination(tmp_path: Path) -> None:
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"model")
+    target = tmp_path / "target"
+    target.write_text("keep")
+    link = tmp_path / "dest.bin"
+    link.symlink_to(target)
+    with pytest.raises(ModelError, match="symbolic link"):
+        models.install_file(src, link)
+    assert target.read_text() == "keep" and link.is_symlink()

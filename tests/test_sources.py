@@ -176,3 +176,35 @@ def test_pi_camera_settings_are_checked(fake_picamera2, kwargs: dict, message: s
 
     with pytest.raises(ValueError, match=message):
         PiCameraSource(**kwargs)
+
+
+def _jpeg(value: int = 90) -> bytes:
+    rng = np.random.default_rng(1)
+    ok, buf = cv2.imencode(".jpg", rng.integers(0, 255, (64, 96, 3), np.uint8),
+                           [cv2.IMWRITE_JPEG_QUALITY, value])
+    assert ok
+    return buf.tobytes()
+
+
+def test_a_jpeg_cut_anywhere_is_found_before_decoding() -> None:
+    from edge.capture.jpeg import jpeg_is_complete
+
+    whole = _jpeg()
+    assert jpeg_is_complete(whole)
+    assert jpeg_is_complete(whole + b"appended video data")  # motion photos do this
+    for cut in (3, 20, len(whole) // 2, len(whole) - 2):
+        assert not jpeg_is_complete(whole[:cut]), cut
+    # An EXIF-like APP1 holding a whole thumbnail (with its own end marker) before the
+    # image: a cut main image is still found.
+    thumb = _jpeg(30)
+    app1 = b"\xff\xe1" + (len(thumb) + 8).to_bytes(2, "big") + b"Exif\0\0" + thumb
+    with_thumb = whole[:2] + app1 + whole[2:]
+    assert jpeg_is_complete(with_thumb)
+    assert not jpeg_is_complete(with_thumb[: len(with_thumb) - 200])
+
+
+def test_a_truncated_jpeg_is_an_error_not_a_grey_picture(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(_jpeg()[:-200])
+    with pytest.raises(SourceError, match="cut short"):
+        list(open_source(str(path)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,9 @@ from edge.pose.landmarks import Joint, Pose
 UNKNOWN_ACTIVITY = "unknown"
 # Sitting down or leaning while seated, wherever the chair stands.
 CHAIR_ACTIVITY = "chair"
+# What `hingewatch.bend/1` accepts as an activity; checked whole (fullmatch), so a trailing
+# newline cannot slip through as it would past a `$`.
+ACTIVITY_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,11 @@ class Zone:
     polygon_norm: tuple[tuple[float, float], ...]
 
     def __post_init__(self) -> None:
+        if not ACTIVITY_PATTERN.fullmatch(self.activity):
+            raise ValueError(f"zone {self.name}: activity: expected 1-32 of a-z, 0-9, '_' "
+                             f"or '-', got {self.activity!r}")
+        if not self.name or len(self.name) > 64:
+            raise ValueError(f"zone {self.name!r}: name: expected 1-64 characters")
         if len(self.polygon_norm) < 3:
             raise ValueError(f"zone {self.name}: a polygon needs 3 or more points")
         for x, y in self.polygon_norm:
@@ -45,15 +54,9 @@ class Zone:
         return np.asarray(crosses.sum(axis=1) % 2 == 1)
 
 
-# A kitchen-and-nursery layout for a camera at hip height seeing the room side-on; every
-# home differs, so these are only a start for the config file to override.
-DEFAULT_ZONES: tuple[Zone, ...] = (
-    Zone("dishwasher", "dishwasher", ((0.0, 0.55), (0.35, 0.55), (0.35, 1.0), (0.0, 1.0))),
-    Zone("crib", "crib", ((0.65, 0.45), (1.0, 0.45), (1.0, 0.9), (0.65, 0.9))),
-    Zone("counter", "counter", ((0.0, 0.3), (0.35, 0.3), (0.35, 0.55), (0.0, 0.55))),
-    Zone("garden", "garden", ((0.35, 0.75), (0.65, 0.75), (0.65, 1.0), (0.35, 1.0))),
-    Zone("chair", "chair", ((0.65, 0.9), (1.0, 0.9), (1.0, 1.0), (0.65, 1.0))),
-)
+# No zones unless configured: every home and camera differs, and a bend named after a zone
+# the user never drew ("activity crib" for every squat) is worse than `unknown`.
+DEFAULT_ZONES: tuple[Zone, ...] = ()
 
 
 def zone_at(pose: Pose, zones: tuple[Zone, ...]) -> Zone | None:

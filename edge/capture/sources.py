@@ -6,15 +6,19 @@ file. `open_source(spec)` picks one from a path or a camera name.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import cv2
 import numpy as np
 
 from edge.capture.frames import Frame
+from edge.capture.jpeg import is_jpeg, jpeg_is_complete
 from edge.errors import SourceError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -49,10 +53,22 @@ class FrameSource:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """An RGB uint8 picture, or SourceError naming the file."""
+    """An RGB uint8 picture, or SourceError naming the file (missing, cut short, too large
+    or not a picture), never a bare cv2.error or a libjpeg warning."""
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if is_jpeg(data) and not jpeg_is_complete(data):
+        raise SourceError(f"{path}: the JPEG is cut short (truncated or corrupt)")
+    try:
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        # OpenCV refuses a header that claims more than OPENCV_IO_MAX_IMAGE_PIXELS.
+        raise SourceError(f"{path}: the picture claims a size too large to decode "
+                          "(corrupt or hostile header?)") from None
     if bgr is None:
         raise SourceError(f"{path}: not a picture OpenCV can read")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -71,10 +87,26 @@ class ImageSource(FrameSource):
             self.files = [path]
         self.name = str(path)
         self.frame_count = len(self.files)
+        self.skipped: list[Path] = []
 
     def __iter__(self) -> Iterator[Frame]:
+        if not self.path.is_dir():
+            yield Frame(0.0, read_image(self.path), 0)
+            return
+        read = 0
         for i, file in enumerate(self.files):
-            yield Frame(float(i), read_image(file), i)
+            try:
+                rgb = read_image(file)
+            except SourceError as exc:
+                # One bad file must not cost the rest of the folder.
+                self.skipped.append(file)
+                print(f"hingewatch: warning: {exc}; skipped", file=sys.stderr, flush=True)
+                continue
+            read += 1
+            yield Frame(float(i), rgb, i)
+        if not read:
+            raise SourceError(f"{self.path}: none of its {len(self.files)} pictures could "
+                              "be read")
 
 
 class VideoSource(FrameSource):
@@ -113,12 +145,32 @@ class VideoSource(FrameSource):
         self._cap.release()
 
 
+@contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """OpenCV's own log silenced for a moment: our error says it once, in words."""
+    try:  # OpenCV 4.11+; older builds have the same calls on cv2 itself
+        from cv2.utils import logging as cv_log
+
+        get_level, set_level, silent = cv_log.getLogLevel, cv_log.setLogLevel, \
+            cv_log.LOG_LEVEL_SILENT
+    except ImportError:
+        old_cv: Any = cv2  # these calls are not in newer OpenCV's type stubs
+        get_level, set_level, silent = old_cv.getLogLevel, old_cv.setLogLevel, 0
+    before = get_level()
+    set_level(silent)
+    try:
+        yield
+    finally:
+        set_level(before)
+
+
 class WebcamSource(FrameSource):
     """A USB webcam through OpenCV; times are seconds since it opened."""
 
     def __init__(self, index: int) -> None:
         self.name = f"webcam:{index}"
-        self._cap = cv2.VideoCapture(index)
+        with quiet_opencv():  # its backends each warn about a missing device
+            self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
             raise SourceError(f"webcam {index}: cannot be opened (is it plugged in?)")
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or None
@@ -159,7 +211,11 @@ def open_source(spec: str) -> FrameSource:
     if suffix in VIDEO_SUFFIXES:
         return VideoSource(path)
     # Unknown suffix: a picture if OpenCV reads it as one, else try it as a video.
-    if cv2.imread(str(path), cv2.IMREAD_COLOR) is not None:
+    try:
+        read_image(path)
+    except SourceError:
+        pass
+    else:
         return ImageSource(path)
     try:
         return VideoSource(path)

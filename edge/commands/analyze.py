@@ -115,9 +115,9 @@ def run_analyze(args: argparse.Namespace) -> int:
             progress.close()
     tiles: list[np.ndarray] = []
     if isinstance(source, ImageSource):
-        names = [str(p) for p in source.files]
-        for name, r in zip(names, results, strict=True):
+        for r in results:
             assert isinstance(r, PictureResult)
+            name = str(source.files[r.frame_index])  # a skipped picture leaves a gap
             rec = picture_record(name, r)
             print(json.dumps(rec) if args.json else _picture_line(rec))
             if args.sheet:

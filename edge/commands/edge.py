@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from edge.config import Config, ConfigError, load
+from edge.config import Config, ConfigError, load, outbox_path
 from edge.delivery.mqtt_config import MqttConfig
 from edge.delivery.outbox import Outbox
 
@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = configure(args)
-    outbox = Outbox(Path(config.mqtt.outbox_path).expanduser(), config.mqtt.outbox_max_events)
+    path = outbox_path(config)
+    _mention_the_shared_outbox(config, path)
+    outbox = Outbox(path, config.mqtt.outbox_max_events, device_id=config.device.id)
+    dead_before = outbox.dead_count
     publisher = Publisher(config.mqtt, outbox)
     agent = Agent(config, publisher, once=args.once, realtime=args.realtime)
     stop = threading.Event()
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         timer.start()
     try:
         code = agent.run(stop)
-        left = outbox.depth
+        left, dead = outbox.depth, outbox.dead_count - dead_before
     finally:
         timer.cancel()
         outbox.close()
@@ -93,4 +96,18 @@ def run(args: argparse.Namespace) -> int:
               f"{config.mqtt.url} within {args.timeout:.0f} s; they stay in the outbox",
               file=sys.stderr)
         return 2
+    if args.once and dead > 0:
+        print(f"hingewatch: error: {dead} event(s) the broker would not take were set aside "
+              f"in {path} (its dead letters); the others were delivered", file=sys.stderr)
+        return 2
     return code
+
+
+def _mention_the_shared_outbox(config: Config, path: Path) -> None:
+    """Before one outbox per device, every device without a config shared this file: its
+    events are not lost, only no longer sent by default."""
+    shared = Path(config.device.state_dir).expanduser() / "outbox.sqlite3"
+    if config.mqtt.outbox_path is None and shared.is_file() and shared != path:
+        logging.getLogger(__name__).warning(
+            "%s is an outbox shared by older versions; its events are sent only with "
+            "--outbox %s (each device's outbox is now %s)", shared, shared, path)

@@ -71,7 +71,8 @@ class MqttConfig:
     key_file: Path | None = None
     # Publish Home Assistant MQTT discovery for this device.
     ha_discovery: bool = True
-    outbox_path: Path = Path("~/.local/state/hingewatch/outbox.sqlite3")
+    # None: `<[device] state_dir>/outbox-<device_id>.sqlite3`, one outbox per device.
+    outbox_path: Path | None = None
     # Events kept while the broker does not acknowledge; see edge.delivery.outbox.
     outbox_max_events: int = 100_000
 

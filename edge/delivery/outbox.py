@@ -14,11 +14,21 @@ caller learns exactly which event was not stored (the agent logs it and counts i
 At `NEAR_FULL_FRACTION` it warns loudly once and raises `near_full`, which the state
 topic shows, so a broker outage is noticed long before anything is refused.
 
+An event the broker will not take (it refuses it, or drops the connection each time it
+is sent) must not hold up the ones behind it: the publisher sets it aside into the `dead`
+table (`set_aside`), where it is kept, counted (`dead_count`, shown in the state) and sent
+again only on request (`retry_dead`). What enters is checked first (`EventRefusedError`):
+the topic must be this device's event topic, the payload a JSON object of at most
+`MAX_EVENT_BYTES` naming the same event and device.
+
+An outbox belongs to one device: the first `device_id` that opens it is recorded, another
+is refused, and rows of another device found in an older file are set aside at open.
 One process owns an outbox file at a time (the edge agent); readers may open it too.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -27,7 +37,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.delivery.topics import device_of, event_topic
 from edge.errors import HingewatchError
+from edge.events import MAX_EVENT_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +50,7 @@ NEAR_FULL_FRACTION = 0.9
 # How long a statement waits for another connection's lock (a reader, a restarted
 # process). Raising it rides out longer lock holders but delays an error that way.
 BUSY_TIMEOUT_S = 10.0
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: the dead-letter table and the owner
 
 
 class OutboxError(HingewatchError):
@@ -47,6 +59,10 @@ class OutboxError(HingewatchError):
 
 class OutboxFullError(OutboxError):
     """The outbox holds `max_events` events: the new event was not stored."""
+
+
+class EventRefusedError(OutboxError):
+    """The event cannot be delivered as it is (topic, size, JSON): it was not stored."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +78,8 @@ class OutboxEntry:
 class Outbox:
     """A bounded, crash-safe FIFO of events waiting for the broker's acknowledgement."""
 
-    def __init__(self, path: str | Path, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+    def __init__(self, path: str | Path, max_events: int = DEFAULT_MAX_EVENTS,
+                 device_id: str | None = None) -> None:
         if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
             raise ValueError(f"max_events: expected an integer >= 1, got {max_events!r}")
         self.path = Path(path).expanduser()
@@ -91,20 +108,35 @@ class Outbox:
                 " payload BLOB NOT NULL,"
                 " added_at_s REAL NOT NULL)"
             )
+            # Set aside: events the broker would not take, kept for a look or a retry.
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS dead ("
+                " seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE,"
+                " topic TEXT NOT NULL, payload BLOB NOT NULL, added_at_s REAL NOT NULL,"
+                " dead_at_s REAL NOT NULL, reason TEXT NOT NULL)"
+            )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-            self._depth = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+            self.device_id: str | None = None if row is None else str(row[0])
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox {self.path}: cannot open it as SQLite: {exc}") from exc
+        self._count()
         self._near_full = False
         self._update_near_full()
+        if device_id is not None:
+            self.claim(device_id)
 
     # -- writing ---------------------------------------------------------------------
 
     def add(self, event_id: str, topic: str, payload: bytes) -> bool:
         """Commit one event; True if stored, False if that `event_id` is already stored.
 
-        Raises OutboxFullError (nothing stored) when `max_events` events wait already.
+        Raises OutboxFullError (nothing stored) when `max_events` events wait already, and
+        EventRefusedError for an event that could never be delivered as it is.
         """
+        self._check(event_id, topic, payload)
         with self._lock:
             if self._depth >= self.max_events:
                 if self._contains(event_id):
@@ -154,6 +186,48 @@ class Outbox:
             self._update_near_full()
             return removed
 
+    def set_aside(self, event_id: str, reason: str) -> bool:
+        """Move one event the broker will not take to the dead-letter table; False if it
+        was not waiting (already acknowledged or set aside)."""
+        with self._lock:
+            moved = self._move(event_id, reason)
+            if moved:
+                self._depth -= 1
+                self._dead += 1
+                self._update_near_full()
+        if moved:
+            log.error("event %s set aside (%s): it no longer holds up the outbox; %d set "
+                      "aside in %s", event_id, reason, self._dead, self.path)
+        return moved
+
+    def retry_dead(self) -> int:
+        """Put every set-aside event back at the end of the queue; returns how many."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                moved = self._db.execute(
+                    "INSERT OR IGNORE INTO outbox (event_id, topic, payload, added_at_s)"
+                    " SELECT event_id, topic, payload, added_at_s FROM dead ORDER BY seq"
+                ).rowcount
+                self._db.execute("DELETE FROM dead")
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise OutboxError(f"outbox {self.path}: cannot retry events: {exc}") from exc
+            self._depth += moved
+            self._dead = 0
+            self._update_near_full()
+            return moved
+
+    def dead_letters(self, limit: int = 100) -> list[tuple[str, str, str]]:
+        """(event_id, topic, reason) of the set-aside events, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event_id, topic, reason FROM dead ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        return [(str(e), str(t), str(r)) for e, t, r in rows]
+
     # -- reading ---------------------------------------------------------------------
 
     def pending(self, limit: int, after_seq: int = 0) -> list[OutboxEntry]:
@@ -174,6 +248,11 @@ class Outbox:
         return self._depth
 
     @property
+    def dead_count(self) -> int:
+        """How many events were set aside because the broker would not take them."""
+        return self._dead
+
+    @property
     def near_full(self) -> bool:
         """True at or above NEAR_FULL_FRACTION of `max_events`."""
         return self._near_full
@@ -189,6 +268,78 @@ class Outbox:
         self.close()
 
     # -- inside ----------------------------------------------------------------------
+
+    def claim(self, device_id: str) -> None:
+        """Make this the outbox of `device_id` (recorded on first use); OutboxError if it
+        belongs to another device. Rows of another device or topic, which an older shared
+        file may hold, are set aside: kept, but out of this device's way."""
+        with self._lock:
+            if self.device_id == device_id:
+                return
+            if self.device_id is not None:
+                raise OutboxError(
+                    f"outbox {self.path} belongs to device {self.device_id!r}, not "
+                    f"{device_id!r}: give each device its own outbox_path (or --outbox)")
+            try:
+                self._db.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?)",
+                                 (device_id,))
+                foreign = [str(e) for (e,) in self._db.execute(
+                    "SELECT event_id FROM outbox WHERE topic != ?", (event_topic(device_id),))]
+            except sqlite3.Error as exc:
+                raise OutboxError(f"outbox {self.path}: cannot record its device: {exc}") \
+                    from exc
+            for event_id in foreign:
+                self._move(event_id, f"not an event of device {device_id!r}")
+            self.device_id = device_id
+            self._count()
+            self._update_near_full()
+        if foreign:
+            log.warning("outbox %s: %d event(s) of another device or topic set aside",
+                        self.path, len(foreign))
+
+    def _count(self) -> None:
+        try:
+            self._depth = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+            self._dead = int(self._db.execute("SELECT count(*) FROM dead").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox {self.path}: cannot count its events: {exc}") from exc
+
+    def _check(self, event_id: str, topic: str, payload: bytes) -> None:
+        """Refuse, before storing, what no broker or dashboard would take."""
+        def refuse(why: str) -> EventRefusedError:
+            return EventRefusedError(f"outbox {self.path}: event {event_id!r} not stored: {why}")
+
+        device = device_of(topic)
+        if device is None or topic != event_topic(device):
+            raise refuse(f"{topic!r} is not an event topic (hingewatch/<device id>/event)")
+        if self.device_id is not None and device != self.device_id:
+            raise refuse(f"this outbox belongs to device {self.device_id!r}, not {device!r}")
+        if len(payload) > MAX_EVENT_BYTES:
+            raise refuse(f"{len(payload)} bytes, more than {MAX_EVENT_BYTES}")
+        try:
+            data = json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise refuse(f"the payload is not UTF-8 JSON ({exc})") from None
+        if not isinstance(data, dict) or data.get("event_id") != event_id \
+                or data.get("device_id") != device:
+            raise refuse("the payload is not a JSON object with this event_id and device_id")
+
+    def _move(self, event_id: str, reason: str) -> bool:
+        """One row from the queue to the dead letters, in one transaction."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            moved = self._db.execute(
+                "INSERT OR REPLACE INTO dead"
+                " (event_id, topic, payload, added_at_s, dead_at_s, reason)"
+                " SELECT event_id, topic, payload, added_at_s, ?, ? FROM outbox"
+                " WHERE event_id = ?", (time.time(), reason, event_id)).rowcount
+            self._db.execute("DELETE FROM outbox WHERE event_id = ?", (event_id,))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise OutboxError(f"outbox {self.path}: cannot set {event_id} aside: {exc}") from exc
+        return moved == 1
 
     def _contains(self, event_id: str) -> bool:
         row = self._db.execute("SELECT 1 FROM outbox WHERE event_id = ?", (event_id,))

@@ -9,7 +9,8 @@ The thread connects (MQTT 5 with a persistent session, or 3.1.1 when the broker 
 5), waits for the CONNACK, and only when that says success publishes `online` (retained)
 on the status topic, the Home Assistant discovery and the last state, and then replays
 the outbox in insertion order, at most `max_inflight` events unacknowledged at a time.
-An event leaves the outbox only when the PUBACK for its own message id arrives. When the
+An event leaves the outbox only when the PUBACK for its own message id arrives, or when
+the broker will not take it: then it is set aside (see edge.delivery.poison). When the
 connection drops, what was in flight is forgotten and replayed from the outbox after the
 next CONNACK: nothing is lost, a duplicate is the worst case (consumers dedupe on
 `event_id`). Failed attempts wait with jittered exponential backoff; a refusal (a wrong
@@ -23,19 +24,15 @@ connect, and a connection that dies before they arrive leads to that reconnect.
 from __future__ import annotations
 
 import collections
-import contextlib
 import json
 import logging
 import random
-import select
-import socket
 import threading
 import time
 from dataclasses import replace
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -44,6 +41,8 @@ from edge import __version__
 from edge.delivery.discovery import discovery_messages
 from edge.delivery.mqtt_config import MqttConfig, backoff_delay_s, explain_connect_error
 from edge.delivery.outbox import Outbox
+from edge.delivery.paho_io import Wakeup, io_step, new_client
+from edge.delivery.poison import STRIKES, PoisonTracker, refused_for_good, too_large
 from edge.delivery.state import DeviceState
 from edge.delivery.topics import HA_STATUS, event_topic, state_topic, status_topic
 from edge.events import BendEvent, validate
@@ -75,6 +74,7 @@ class Publisher:
     ) -> None:
         self.config = config
         self.outbox = outbox
+        outbox.claim(config.device_id)  # one outbox, one device: another's is refused
         self._username, self._password = config.credentials(environ)
         self._ssl_context = config.ssl_context()
         self._rng = rng or random.Random()
@@ -86,9 +86,7 @@ class Publisher:
         self._status_topic = status_topic(config.device_id)
         self._state_topic = state_topic(config.device_id)
         self._protocol = mqtt.MQTTv311 if config.protocol == "3.1.1" else mqtt.MQTTv5
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._wakeup = Wakeup()
 
         # Shared with callers: guarded by the condition's lock.
         self._changed = threading.Condition()
@@ -100,11 +98,14 @@ class Publisher:
         self._client: mqtt.Client | None = None
         self._window = config.max_inflight
         self._inflight: dict[int, str] = {}  # message id -> event_id, this connection only
+        self._sent_s: dict[str, float] = {}  # event_id -> when it was sent (monotonic)
+        self._poison = PoisonTracker()
         self._last_seq = 0  # the last outbox seq published on this connection
-        self._outbox_shown = (False, True)  # (near full, empty) as the state last said
+        self._outbox_shown = (False, True, 0)  # (near full, empty, dead) as last said
         self._acks: collections.deque[tuple[int, ReasonCode]] = collections.deque()
         self._connack: ReasonCode | None = None
         self._connack_props: Properties | None = None
+        self._max_packet: int | None = None
         self._ha_online = False
         self._last_reported = ""
 
@@ -171,8 +172,7 @@ class Publisher:
                 log.warning("the MQTT thread did not stop within %.1f s", timeout_s)
                 return  # it still uses the wake socket
             self._thread = None
-        self._wake_r.close()
-        self._wake_w.close()
+        self._wakeup.close()
 
     def __enter__(self) -> Publisher:
         return self.start()
@@ -181,8 +181,7 @@ class Publisher:
         self.close()
 
     def _wake(self) -> None:
-        with contextlib.suppress(OSError):  # full: already woken; closed: stopping
-            self._wake_w.send(b"\0")
+        self._wakeup.wake()
 
     # -- the network thread: connections -----------------------------------------------
 
@@ -236,13 +235,15 @@ class Publisher:
                     client.disconnect()
                 self._set_disconnected()
                 return "stopped"
-            ok = self._io(client, IDLE_WAIT_S if connected_at else 0.1)
+            ok = io_step(client, self._wakeup, IDLE_WAIT_S if connected_at else 0.1)
             if self._connack is not None and connected_at is None:
                 if self._connack.is_failure:
                     return self._refused(self._connack)
                 connected_at = time.monotonic()
                 self._on_connected(client)
             if not ok:
+                if connected_at is not None:
+                    self._suspect_in_flight()
                 self._set_disconnected()
                 if connected_at is not None:
                     self._fail(f"lost the connection to {cfg.url}; {self.outbox.depth} "
@@ -261,44 +262,9 @@ class Publisher:
             if connected_at is not None:
                 self._service(client)
 
-    def _io(self, client: mqtt.Client, timeout_s: float) -> bool:
-        """Wait for the socket, a wake-up or the timeout; let paho read, write and keep
-        alive. False when the connection is gone (paho has closed it)."""
-        sock = client.socket()
-        if sock is None:
-            return False
-        # TLS may hold decrypted bytes that select() cannot see.
-        pending = int(getattr(sock, "pending", lambda: 0)())
-        wlist = [sock] if client.want_write() else []
-        try:
-            readable, writable, _ = select.select([sock, self._wake_r], wlist, [],
-                                                  0.0 if pending else timeout_s)
-        except (OSError, ValueError):
-            return False
-        if self._wake_r in readable:
-            with contextlib.suppress(BlockingIOError):
-                self._wake_r.recv(4096)
-        if (sock in readable or pending) and client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
-            return False
-        if client.want_write() and client.loop_write() != mqtt.MQTT_ERR_SUCCESS:
-            return False
-        return client.loop_misc() == mqtt.MQTT_ERR_SUCCESS and client.socket() is not None
-
     def _new_client(self) -> mqtt.Client:
-        cfg = self.config
-        if self._protocol == mqtt.MQTTv5:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, cfg.effective_client_id,
-                                 protocol=mqtt.MQTTv5)
-        else:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, cfg.effective_client_id,
-                                 clean_session=False, protocol=mqtt.MQTTv311)
-        client.will_set(self._status_topic, "offline", qos=1, retain=True)
-        if self._username:
-            client.username_pw_set(self._username, self._password)
-        if self._ssl_context is not None:
-            client.tls_set_context(self._ssl_context)
-        client.connect_timeout = cfg.connect_timeout_s
-        client.max_inflight_messages_set(cfg.max_inflight)
+        client = new_client(self.config, self._protocol, self._status_topic, self._username,
+                            self._password, self._ssl_context)
         client.on_connect = self._on_connect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
@@ -309,6 +275,8 @@ class Publisher:
     def _on_connected(self, client: mqtt.Client) -> None:
         """CONNACK said success: now, and only now, say online."""
         receive_max = getattr(self._connack_props, "ReceiveMaximum", 65535)
+        # MQTT 5: the broker says what it drops the connection for; 3.1.1 brokers do not.
+        self._max_packet = getattr(self._connack_props, "MaximumPacketSize", None)
         self._window = max(1, min(self.config.max_inflight, int(receive_max)))
         self._inflight.clear()
         self._last_seq = 0
@@ -355,12 +323,13 @@ class Publisher:
                 info = client.publish(self._status_topic, "offline", qos=1, retain=True)
             if info is not None and info.is_published():
                 break
-            if not self._io(client, 0.1):
+            if not io_step(client, self._wakeup, 0.1):
                 return
         client.disconnect()  # written at once: this thread is paho's only user
 
     def _set_disconnected(self) -> None:
         self._inflight.clear()
+        self._sent_s.clear()
         with self._changed:
             self._connected = False
             self._changed.notify_all()
@@ -381,11 +350,17 @@ class Publisher:
         """After each wake-up: acknowledgements, new events, state, discovery."""
         self._process_acks()
         if not self._stop.is_set():
-            room = self._window - len(self._inflight)
+            # While a suspect waits, one at a time: the next drop then names the culprit.
+            room = (1 if self._poison.isolating else self._window) - len(self._inflight)
             for entry in self.outbox.pending(room, after_seq=self._last_seq):
+                self._last_seq = entry.seq
+                if too_large(entry.topic, entry.payload, self._max_packet):
+                    self._set_aside(entry.event_id, "larger than the broker's maximum "
+                                    f"packet size ({self._max_packet} bytes)")
+                    continue
                 info = client.publish(entry.topic, entry.payload, qos=1, retain=False)
                 self._inflight[info.mid] = entry.event_id
-                self._last_seq = entry.seq
+                self._sent_s[entry.event_id] = time.monotonic()
         refresh = False
         if self._ha_online:
             self._ha_online = False
@@ -394,7 +369,7 @@ class Publisher:
             refresh = True
         # The agent republishes its state now and then; the outbox filling up, or draining
         # to empty, is news that should not wait for that.
-        outbox_news = (self.outbox.near_full, self.outbox.depth == 0)
+        outbox_news = (self.outbox.near_full, self.outbox.depth == 0, self.outbox.dead_count)
         if outbox_news != self._outbox_shown:
             self._outbox_shown = outbox_news
             refresh = True
@@ -402,7 +377,8 @@ class Publisher:
             state, due, self._state_due = self._state, self._state_due or refresh, False
         if due and state is not None:
             state = replace(state, outbox_depth=self.outbox.depth,
-                            outbox_near_full=self.outbox.near_full)
+                            outbox_near_full=self.outbox.near_full,
+                            outbox_dead=self.outbox.dead_count)
             client.publish(self._state_topic, state.to_json(), qos=0, retain=True)
 
     def _process_acks(self) -> None:
@@ -413,16 +389,35 @@ class Publisher:
             event_id = self._inflight.pop(mid, None)
             if event_id is None:
                 continue  # the `offline` status: nothing to delete
-            if reason.is_failure:
+            self._sent_s.pop(event_id, None)
+            if refused_for_good(reason):
+                # Sending it again changes nothing: out of the queue's way, kept, counted.
+                self._set_aside(event_id, f"the broker refused it: {reason.getName()}")
+            elif reason.is_failure:
                 # Kept: it is retried after the next reconnect, never silently dropped.
-                log.error("the broker refused event %s: %s; it stays in the outbox",
+                log.error("the broker refused event %s for now: %s; it stays in the outbox",
                           event_id, reason.getName())
             else:
                 acked.append(event_id)
+                self._poison.settled(event_id)
         if acked:
             self.outbox.remove_many(acked)
             with self._changed:
                 self._changed.notify_all()
+
+    def _suspect_in_flight(self) -> None:
+        """The connection dropped: what was in flight may be why (see edge.delivery.poison)."""
+        self._process_acks()  # acknowledged in the last read: not a suspect
+        in_flight = {e: self._sent_s.get(e, 0.0) for e in self._inflight.values()}
+        for event_id in self._poison.connection_lost(in_flight, time.monotonic()):
+            self._set_aside(event_id, f"the broker dropped the connection each time it was "
+                                      f"sent ({STRIKES} times alone)")
+
+    def _set_aside(self, event_id: str, reason: str) -> None:
+        self.outbox.set_aside(event_id, reason)
+        self._poison.settled(event_id)
+        with self._changed:
+            self._changed.notify_all()  # wait_drained counts only what still waits
 
     def _publish_discovery(self, client: mqtt.Client) -> None:
         for message in discovery_messages(self.config.device_id, self._version):

@@ -50,6 +50,8 @@ class DeviceState:
     # Filled in by the publisher from its outbox when it publishes the state.
     outbox_depth: int = 0
     outbox_near_full: bool = False
+    # Events set aside because the broker would not take them (see edge.delivery.outbox).
+    outbox_dead: int = 0
     updated_at: str = field(default_factory=_now)
     # Health (optional fields of hingewatch.state/1): what the agent is doing — `ok`,
     # `sleeping` (motion gate: nothing moves), `degraded` (camera lost, retrying), `starting`,
@@ -64,6 +66,10 @@ class DeviceState:
 
     def to_dict(self) -> dict[str, Any]:
         data = {"schema": STATE_SCHEMA_ID, **asdict(self)}
+        if not self.outbox_dead:
+            # Optional in hingewatch.state/1: absent means none set aside, and receivers
+            # whose schema predates the field still take every ordinary state.
+            del data["outbox_dead"]
         data["fps"] = round(float(self.fps), 2)
         for key in ("hinge_share_today", "hinge_share_7d"):
             if data[key] is not None:

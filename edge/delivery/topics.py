@@ -8,7 +8,7 @@ PREFIX = "hingewatch"
 HA_DISCOVERY_PREFIX = "homeassistant"
 HA_STATUS = f"{HA_DISCOVERY_PREFIX}/status"  # Home Assistant says `online` here on start
 
-DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DEVICE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 # Subscriptions for a dashboard that collects every device.
 ALL_EVENTS = f"{PREFIX}/+/event"
@@ -17,7 +17,7 @@ ALL_STATE = f"{PREFIX}/+/state"
 
 
 def check_device_id(device_id: str) -> str:
-    if not DEVICE_ID_PATTERN.match(device_id):
+    if not DEVICE_ID_PATTERN.fullmatch(device_id):
         raise ValueError(
             f"device_id: expected 1-64 letters, digits, '_' or '-', got {device_id!r}"
         )
@@ -48,6 +48,6 @@ def ha_discovery_topic(platform: str, device_id: str, object_id: str) -> str:
 def device_of(topic: str) -> str | None:
     """The device id in a hingewatch topic, or None for any other topic."""
     parts = topic.split("/")
-    if len(parts) == 3 and parts[0] == PREFIX and DEVICE_ID_PATTERN.match(parts[1]):
+    if len(parts) == 3 and parts[0] == PREFIX and DEVICE_ID_PATTERN.fullmatch(parts[1]):
         return parts[1]
     return None

@@ -25,6 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from edge.demo.zones import zones_toml
 from edge.errors import HingewatchError
 
 DEVICE_ID = "kitchen"
@@ -193,11 +194,7 @@ def run(args: argparse.Namespace) -> int:
         source = ("synthetic" if args.video is None and not args.camera
                   else str(args.video) if args.video is not None else _camera())
         config = work / "hingewatch.toml"
-        config.write_text(
-            f'[device]\nid = "{DEVICE_ID}"\nstate_dir = "{work}"\n'
-            f'[camera]\nsource = {json.dumps(source)}\n'
-            f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nprotocol = "{protocol}"\n'
-            f'outbox_path = "{work}/outbox.sqlite3"\n')
+        config.write_text(edge_config(work, source, port, protocol))
         children.start("edge agent", cli + ["edge", "--config", str(config), "--realtime"],
                        work / "edge.log", env=env)
         what = ("the simulated household: every event is marked SIMULATED"
@@ -223,6 +220,15 @@ Ctrl-C stops everything.""", flush=True)
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def edge_config(work: Path, source: str, port: int, protocol: str) -> str:
+    """The demo agent's config: its broker, its folder, and the demo's own zones."""
+    return (f'[device]\nid = "{DEVICE_ID}"\nstate_dir = {json.dumps(str(work))}\n'
+            f'[camera]\nsource = {json.dumps(source)}\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nprotocol = "{protocol}"\n'
+            f'outbox_path = {json.dumps(str(work / "outbox.sqlite3"))}\n'
+            + zones_toml())
 
 
 def _camera() -> str:

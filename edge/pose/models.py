@@ -193,6 +193,8 @@ def fetch(
         spec = specs[name]
         target = dest / spec.file
         cached = cache / spec.file
+        for place in (target, cached):
+            _refuse_link(place)
         for have in (target, cached):
             if have.is_file() and sha256_of(have) == spec.sha256:
                 break
@@ -200,7 +202,7 @@ def fetch(
             have = _fetch_one(spec, cache, log)
         for copy in (target, cached):
             if copy != have and not (copy.is_file() and sha256_of(copy) == spec.sha256):
-                shutil.copyfile(have, copy)
+                install_file(have, copy)
         verify(target, spec)
         log(f"{spec.file}: ok ({spec.licence}, sha256 {spec.sha256[:12]}…)")
         done.append(target)
@@ -222,6 +224,33 @@ def _fetch_one(spec: ModelSpec, cache: Path, log: Callable[[str], None]) -> Path
                 errors.append(f"{source['kind']}: checksum mismatch")
                 continue
             out = cache / spec.file
-            shutil.copyfile(got, out)
+            install_file(got, out)
             return out
     raise ModelError(f"could not fetch {spec.file}: " + "; ".join(errors or ["no source"]))
+
+
+def _refuse_link(path: Path) -> None:
+    # `models fetch` often runs as root in a folder the service user owns: a link planted
+    # there would make root write the model over whatever file it points to.
+    if path.is_symlink():
+        raise ModelError(f"{path} is a symbolic link; refusing to write through it "
+                         "(remove it and fetch again)")
+
+
+def install_file(src: Path, dest: Path) -> None:
+    """Copy `src` to `dest` without ever writing through a link: into a new temp file
+    (O_EXCL: never an existing name) in `dest`'s folder, fsynced, renamed over `dest`."""
+    _refuse_link(dest)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+            shutil.copyfileobj(inp, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the service user reads the model
+        # rename() replaces a link planted since the check rather than following it.
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
