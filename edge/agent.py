@@ -23,8 +23,9 @@ from edge.capture.motion import MotionGate
 from edge.capture.sources import open_source
 from edge.config import Config
 from edge.delivery.publisher import Publisher
-from edge.delivery.state import DeviceState
+from edge.delivery.state import DeviceState, PostureNow
 from edge.errors import HingewatchError, SourceError
+from edge.events import Posture
 from edge.habits import Habits
 from edge.health import CpuMeter, soc_temperature_c
 from edge.pose.engine import PoseEngine, create_engine
@@ -81,7 +82,7 @@ class Agent:
         self.health = Health()
         self.cpu = CpuMeter()
         self._clock_origin = datetime.now(UTC)
-        self.last_posture: str | None = None  # the latest bend delivered (None until one)
+        self.last_posture: Posture | None = None  # the latest bend delivered (None until one)
         self._last_state_s = 0.0
         self._fps_window: list[float] = []
 
@@ -197,7 +198,9 @@ class Agent:
         self._publish_state()
 
     def _deliver(self, bend: AnalyzedBend) -> None:
-        if bend.verdict.posture not in ("hinge", "round", "squat"):
+        # Every bend is delivered, `unsure` ones too: they count as bends and time bent.
+        posture = bend.verdict.posture
+        if posture == "stand":  # a bend's verdict never is; this narrows the type
             return
         variant = getattr(self.engine, "variant", "full") if self.engine else "synthetic"
         event = to_event(bend, self.config.device.id, self._clock_origin,
@@ -209,7 +212,7 @@ class Agent:
             log.error("event %s not stored: %s", event.event_id, exc)
             return
         self.health.bends += 1
-        self.last_posture = bend.verdict.posture
+        self.last_posture = posture
         ended = datetime.now(UTC) if self.simulated else (
             self._clock_origin + timedelta(seconds=bend.bend.end_s))
         self.habits.add(ended.astimezone().date(), bend.verdict.posture)
@@ -218,7 +221,7 @@ class Agent:
 
     # -- state ---------------------------------------------------------------------------
 
-    def posture_now(self) -> str | None:
+    def posture_now(self) -> PostureNow | None:
         sample = self.analyzer.last_sample
         if sample is None:
             return None
@@ -240,12 +243,12 @@ class Agent:
             simulated=self.simulated,
             device_id=self.config.device.id,
             person_present=self.analyzer.last_sample is not None,
-            posture_now=self.posture_now(),  # type: ignore[arg-type]
+            posture_now=self.posture_now(),
             fps=round(fps, 2),
             bends_today=count,
             hinge_share_today=share,
             hinge_share_7d=self.habits.week_share(today),
-            last_posture=self.last_posture,  # type: ignore[arg-type]
+            last_posture=self.last_posture,
         )
 
     def _publish_state(self, force: bool = False) -> None:

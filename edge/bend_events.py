@@ -57,8 +57,8 @@ def to_event(
 ) -> BendEvent:
     """The event for `bend`; `clock_origin` is the wall-clock time of the stream's t = 0."""
     v, k = bend.verdict, bend.verdict.peak
-    if v.posture not in ("hinge", "round", "squat"):
-        raise ValueError(f"a bend event needs hinge, round or squat, got {v.posture}")
+    if v.posture == "stand":
+        raise ValueError("a bend event needs a bend's posture, got stand")
     started = clock_origin + timedelta(seconds=bend.bend.start_s)
     ended = clock_origin + timedelta(seconds=bend.bend.end_s)
     rate, trace = trace_of(bend)

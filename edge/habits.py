@@ -6,7 +6,8 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-POSTURES = ("hinge", "round", "squat")
+from edge.events import POSTURES, hinge_share
+
 KEEP_DAYS = 14
 
 
@@ -34,13 +35,9 @@ class Habits:
 
     def today(self, day: date) -> tuple[int, float | None]:
         c = self.days.get(day.isoformat(), {})
-        total = sum(c.values())
-        return total, (c.get("hinge", 0) / total if total else None)
+        return sum(c.values()), hinge_share(c.get("hinge", 0), c.get("round", 0))
 
     def week_share(self, day: date) -> float | None:
-        hinge = total = 0
-        for i in range(7):
-            c = self.days.get((day - timedelta(days=i)).isoformat(), {})
-            hinge += c.get("hinge", 0)
-            total += sum(c.values())
-        return hinge / total if total else None
+        week = [self.days.get((day - timedelta(days=i)).isoformat(), {}) for i in range(7)]
+        return hinge_share(sum(c.get("hinge", 0) for c in week),
+                           sum(c.get("round", 0) for c in week))

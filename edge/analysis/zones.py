@@ -12,7 +12,7 @@ from edge.pose.landmarks import Joint, Pose
 UNKNOWN_ACTIVITY = "unknown"
 # Sitting down or leaning while seated, wherever the chair stands.
 CHAIR_ACTIVITY = "chair"
-# What `hingewatch.bend/1` accepts as an activity; checked whole (fullmatch), so a trailing
+# What the bend event accepts as an activity; checked whole (fullmatch), so a trailing
 # newline cannot slip through as it would past a `$`.
 ACTIVITY_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
 
