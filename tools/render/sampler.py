@@ -60,7 +60,7 @@ class Body:
 @dataclass(frozen=True)
 class Posture:
     label: str
-    trunk_deg: float  # hip→shoulder line forward of vertical (the generator solves the pelvis for it)
+    trunk_deg: float  # hip→shoulder line forward of vertical (the generator solves for it)
     spine_flex_deg: float  # total flexion over the five spine bones
     lumbar_share: float  # share of the flexion in the lower three (lumbar) bones
     knee_deg: float  # knee flexion (0 = straight)
