@@ -65,6 +65,7 @@ RENDER_COUNT ?= 600
 RENDER_SEED ?= 1
 RENDER_WIDTH ?= 480
 RENDER_SAMPLES ?= 12
+RENDER_CLIPS ?= 0
 .PHONY: renders
 renders:
 	@test -f $(MH_DATA)/3dobjs/base.obj || { echo "no MakeHuman assets in $(MH_DATA): fetch github:markandre13/makehuman.js and run: bash tools/render/extract_assets.sh GITDIR $(abspath $(MH_DATA)/..)  (or set MH_DATA=)"; exit 2; }
@@ -72,4 +73,5 @@ renders:
 	$(RENDER_VENV)/bin/python -c 'import bpy, cv2' 2>/dev/null || \
 		$(RENDER_VENV)/bin/python -m pip install --quiet bpy 'opencv-python-headless<4.11'
 	MH_DATA=$(abspath $(MH_DATA)) $(RENDER_VENV)/bin/python tools/render/generate.py $(RENDERS) \
-		--count $(RENDER_COUNT) --seed $(RENDER_SEED) --width $(RENDER_WIDTH) --samples $(RENDER_SAMPLES)
+		--count $(RENDER_COUNT) --seed $(RENDER_SEED) --width $(RENDER_WIDTH) \
+		--samples $(RENDER_SAMPLES) --clips $(RENDER_CLIPS)

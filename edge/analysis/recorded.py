@@ -43,6 +43,7 @@ class RecordedItem:
     label: str
     pose: Pose | None
     clip: str | None = None
+    t_s: float = 0.0  # the frame's time in its clip (kept when nobody was found)
     params: dict[str, Any] = field(default_factory=dict)
     reading: dict[str, Any] = field(default_factory=dict)
 
@@ -55,14 +56,14 @@ def _or_nan(value: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     return value if value is not None else np.full(shape, np.nan)
 
 
-def _pose_arrays(pose: Pose | None) -> dict[str, Any]:
+def _pose_arrays(pose: Pose | None, t_s: float) -> dict[str, Any]:
     empty_mask = np.zeros((MASK_SIZE, MASK_SIZE), np.uint8)
     if pose is None:
         return {"xy_norm": _or_nan(None, (NUM_JOINTS, 2)), "visibility": np.zeros(NUM_JOINTS),
                 "presence": 0.0, "z_norm": _or_nan(None, (NUM_JOINTS,)),
                 "world_m": _or_nan(None, (NUM_JOINTS, 3)), "aux_xy_norm": _or_nan(None, (2, 2)),
                 "resolution_wh": (0, 0), "mask_u8": empty_mask,
-                "crop_to_frame": np.zeros((2, 3)), "found": False, "t_s": 0.0}
+                "crop_to_frame": np.zeros((2, 3)), "found": False, "t_s": t_s}
     seg = pose.segmentation
     if seg is not None and seg.mask.shape != (MASK_SIZE, MASK_SIZE):
         raise ValueError(f"mask: expected {MASK_SIZE}×{MASK_SIZE}, got {seg.mask.shape}")
@@ -82,7 +83,7 @@ def save_recorded(
     path: Path, items: list[RecordedItem], source: str, engine: dict[str, Any]
 ) -> None:
     """Write `path`.npz and `path`.json (atomically, each through a temporary file)."""
-    rows = [_pose_arrays(it.pose) for it in items]
+    rows = [_pose_arrays(it.pose, it.t_s) for it in items]
     dtypes = {"xy_norm": np.float64, "visibility": np.float32, "presence": np.float32,
               "z_norm": np.float32, "world_m": np.float32, "aux_xy_norm": np.float64,
               "resolution_wh": np.int32, "mask_u8": np.uint8, "crop_to_frame": np.float64,
@@ -146,5 +147,6 @@ def load_recorded(path: Path) -> list[RecordedItem]:
             raise RecordedError(f"{js}: item {entry['name']!r}: label {entry['label']!r} is not "
                                 f"one of {', '.join(LABELS)}")
         out.append(RecordedItem(entry["name"], entry["label"], _pose_from(a, i), entry.get("clip"),
-                                entry.get("params") or {}, entry.get("reading") or {}))
+                                float(a["t_s"][i]), entry.get("params") or {},
+                                entry.get("reading") or {}))
     return out

@@ -87,9 +87,9 @@ def world_verts(ch: Character) -> np.ndarray:
     return np.concatenate(out)
 
 
-def render_one(assets: Assets, sc: Scene, out: str, width: int, samples: int) -> dict:
+def posed(assets: Assets, sc: Scene, width: int, samples: int) -> tuple:
+    """A fresh scene with the character posed and standing on the floor at the origin."""
     reset(width, samples)
-    t0 = time.time()
     ch = Character(assets, sc.body)
     measured = pose_character(ch, sc.posture, hand_targets(sc))
     hands = {s: ch.head(f'wrist.{s}') for s in 'LR'}
@@ -99,34 +99,48 @@ def render_one(assets: Assets, sc: Scene, out: str, width: int, samples: int) ->
     loc = np.array([-ankle[0], -ankle[1], -verts[:, 2].min()])
     ch.rig.location = tuple(loc)
     bpy.context.view_layer.update()
-    verts = verts + loc
+    return ch, measured, hands, loc, verts + loc
+
+
+def render_raw(assets: Assets, sc: Scene, raw: str, width: int, samples: int,
+               fit: np.ndarray | None = None) -> dict:
+    """Render `sc` into `raw`; the camera frames `fit` (default: this posture's body)."""
+    t0 = time.time()
+    ch, measured, hands, loc, verts = posed(assets, sc, width, samples)
     build_room(sc)
     prop = build_prop(sc, ch, loc, verts, hands)
-    camera = place_camera(sc, verts)
+    camera = place_camera(sc, verts if fit is None else fit)
     gt = project({k: ch.head(b) + loc for k, b in JOINTS.items()})
     build_s = time.time() - t0
-    raw = f'{out}/.{sc.name}.raw.png'
     bpy.context.scene.render.filepath = raw
     t1 = time.time()
     with quiet():
         bpy.ops.render.render(write_still=True)
-    render_s = time.time() - t1
+    return {'label': sc.posture.label, 'scene': sc.to_json(), 'measured': measured,
+            'prop': prop, 'camera': camera, 'gt_xy_norm': gt,
+            'resolution_wh': [width, width * 3 // 4], 'samples': samples,
+            'build_s': round(build_s, 2), 'render_s': round(time.time() - t1, 2)}
+
+
+def render_one(assets: Assets, sc: Scene, out: str, width: int, samples: int) -> dict:
+    raw = f'{out}/.{sc.name}.raw.png'
+    rec = render_raw(assets, sc, raw, width, samples)
     postfx.finish(raw, f'{out}/{sc.name}.png', sc)
     os.remove(raw)
-    return {'file': f'{sc.name}.png', 'label': sc.posture.label, 'scene': sc.to_json(),
-            'measured': measured, 'prop': prop, 'camera': camera, 'gt_xy_norm': gt,
-            'resolution_wh': [width, width * 3 // 4], 'samples': samples,
-            'build_s': round(build_s, 2), 'render_s': round(render_s, 2)}
+    return {'file': f'{sc.name}.png', **rec}
 
 
 def write_labels(out: str) -> int:
+    """labels.json and labels.csv from the sidecars on disk: pictures, then clips."""
     items = []
-    for p in glob.glob(f'{out}/*.json'):
-        if os.path.basename(p) == 'labels.json':
-            continue
-        with open(p) as fh:
-            items.append(json.load(fh))
-    items.sort(key=lambda r: r['scene']['index'])
+    for pattern in (f'{out}/*.json', f'{out}/clips/*.json'):
+        batch = []
+        for p in glob.glob(pattern):
+            if os.path.basename(p) == 'labels.json':
+                continue
+            with open(p) as fh:
+                batch.append(json.load(fh))
+        items += sorted(batch, key=lambda r: r['scene']['index'])
     tmp = f'{out}/.labels.json.tmp'
     with open(tmp, 'w') as fh:
         json.dump(items, fh, indent=1)
@@ -135,7 +149,7 @@ def write_labels(out: str) -> int:
         w = csv.writer(fh)
         w.writerow(['clip', 'start_s', 'end_s', 'label'])
         for r in items:
-            w.writerow([r['file'], '', '', r['label']])
+            w.writerow([r['file'], r.get('start_s', ''), r.get('end_s', ''), r['label']])
     os.replace(f'{out}/.labels.csv.tmp', f'{out}/labels.csv')
     return len(items)
 
@@ -148,6 +162,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument('--width', type=int, default=480)
     ap.add_argument('--samples', type=int, default=12)
     ap.add_argument('--only', help='comma-separated item indices (for trying things out)')
+    ap.add_argument('--clips', type=int, default=0, help='then this many clips of whole bends')
     args = ap.parse_args(argv)
     data = os.environ.get('MH_DATA', '')
     if not os.path.isfile(f'{data}/3dobjs/base.obj'):
@@ -183,7 +198,27 @@ def main(argv: list[str]) -> int:
               f'render {rec["render_s"]:.1f}); {avg:.1f} s/frame; ETA {eta / 60:.0f} min '
               f'({time.strftime("%H:%M", time.gmtime(time.time() + eta))} UTC)', flush=True)
     print(f'finished: {done}/{total}', flush=True)
+    if args.clips:
+        render_clips(assets, args)
     return 0
+
+
+def render_clips(assets: Assets, args: argparse.Namespace) -> None:
+    from clips import clip_name, render_clip
+
+    for k in range(args.clips):
+        name = clip_name(args.seed, k)
+        if os.path.exists(f'{args.out}/clips/{name}.json'):
+            continue
+        t = time.time()
+        try:
+            render_clip(assets, args.seed, k, args.out, args.width, args.samples)
+        except Exception as e:  # one bad clip must not stop the batch
+            traceback.print_exc()
+            print(f'FAILED clip {name}: {type(e).__name__}: {e}', flush=True)
+            continue
+        write_labels(args.out)
+        print(f'[clip {k + 1}/{args.clips}] {name} {time.time() - t:.0f} s', flush=True)
 
 
 if __name__ == '__main__':

@@ -36,11 +36,11 @@ def degrade(img: np.ndarray, sc, seed: int) -> np.ndarray:
     return out
 
 
-def finish(raw: str, final: str, sc) -> None:
+def finish(raw: str, final: str, sc, seed: int | None = None) -> None:
     img = cv2.imread(raw, cv2.IMREAD_COLOR)
     if img is None:
         raise RuntimeError(f'{raw}: the render wrote no readable picture')
     tmp = os.path.join(os.path.dirname(final), '.' + os.path.basename(final))
-    if not cv2.imwrite(tmp + '.png', degrade(img, sc, sc.index)):
+    if not cv2.imwrite(tmp + '.png', degrade(img, sc, sc.index if seed is None else seed)):
         raise RuntimeError(f'{final}: could not write')
     os.replace(tmp + '.png', final)

@@ -89,21 +89,26 @@ def record(src: Path, out: Path, variant: str, threads: int) -> int:
             prev = old.get(name)
             pose = prev.pose if prev is not None else picture(still_engine, r.clip)
             rd = prev.reading if prev is not None else reading(pose)
-            items[name] = RecordedItem(name, r.label, pose, None, p, rd)
+            items[name] = RecordedItem(name, r.label, pose, None, 0.0, p, rd)
             new += prev is None
-        else:
-            params_v = dict(p, start_s=r.start_s, end_s=r.end_s)
-            if any(k.startswith(f"{name}#") for k in old):
-                for k, it in old.items():
-                    if k.startswith(f"{name}#"):
-                        items[k] = RecordedItem(k, r.label, it.pose, name, params_v, it.reading)
-                continue
+            continue
+        # a clip: its frames share the clip's parameters, each with its own depth and truth
+        shared = {k: v for k, v in p.items() if k != "frames"}
+        shared.update(start_s=r.start_s, end_s=r.end_s)
+        per_frame = p.get("frames", [])
+        recorded = {k: it for k, it in old.items() if k.startswith(f"{name}#")}
+        if not recorded:
             if clip_engine is None:
                 clip_engine = create_engine("blazepose", variant, threads, "auto", tracking=True)
-            for index, pose, _ in clip_frames(clip_engine, r.clip):
-                k = f"{name}#{index:04d}"
-                items[k] = RecordedItem(k, r.label, pose, name, params_v, reading(pose))
+            recorded = {f"{name}#{i:04d}": RecordedItem(f"{name}#{i:04d}", r.label, pose, name,
+                                                        t_s, {}, reading(pose))
+                        for i, pose, t_s in clip_frames(clip_engine, r.clip)}
             new += 1
+        for k, it in recorded.items():
+            i = int(k.rsplit("#", 1)[1])
+            frame = per_frame[i] if i < len(per_frame) else {}
+            items[k] = RecordedItem(k, r.label, it.pose, name, it.t_s, dict(shared, frame=frame),
+                                    it.reading)
         if new and new % SAVE_EVERY == 0:
             save()
             print(f"recorded {new} new ({(time.time() - t0) / new:.2f} s each)", flush=True)

@@ -128,11 +128,18 @@ def _tint(rng: random.Random) -> tuple[float, float, float]:
     return tuple(round(min(1.0, base * rng.uniform(0.75, 1.25)), 3) for _ in range(3))  # type: ignore[return-value]
 
 
-def sample(seed: int, index: int) -> Scene:
-    """Scene `index` of the batch `seed`: the same pair always gives the same scene."""
-    rng = random.Random(f"{seed}:{index}")
-    label = CLASSES[index % len(CLASSES)]
-    lo, hi = YAW_BINS[index % len(YAW_BINS)]
+def sample(seed: int, index: int, kind: str = "r") -> Scene:
+    """Scene `index` of the batch `seed`: the same pair always gives the same scene.
+
+    kind "c": the deepest frame of clip `index` (bend classes only, yaw bin cycling slower).
+    """
+    rng = random.Random(f"{seed}:{index}" if kind == "r" else f"{seed}:{kind}{index}")
+    if kind == "r":
+        label = CLASSES[index % len(CLASSES)]
+        lo, hi = YAW_BINS[index % len(YAW_BINS)]
+    else:
+        label = CLIP_CLASSES[index % len(CLIP_CLASSES)]
+        lo, hi = YAW_BINS[(index // len(CLIP_CLASSES)) % len(YAW_BINS)]
     prop = PROPS[index % len(PROPS)]
     u = rng.uniform
     body = Body(
@@ -146,7 +153,7 @@ def sample(seed: int, index: int) -> Scene:
                     aim_jitter=(round(u(-0.15, 0.15), 3), round(u(-0.1, 0.1), 3)))
     sharp = rng.random() < 0.4  # a share of clean pictures
     return Scene(
-        index=index, name=f"r{seed:02d}_{index:05d}_{label}_{prop}",
+        index=index, name=f"{kind}{seed:02d}_{index:05d}_{label}_{prop}",
         posture=_posture(rng, label), body=body, camera=camera, prop=prop,
         load_carry=rng.choice(LOAD_CARRY), room=rng.choice(ROOMS),
         wall_rgb=(round(u(0.3, 0.85), 3), round(u(0.3, 0.8), 3), round(u(0.25, 0.75), 3)),
@@ -162,3 +169,34 @@ def sample(seed: int, index: int) -> Scene:
 
 def batch(seed: int, count: int) -> list[Scene]:
     return [sample(seed, i) for i in range(count)]
+
+
+# Clips of whole bends: standing, down to the sampled bottom, back up (symmetric), standing.
+CLIP_CLASSES = ("hinge", "round", "squat")
+CLIP_FPS = 5.0
+CLIP_HOLD = 5  # standing frames before and after the movement
+CLIP_MOVE = 15  # frames from standing through the bottom back to standing
+
+
+def clip_depths() -> list[float]:
+    """How far into the bend each frame is (0 = standing, 1 = the bottom)."""
+    import math
+
+    move = [math.sin(math.pi * k / (CLIP_MOVE - 1)) ** 2 for k in range(CLIP_MOVE)]
+    return [0.0] * CLIP_HOLD + move + [0.0] * CLIP_HOLD
+
+
+def clip_bottom_s() -> float:
+    return (CLIP_HOLD + (CLIP_MOVE - 1) / 2) / CLIP_FPS
+
+
+def posture_at(bottom: Posture, depth: float) -> Posture:
+    """The posture `depth` of the way from upright to `bottom` (labels stay the bottom's)."""
+    upright = Posture(bottom.label, 3.0, 0.0, bottom.lumbar_share, 3.0, 0.0, 0.0, 0.0)
+
+    def mix(a: float, b: float) -> float:
+        return a + depth * (b - a)
+    return Posture(bottom.label, mix(upright.trunk_deg, bottom.trunk_deg),
+                   mix(0.0, bottom.spine_flex_deg), bottom.lumbar_share,
+                   mix(upright.knee_deg, bottom.knee_deg), mix(0.0, bottom.hip_back),
+                   mix(0.0, bottom.neck_deg), mix(0.0, bottom.head_deg))
