@@ -113,6 +113,27 @@ def test_a_fresh_recording_round_trips(fixtures: Path, tmp_path: Path) -> None:
             assert a.bulge_norm == pytest.approx(b.bulge_norm, abs=2e-3)
 
 
+@pytest.mark.pose
+def test_recorded_poses_classify_as_their_pictures(fixtures: Path) -> None:
+    """The recording keeps what the classifier reads: same verdict as the picture itself."""
+    from edge.analysis.backline import back_line as line
+    from edge.analysis.bends import Sample
+    from edge.analysis.classifier import classify_picture
+    from edge.analysis.kinematics import kinematics
+    from edge.analysis.offline import classify_frame
+    from edge.pose.blazepose import BlazePose
+
+    engine = BlazePose(tracking=False)
+    items = load_recorded(DATA / "starter")
+    for it in items:
+        assert it.pose is not None
+        fresh = classify_frame(Frame(0.0, read_image(fixtures / "rendered" / it.name)), engine)
+        assert fresh.verdict is not None
+        recorded = classify_picture(Sample(it.pose, kinematics(it.pose), line(it.pose)))
+        assert recorded.posture == fresh.verdict.posture, it.name
+        assert recorded.confidence == pytest.approx(fresh.verdict.confidence, abs=0.02), it.name
+
+
 def test_a_broken_set_names_its_file(tmp_path: Path) -> None:
     save_recorded(tmp_path / "set", [RecordedItem("a.png", "hinge", None)], "test", {})
     meta = json.loads((tmp_path / "set.json").read_text())

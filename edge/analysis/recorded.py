@@ -84,8 +84,9 @@ def save_recorded(
 ) -> None:
     """Write `path`.npz and `path`.json (atomically, each through a temporary file)."""
     rows = [_pose_arrays(it.pose, it.t_s) for it in items]
-    dtypes = {"xy_norm": np.float64, "visibility": np.float32, "presence": np.float32,
-              "z_norm": np.float32, "world_m": np.float32, "aux_xy_norm": np.float64,
+    # the engine's own float64 everywhere: only the mask is quantised
+    dtypes = {"xy_norm": np.float64, "visibility": np.float64, "presence": np.float64,
+              "z_norm": np.float64, "world_m": np.float64, "aux_xy_norm": np.float64,
               "resolution_wh": np.int32, "mask_u8": np.uint8, "crop_to_frame": np.float64,
               "found": bool, "t_s": np.float64}
     arrays = {k: np.asarray([r[k] for r in rows], dtype=dtypes[k]) for k in _FIELDS}
