@@ -13,7 +13,6 @@ import os
 import bpy
 import numpy as np
 from mathutils import Matrix, Vector
-
 from mhassets import Assets, mh2bl, parse_mhmat
 
 SPINE = ('spine05', 'spine04', 'spine03', 'spine02', 'spine01')  # lumbar → thoracic
@@ -42,7 +41,9 @@ def material(name: str, tex: str | None = None, color=(0.8, 0.8, 0.8, 1), rough:
         if alpha:
             nt.links.new(tn.outputs['Alpha'], bsdf.inputs['Alpha'])
     else:
-        c = color if tint is None else tuple(a * b for a, b in zip(color[:3], tint)) + (1,)
+        c = color
+        if tint is not None:
+            c = tuple(a * b for a, b in zip(color[:3], tint, strict=True)) + (1,)
         bsdf.inputs['Base Color'].default_value = c
     bsdf.inputs['Roughness'].default_value = rough
     if sss:
@@ -75,7 +76,7 @@ class Character:
         shoes = assets.clothes(f'{D}/clothes/{body.shoes}/{body.shoes}.mhclo')
         hidden = suit[4] | shoes[4]
         faces, fuv = [], []
-        for (vi, ti), g in zip(assets.base_f, assets.base_g):
+        for (vi, ti), g in zip(assets.base_f, assets.base_g, strict=True):
             if g == 'body' and not any(v in hidden for v in vi):
                 faces.append(vi)
                 fuv.append(ti)
@@ -177,11 +178,13 @@ class Character:
             R = spec.get(n, Rabs[p] if p else Matrix.Identity(3))
             Rabs[n] = R
             rest = b.matrix_local
-            head = (P[p] @ bones[p].matrix_local.inverted() @ rest.translation) if p else rest.translation
+            head = ((P[p] @ bones[p].matrix_local.inverted() @ rest.translation) if p
+                    else rest.translation)
             M = (R @ rest.to_3x3()).to_4x4()
             M.translation = head
             P[n] = M
-            basis = (rest.inverted() @ bones[p].matrix_local @ P[p].inverted() @ M) if p else rest.inverted() @ M
+            basis = ((rest.inverted() @ bones[p].matrix_local @ P[p].inverted() @ M) if p
+                     else rest.inverted() @ M)
             self.rig.pose.bones[n].matrix_basis = basis
         self.P = P
         return P
@@ -201,7 +204,9 @@ def rot_between(a, b) -> Matrix:
 
 def spine_angles(root: float, flex: float, lumbar_share: float) -> list[float]:
     """Absolute angles of spine05..spine01 for total flexion `flex` spread by `lumbar_share`."""
-    inc = [flex * lumbar_share / LUMBAR] * LUMBAR + [flex * (1 - lumbar_share) / (5 - LUMBAR)] * (5 - LUMBAR)
+    thoracic = 5 - LUMBAR
+    inc = ([flex * lumbar_share / LUMBAR] * LUMBAR
+           + [flex * (1 - lumbar_share) / thoracic] * thoracic)
     return list(root + np.cumsum(inc))
 
 
@@ -214,7 +219,7 @@ def trunk_deg(ch: Character) -> float:
 
 
 def leg_angles(ch: Character, knee: float, hip_back: float) -> tuple[float, float, float]:
-    """Thigh and shank angles with thigh + shank = knee whose hips sit `hip_back` behind the ankles."""
+    """Thigh and shank angles (summing to `knee`) that put the hips `hip_back` behind the ankles."""
     hip, kn, an = ch.rest('upperleg01.L'), ch.rest('lowerleg01.L'), ch.rest('foot.L')
     v1, v2 = np.array(kn - hip), np.array(an - kn)
     leg = np.linalg.norm(v1) + np.linalg.norm(v2)
@@ -255,7 +260,7 @@ def pose_character(ch: Character, posture, hand_targets=None, iters: int = 4) ->
     for _ in range(iters):  # solve the pelvis for the wanted hip→shoulder line
         spec = {'root': Rx(root)}
         angles = spine_angles(root, posture.spine_flex_deg, posture.lumbar_share)
-        for b, a in zip(SPINE, angles):
+        for b, a in zip(SPINE, angles, strict=True):
             spec[b] = Rx(a)
         top = angles[-1]
         spec['neck01'] = Rx(top + posture.neck_deg)
@@ -280,7 +285,8 @@ def pose_character(ch: Character, posture, hand_targets=None, iters: int = 4) ->
         spec[f'upperarm01.{side}'] = rot_between(e_rest - s_rest, elbow - s)
         spec[f'lowerarm01.{side}'] = rot_between(w_rest - e_rest, hand - elbow)
     ch.apply(spec)
-    return {'trunk_deg': round(trunk_deg(ch), 2), 'spine_flex_deg': round(posture.spine_flex_deg, 2),
+    return {'trunk_deg': round(trunk_deg(ch), 2),
+            'spine_flex_deg': round(posture.spine_flex_deg, 2),
             'knee_deg': round(thigh + shank, 2), 'thigh_deg': round(thigh, 2),
             'shank_deg': round(shank, 2), 'hip_back': round(back, 4),
             'pelvis_deg': round(root, 2)}

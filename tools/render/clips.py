@@ -14,7 +14,6 @@ import time
 
 import cv2
 import numpy as np
-
 import postfx
 from generate import posed, render_raw
 from mhassets import Assets

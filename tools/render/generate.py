@@ -25,7 +25,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
-
 import postfx  # noqa: E402
 from character import Character, pose_character  # noqa: E402
 from mhassets import Assets  # noqa: E402
@@ -66,7 +65,8 @@ def reset(width: int, samples: int) -> None:
     scene.render.threads = 2
     scene.render.resolution_x, scene.render.resolution_y = width, width * 3 // 4
     scene.render.image_settings.file_format = 'PNG'
-    names = [i.identifier for i in scene.view_settings.bl_rna.properties['view_transform'].enum_items]
+    transforms = scene.view_settings.bl_rna.properties['view_transform'].enum_items
+    names = [i.identifier for i in transforms]
     scene.view_settings.view_transform = 'AgX' if 'AgX' in names else 'Filmic'
 
 
@@ -173,7 +173,8 @@ def main(argv: list[str]) -> int:
     assets = Assets(data)
     todo = ([int(i) for i in args.only.split(',')] if args.only else range(args.count))
     total = len(todo)
-    pending = [i for i in todo if not os.path.exists(f'{args.out}/{sample(args.seed, i).name}.json')]
+    pending = [i for i in todo
+               if not os.path.exists(f'{args.out}/{sample(args.seed, i).name}.json')]
     done = total - len(pending)
     print(f'{done}/{total} on disk, {len(pending)} to render', flush=True)
     times: list[float] = []

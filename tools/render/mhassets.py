@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -140,20 +140,20 @@ class Assets:
                 a = np.array(lst, dtype=float).reshape(-1, 2)
                 self.weights[a[:, 0].astype(int), bidx[b]] = a[:, 1]
 
-    @lru_cache(maxsize=None)  # noqa: B019 - one Assets per process
+    @cache  # noqa: B019 - one Assets per process
     def target(self, rel: str) -> tuple[np.ndarray, np.ndarray]:
         return load_target(f'{self.root}/targets/{rel}')
 
-    @lru_cache(maxsize=None)  # noqa: B019
+    @cache  # noqa: B019
     def clothes(self, path: str) -> tuple:
         return parse_mhclo(path)
 
-    @lru_cache(maxsize=None)  # noqa: B019
+    @cache  # noqa: B019
     def obj(self, path: str) -> tuple:
         return read_obj(path)
 
     def shaped(self, gender: float, weight: float, height: float, muscle: float) -> np.ndarray:
-        """Base-mesh vertices (MakeHuman units) for the macro sliders, young adult, mixed ethnicity."""
+        """Base-mesh vertices (MakeHuman units) for the macro sliders; young, mixed ethnicity."""
         coords = self.base_v.copy()
         genders = {'female': 1.0 - gender, 'male': gender}
         hgt = three_way(height)

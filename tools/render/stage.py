@@ -6,9 +6,8 @@ import math
 
 import bpy
 import numpy as np
-from mathutils import Matrix, Vector
-
 from character import material
+from mathutils import Matrix, Vector
 
 ROOM_HALF = 5.0  # walls at ±5 m: the camera (≤ 4.5 m out) stays inside
 
@@ -144,7 +143,8 @@ def build_prop(sc, ch, rig_loc, verts: np.ndarray, hands: dict) -> dict:
     off = np.array(rig_loc)
     if sc.prop in ('box', 'basket'):
         w, d, h = held_size(sc)
-        center = (np.asarray(hands['L']) + np.asarray(hands['R'])) / 2 + off - np.array([0, 0, h * 0.3])
+        center = (np.asarray(hands['L']) + np.asarray(hands['R'])) / 2 + off
+        center[2] -= h * 0.3
         center[2] = max(center[2], h / 2 + 0.005)
         if sc.prop == 'box':
             ob = _box('box', tuple(center), (w, d, h), (0.55, 0.40, 0.22, 1), rough=0.9)
@@ -152,7 +152,8 @@ def build_prop(sc, ch, rig_loc, verts: np.ndarray, hands: dict) -> dict:
             bpy.ops.mesh.primitive_cylinder_add(radius=w / 2, depth=h, location=tuple(center),
                                                 end_fill_type='TRIFAN')
             ob = bpy.context.active_object
-            ob.data.materials.append(_proc('wicker', (0.35, 0.22, 0.1, 1), (0.6, 0.45, 0.25, 1), 40))
+            wicker = _proc('wicker', (0.35, 0.22, 0.1, 1), (0.6, 0.45, 0.25, 1), 40)
+            ob.data.materials.append(wicker)
         return {'kind': sc.prop, 'size_m': [round(w, 3), round(d, 3), round(h, 3)],
                 'center_m': [round(float(c), 3) for c in center]}
     if sc.prop == 'backpack':
@@ -197,7 +198,8 @@ def hand_targets(sc):
             else:  # hanging arms take it off the floor
                 arm = np.linalg.norm(ch.head('wrist.L') - ch.head('upperarm01.L'))
                 c = sh + np.array([0, -0.08, -0.9 * arm])
-            return {'L': c + np.array([w / 2 + 0.02, 0, 0]), 'R': c - np.array([w / 2 + 0.02, 0, 0])}
+            half = np.array([w / 2 + 0.02, 0, 0])
+            return {'L': c + half, 'R': c - half}
         if sc.prop == 'load' and sc.load_carry == 'front':
             c = sh + fr['fwd'] * 0.3 - fr['up'] * 0.3
             return {'L': c + np.array([0.12, 0, 0]), 'R': c - np.array([0.12, 0, 0])}
