@@ -31,6 +31,7 @@ from mhassets import Assets  # noqa: E402
 from sampler import Scene, sample  # noqa: E402
 from stage import build_prop, build_room, hand_targets, place_camera, project  # noqa: E402
 
+CLIP_EVERY = 50  # pictures between two clips, while clips remain
 JOINTS = {'hip_l': 'upperleg01.L', 'hip_r': 'upperleg01.R', 'knee_l': 'lowerleg01.L',
           'knee_r': 'lowerleg01.R', 'ankle_l': 'foot.L', 'ankle_r': 'foot.R',
           'shoulder_l': 'upperarm01.L', 'shoulder_r': 'upperarm01.R', 'wrist_l': 'wrist.L',
@@ -162,7 +163,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument('--width', type=int, default=480)
     ap.add_argument('--samples', type=int, default=12)
     ap.add_argument('--only', help='comma-separated item indices (for trying things out)')
-    ap.add_argument('--clips', type=int, default=0, help='then this many clips of whole bends')
+    ap.add_argument('--clips', type=int, default=0,
+                    help=f'this many clips of whole bends, one after every {CLIP_EVERY} pictures')
     args = ap.parse_args(argv)
     data = os.environ.get('MH_DATA', '')
     if not os.path.isfile(f'{data}/3dobjs/base.obj'):
@@ -178,7 +180,10 @@ def main(argv: list[str]) -> int:
     done = total - len(pending)
     print(f'{done}/{total} on disk, {len(pending)} to render', flush=True)
     times: list[float] = []
-    for i in pending:
+    clips = pending_clips(args)
+    for n, i in enumerate(pending):
+        if clips and n and n % CLIP_EVERY == 0:  # clips interleaved: some finish early
+            render_clip_logged(assets, args, clips.pop(0))
         sc = sample(args.seed, i)
         t = time.time()
         try:
@@ -199,27 +204,31 @@ def main(argv: list[str]) -> int:
               f'render {rec["render_s"]:.1f}); {avg:.1f} s/frame; ETA {eta / 60:.0f} min '
               f'({time.strftime("%H:%M", time.gmtime(time.time() + eta))} UTC)', flush=True)
     print(f'finished: {done}/{total}', flush=True)
-    if args.clips:
-        render_clips(assets, args)
+    for k in clips:
+        render_clip_logged(assets, args, k)
     return 0
 
 
-def render_clips(assets: Assets, args: argparse.Namespace) -> None:
+def pending_clips(args: argparse.Namespace) -> list[int]:
+    from clips import clip_name
+
+    return [k for k in range(args.clips)
+            if not os.path.exists(f'{args.out}/clips/{clip_name(args.seed, k)}.json')]
+
+
+def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int) -> None:
     from clips import clip_name, render_clip
 
-    for k in range(args.clips):
-        name = clip_name(args.seed, k)
-        if os.path.exists(f'{args.out}/clips/{name}.json'):
-            continue
-        t = time.time()
-        try:
-            render_clip(assets, args.seed, k, args.out, args.width, args.samples)
-        except Exception as e:  # one bad clip must not stop the batch
-            traceback.print_exc()
-            print(f'FAILED clip {name}: {type(e).__name__}: {e}', flush=True)
-            continue
-        write_labels(args.out)
-        print(f'[clip {k + 1}/{args.clips}] {name} {time.time() - t:.0f} s', flush=True)
+    name = clip_name(args.seed, k)
+    t = time.time()
+    try:
+        render_clip(assets, args.seed, k, args.out, args.width, args.samples)
+    except Exception as e:  # one bad clip must not stop the batch
+        traceback.print_exc()
+        print(f'FAILED clip {name}: {type(e).__name__}: {e}', flush=True)
+        return
+    write_labels(args.out)
+    print(f'[clip {k + 1}/{args.clips}] {name} {time.time() - t:.0f} s', flush=True)
 
 
 if __name__ == '__main__':
