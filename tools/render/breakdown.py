@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -64,6 +65,23 @@ def breakdown(items: list[RecordedItem]) -> dict[str, Any]:
             cell[1] += 1
         out["by"][axis] = {k: {lab: f"{ok}/{n}" for lab, (ok, n) in sorted(v.items())}
                            for k, v in sorted(cells.items())}
+    out["back_line"] = _back_lines(stills)
+    return out
+
+
+def _back_lines(items: list[RecordedItem]) -> dict[str, dict[str, str]]:
+    """Per yaw bin and true class: how often the back line is read, and its median bulge."""
+    cells: dict[str, dict[str, list[float | None]]] = defaultdict(lambda: defaultdict(list))
+    for it in items:
+        line = it.reading.get("back_line")
+        cells[_yaw_bin(it)][it.label].append(None if line is None else line["bulge_norm"])
+    out: dict[str, dict[str, str]] = {}
+    for k, v in sorted(cells.items()):
+        out[k] = {}
+        for lab, values in sorted(v.items()):
+            read = [x for x in values if x is not None]
+            med = f" med {statistics.median(read):+.3f}" if read else ""
+            out[k][lab] = f"{len(read)}/{len(values)}{med}"
     return out
 
 
@@ -81,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"by {axis} (right/all per true class):")
         for k, v in cells.items():
             print(f"  {k:20} " + "  ".join(f"{lab} {r:>6}" for lab, r in v.items()))
+    print("back line read (read/all, median bulge over the chord) by yaw:")
+    for k, v in b["back_line"].items():
+        print(f"  {k:20} " + "  ".join(f"{lab} {r}" for lab, r in v.items()))
     return 0
 
 

@@ -75,14 +75,17 @@ class Character:
         suit = assets.clothes(f'{D}/clothes/{body.outfit}/{body.outfit}.mhclo')
         shoes = assets.clothes(f'{D}/clothes/{body.shoes}/{body.shoes}.mhclo')
         hidden = suit[4] | shoes[4]
-        faces, fuv = [], []
+        faces, fuv, skin = [], [], []
         for (vi, ti), g in zip(assets.base_f, assets.base_g, strict=True):
+            if g == 'body':
+                skin.extend(vi)
             if g == 'body' and not any(v in hidden for v in vi):
                 faces.append(vi)
                 fuv.append(ti)
         # the base mesh's helper geometry stays as loose vertices (the weights index them):
         # only these vertices are the body's surface
         self.used = np.unique(np.concatenate([np.asarray(f) for f in faces]))
+        self.skin = np.unique(skin)  # the whole skin, under the clothes too
         self.body = new_mesh_obj('body', mh2bl(self.coords), faces, assets.base_vt, fuv)
         self.body.data.materials.append(
             material('skin', f'{D}/skins/textures/{body.skin}', color=(0.6, 0.45, 0.38, 1),

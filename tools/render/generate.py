@@ -29,7 +29,15 @@ import postfx  # noqa: E402
 from character import Character, pose_character  # noqa: E402
 from mhassets import Assets  # noqa: E402
 from sampler import Scene, sample  # noqa: E402
-from stage import build_prop, build_room, hand_targets, place_camera, project  # noqa: E402
+from stage import (  # noqa: E402
+    build_prop,
+    build_room,
+    hand_targets,
+    place_camera,
+    project,
+    true_bulge,
+    trunk_frame,
+)
 
 CLIP_EVERY = 50  # pictures between two clips, while clips remain
 JOINTS = {'hip_l': 'upperleg01.L', 'hip_r': 'upperleg01.R', 'knee_l': 'lowerleg01.L',
@@ -71,18 +79,18 @@ def reset(width: int, samples: int) -> None:
     scene.view_settings.view_transform = 'AgX' if 'AgX' in names else 'Filmic'
 
 
-def world_verts(ch: Character) -> np.ndarray:
-    """The posed surface (body, outfit, shoes) in world space."""
+def world_verts(ch: Character, skin: bool = False) -> np.ndarray:
+    """The posed surface (body, outfit, shoes) in world space; or only the whole skin."""
     dg = bpy.context.evaluated_depsgraph_get()
     out = []
-    for ob in ch.parts[:3]:
+    for ob in ch.parts[:1] if skin else ch.parts[:3]:
         ev = ob.evaluated_get(dg)
         me = ev.to_mesh()
         co = np.empty(len(me.vertices) * 3)
         me.vertices.foreach_get('co', co)
         co = co.reshape(-1, 3)
         if ob is ch.body:
-            co = co[ch.used]
+            co = co[ch.skin if skin else ch.used]
         out.append((np.array(ob.matrix_world) @ np.c_[co, np.ones(len(co))].T).T[:, :3])
         ev.to_mesh_clear()
     return np.concatenate(out)
@@ -108,6 +116,7 @@ def render_raw(assets: Assets, sc: Scene, raw: str, width: int, samples: int,
     """Render `sc` into `raw`; the camera frames `fit` (default: this posture's body)."""
     t0 = time.time()
     ch, measured, hands, loc, verts = posed(assets, sc, width, samples)
+    measured.update(true_bulge(world_verts(ch, skin=True), trunk_frame(ch, loc)))
     build_room(sc)
     prop = build_prop(sc, ch, loc, verts, hands)
     camera = place_camera(sc, verts if fit is None else fit)

@@ -122,6 +122,27 @@ def surface(verts: np.ndarray, origin: np.ndarray, direction: np.ndarray, radius
     return origin + direction * float(along[near].max())
 
 
+def true_bulge(verts: np.ndarray, fr: dict, halfwidth: float = 0.05) -> dict[str, float]:
+    """The dorsal outline's bulge over the hip→shoulder chord, on the posed 3D surface.
+
+    Measured like edge/analysis/backline.py measures it on the mask (stations 0.2–0.85 of
+    the chord, bulge = the outline's largest excess over the line through its ends, over the
+    chord length), but in the body's midline plane: the truth the picture's reading aims at.
+    """
+    hip, chord = fr['hip'], fr['shoulder'] - fr['hip']
+    length = float(np.linalg.norm(chord))
+    u, dorsal = chord / length, -fr['fwd']
+    mid = verts[np.abs(verts[:, 0] - hip[0]) < halfwidth]
+    along = (mid - hip) @ u
+    depth = (mid - hip) @ dorsal
+    ts = np.linspace(0.2, 0.85, 14)
+    d = np.array([depth[np.abs(along - t * length) < 0.02].max(initial=-np.inf) for t in ts])
+    if not np.isfinite(d).all():  # a station without surface: no reading
+        return {'true_bulge_norm': float('nan')}
+    line = d[0] + (d[-1] - d[0]) * (ts - ts[0]) / (ts[-1] - ts[0])
+    return {'true_bulge_norm': round(float(np.max(d - line)) / length, 4)}
+
+
 def _orient(ob, frame, center) -> None:
     """Prop axes: x lateral, y towards the back, z along the trunk."""
     m = Matrix((frame['lat'], -frame['fwd'], frame['up'])).transposed().to_4x4()
