@@ -84,6 +84,31 @@ def test_the_back_line_reads_the_same_after_recording(path: Path) -> None:
     assert compared > 0, f"{path.name}: no back line to compare"
 
 
+@pytest.mark.parametrize("path", SETS, ids=[p.name for p in SETS])
+def test_labels_agree_with_the_rig_as_posed(path: Path) -> None:
+    """Each label follows from the angles measured on the posed rig, clear of the bands."""
+    s = _sampler()
+    checked = 0
+    for it in load_recorded(path):
+        m = it.params.get("measured")
+        if m is None:  # the starter set predates the measured labels
+            continue
+        # (a clip's frames share its deepest frame's measures: the label is the bend's)
+        flex, trunk, knee = m["spine_flex_deg"], m["trunk_deg"], m["knee_deg"]
+        assert not s.NEUTRAL_MAX_FLEX < flex < s.ROUND_MIN_FLEX, it.name
+        if it.label == "stand":
+            assert trunk <= 15 and flex <= s.NEUTRAL_MAX_FLEX and knee <= 20, it.name
+        elif it.label == "hinge":
+            assert trunk >= s.HINGE_MIN_TRUNK - 1 and flex <= s.NEUTRAL_MAX_FLEX, it.name
+        elif it.label == "round":
+            assert flex >= s.ROUND_MIN_FLEX and trunk >= s.HINGE_MIN_TRUNK - 1, it.name
+        else:
+            assert knee >= s.SQUAT_MIN_KNEE - 1 and flex <= s.NEUTRAL_MAX_FLEX, it.name
+        checked += 1
+    if path.name != "starter":
+        assert checked > 0
+
+
 def test_quantising_keeps_the_masks_threshold() -> None:
     rng = np.random.default_rng(0)
     mask = rng.random((256, 256)).astype(np.float32)
