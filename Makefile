@@ -60,3 +60,24 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) $(LEGACY) out .pytest_cache .mypy_cache .ruff_cache
+
+# Rendered people in known bends (tools/render/README.md): a development tool, not part of
+# `make test`. Needs MakeHuman's CC0 assets (README step 1) and Python 3.11 for bpy.
+RENDER_PYTHON ?= python3.11
+RENDER_VENV ?= .venv-render
+MH_DATA ?= ../render-assets/data
+RENDERS ?= ../renders/set1
+RENDER_COUNT ?= 600
+RENDER_SEED ?= 1
+RENDER_WIDTH ?= 480
+RENDER_SAMPLES ?= 8
+RENDER_CLIPS ?= 0
+.PHONY: renders
+renders:
+	@test -f $(MH_DATA)/3dobjs/base.obj || { echo "no MakeHuman assets in $(MH_DATA): fetch github:markandre13/makehuman.js and run: bash tools/render/extract_assets.sh GITDIR $(abspath $(MH_DATA)/..)  (or set MH_DATA=)"; exit 2; }
+	test -x $(RENDER_VENV)/bin/python || $(RENDER_PYTHON) -m venv $(RENDER_VENV)
+	$(RENDER_VENV)/bin/python -c 'import bpy, cv2' 2>/dev/null || \
+		$(RENDER_VENV)/bin/python -m pip install --quiet bpy 'opencv-python-headless<4.11'
+	MH_DATA=$(abspath $(MH_DATA)) $(RENDER_VENV)/bin/python tools/render/generate.py $(RENDERS) \
+		--count $(RENDER_COUNT) --seed $(RENDER_SEED) --width $(RENDER_WIDTH) \
+		--samples $(RENDER_SAMPLES) --clips $(RENDER_CLIPS)

@@ -1,0 +1,193 @@
+"""The recorded sets of rendered people (tests/data/rendered): loader, labels, faithfulness."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.analysis.backline import MASK_THRESHOLD, back_line
+from edge.analysis.recorded import (
+    LABELS,
+    RecordedError,
+    RecordedItem,
+    load_recorded,
+    quantise_mask,
+    save_recorded,
+)
+from edge.capture.frames import Frame
+from edge.capture.sources import read_image
+from edge.pose.landmarks import NUM_JOINTS
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "rendered"
+SETS = sorted(p.with_suffix("") for p in DATA.glob("*.npz"))
+
+
+def _sampler():
+    path = ROOT / "tools" / "render" / "sampler.py"
+    spec = importlib.util.spec_from_file_location("render_sampler", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_starter_set_is_recorded() -> None:
+    items = load_recorded(DATA / "starter")
+    assert len(items) == 16
+    assert {it.label for it in items} == {"stand", "hinge", "round", "squat"}
+    for it in items:
+        # the starter's own labels.json names the posture it rendered
+        assert it.params["pose"] == it.label, it.name
+
+
+@pytest.mark.parametrize("path", SETS, ids=[p.name for p in SETS])
+def test_a_recorded_set_loads_as_poses(path: Path) -> None:
+    items = load_recorded(path)
+    assert items, f"{path.name}: empty"
+    assert len({it.name for it in items}) == len(items)
+    for it in items:
+        assert it.label in LABELS
+        if it.pose is None:
+            continue
+        p = it.pose
+        assert p.xy_norm.shape == (NUM_JOINTS, 2)
+        assert p.visibility.shape == (NUM_JOINTS,)
+        assert p.world_m is not None and p.world_m.shape == (NUM_JOINTS, 3)
+        assert p.z_norm is not None and p.aux_xy_norm is not None
+        assert p.segmentation is not None
+        assert p.segmentation.mask.shape == (256, 256)
+        assert 0.0 <= float(p.segmentation.mask.min()) <= float(p.segmentation.mask.max()) <= 1.0
+        assert p.resolution_wh[0] > 0 and 0.0 <= p.presence <= 1.0
+
+
+@pytest.mark.parametrize("path", SETS, ids=[p.name for p in SETS])
+def test_the_back_line_reads_the_same_after_recording(path: Path) -> None:
+    """`reading` was measured on the engine's own pose before the mask was quantised."""
+    compared = 0
+    for it in load_recorded(path):
+        before = it.reading.get("back_line")
+        after = back_line(it.pose) if it.pose is not None else None
+        assert (before is None) == (after is None), it.name
+        if before is None or after is None:
+            continue
+        assert after.bulge_norm == pytest.approx(before["bulge_norm"], abs=2e-3), it.name
+        assert after.turn_deg == pytest.approx(before["turn_deg"], abs=1.0), it.name
+        assert after.chord_px == pytest.approx(before["chord_px"], rel=1e-6), it.name
+        compared += 1
+    assert compared > 0, f"{path.name}: no back line to compare"
+
+
+@pytest.mark.parametrize("path", SETS, ids=[p.name for p in SETS])
+def test_labels_agree_with_the_rig_as_posed(path: Path) -> None:
+    """Each label follows from the angles measured on the posed rig, clear of the bands."""
+    s = _sampler()
+    checked = 0
+    for it in load_recorded(path):
+        m = it.params.get("measured")
+        if m is None:  # the starter set predates the measured labels
+            continue
+        # (a clip's frames share its deepest frame's measures: the label is the bend's)
+        flex, trunk, knee = m["spine_flex_deg"], m["trunk_deg"], m["knee_deg"]
+        assert not s.NEUTRAL_MAX_FLEX < flex < s.ROUND_MIN_FLEX, it.name
+        if it.label == "stand":
+            assert trunk <= 15 and flex <= s.NEUTRAL_MAX_FLEX and knee <= 20, it.name
+        elif it.label == "hinge":
+            assert trunk >= s.HINGE_MIN_TRUNK - 1 and flex <= s.NEUTRAL_MAX_FLEX, it.name
+        elif it.label == "round":
+            assert flex >= s.ROUND_MIN_FLEX and trunk >= s.HINGE_MIN_TRUNK - 1, it.name
+        else:
+            assert knee >= s.SQUAT_MIN_KNEE - 1 and flex <= s.NEUTRAL_MAX_FLEX, it.name
+        checked += 1
+    if path.name != "starter":
+        assert checked > 0
+
+
+def test_quantising_keeps_the_masks_threshold() -> None:
+    rng = np.random.default_rng(0)
+    mask = rng.random((256, 256)).astype(np.float32)
+    mask[:4, :4] = [[0.4999, 0.5, 0.5001, 0.498], [0.502, 0.0, 1.0, 0.4981]] * 2
+    back = quantise_mask(mask).astype(np.float32) / np.float32(255.0)
+    np.testing.assert_array_equal(back >= MASK_THRESHOLD, mask >= MASK_THRESHOLD)
+
+
+@pytest.mark.pose
+def test_a_fresh_recording_round_trips(fixtures: Path, tmp_path: Path) -> None:
+    from edge.pose.blazepose import BlazePose
+
+    engine = BlazePose(tracking=False)
+    items = []
+    for name in ("outc_round_side_none.png", "outb_hinge_oblique_box.png"):
+        pose = engine.process(Frame(0.0, read_image(fixtures / "rendered" / name)))
+        assert pose is not None
+        items.append(RecordedItem(name, "round", pose))
+    save_recorded(tmp_path / "set", items, "test", {"name": "blazepose"})
+    loaded = load_recorded(tmp_path / "set")
+    for before, after in zip(items, loaded, strict=True):
+        assert before.pose is not None and after.pose is not None
+        np.testing.assert_allclose(after.pose.xy_norm, before.pose.xy_norm)
+        a, b = back_line(after.pose), back_line(before.pose)
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert a.bulge_norm == pytest.approx(b.bulge_norm, abs=2e-3)
+
+
+@pytest.mark.pose
+def test_recorded_poses_classify_as_their_pictures(fixtures: Path) -> None:
+    """The recording keeps what the classifier reads: same verdict as the picture itself."""
+    from edge.analysis.backline import back_line as line
+    from edge.analysis.bends import Sample
+    from edge.analysis.classifier import classify_picture
+    from edge.analysis.kinematics import kinematics
+    from edge.analysis.offline import classify_frame
+    from edge.pose.blazepose import BlazePose
+
+    engine = BlazePose(tracking=False)
+    items = load_recorded(DATA / "starter")
+    for it in items:
+        assert it.pose is not None
+        fresh = classify_frame(Frame(0.0, read_image(fixtures / "rendered" / it.name)), engine)
+        assert fresh.verdict is not None
+        recorded = classify_picture(Sample(it.pose, kinematics(it.pose), line(it.pose)))
+        assert recorded.posture == fresh.verdict.posture, it.name
+        assert recorded.confidence == pytest.approx(fresh.verdict.confidence, abs=0.02), it.name
+
+
+def test_a_broken_set_names_its_file(tmp_path: Path) -> None:
+    save_recorded(tmp_path / "set", [RecordedItem("a.png", "hinge", None)], "test", {})
+    meta = json.loads((tmp_path / "set.json").read_text())
+    meta["items"][0]["label"] = "slouch"
+    (tmp_path / "set.json").write_text(json.dumps(meta))
+    with pytest.raises(RecordedError, match=r"set\.json.*slouch"):
+        load_recorded(tmp_path / "set")
+    with pytest.raises(RecordedError, match="missing.npz: no such file"):
+        load_recorded(tmp_path / "missing")
+
+
+def test_the_sampler_is_reproducible_balanced_and_skips_the_ambiguous_band() -> None:
+    s = _sampler()
+    assert s.sample(3, 17) == s.sample(3, 17)
+    assert s.sample(3, 17) != s.sample(4, 17)
+    scenes = s.batch(1, 120)
+    for start in (0, 60):
+        window = scenes[start:start + 60]
+        combos = {(sc.posture.label, s.YAW_BINS.index(next(
+            b for b in s.YAW_BINS if b[0] <= sc.camera.yaw_deg <= b[1])), sc.prop) for sc in window}
+        assert len(combos) == 60  # every class × yaw bin × prop once per 60 items
+    for sc in s.batch(2, 400):
+        p = sc.posture
+        assert not s.NEUTRAL_MAX_FLEX < p.spine_flex_deg < s.ROUND_MIN_FLEX
+        if p.label in ("hinge", "round"):
+            assert p.trunk_deg >= s.HINGE_MIN_TRUNK
+        if p.label == "squat":
+            assert p.knee_deg >= s.SQUAT_MIN_KNEE
+        if p.label == "round":
+            assert p.spine_flex_deg >= s.ROUND_MIN_FLEX
+        else:
+            assert p.spine_flex_deg <= s.NEUTRAL_MAX_FLEX

@@ -1,0 +1,245 @@
+"""Render a batch of people in known bends, each with every scene parameter as its label.
+
+Usage (bpy's Python; MH_DATA = the extracted assets' data folder):
+    MH_DATA=/work/render-assets/data python generate.py OUTDIR [--count 600] [--seed 1]
+        [--width 480] [--samples 12] [--only 0,5,9]
+
+Resumable: a frame whose picture and sidecar JSON are on disk is skipped. After every frame
+OUTDIR/labels.json (every finished item's parameters) and OUTDIR/labels.csv (the eval format,
+`clip,start_s,end_s,label`, picture rows with empty times) are rewritten from the sidecars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import glob
+import json
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bpy  # noqa: E402
+import numpy as np  # noqa: E402
+import postfx  # noqa: E402
+from character import Character, pose_character  # noqa: E402
+from mhassets import Assets  # noqa: E402
+from sampler import Scene, sample  # noqa: E402
+from stage import (  # noqa: E402
+    build_prop,
+    build_room,
+    hand_targets,
+    place_camera,
+    project,
+    true_bulge,
+    trunk_frame,
+)
+
+CLIP_EVERY = 50  # pictures between two clips, while clips remain
+JOINTS = {'hip_l': 'upperleg01.L', 'hip_r': 'upperleg01.R', 'knee_l': 'lowerleg01.L',
+          'knee_r': 'lowerleg01.R', 'ankle_l': 'foot.L', 'ankle_r': 'foot.R',
+          'shoulder_l': 'upperarm01.L', 'shoulder_r': 'upperarm01.R', 'wrist_l': 'wrist.L',
+          'wrist_r': 'wrist.R', 'neck': 'neck01', 'head': 'head',
+          'spine05': 'spine05', 'spine03': 'spine03', 'spine01': 'spine01'}
+
+
+@contextlib.contextmanager
+def quiet():
+    """Blender's per-tile chatter off the log (it writes to fd 1 directly)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(null)
+        os.close(saved)
+
+
+def reset(width: int, samples: int) -> None:
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.engine = 'CYCLES'
+    scene.cycles.device = 'CPU'
+    scene.cycles.samples = samples
+    scene.cycles.use_denoising = True
+    scene.cycles.max_bounces = 4
+    scene.render.threads_mode = 'FIXED'
+    scene.render.threads = 2
+    scene.render.resolution_x, scene.render.resolution_y = width, width * 3 // 4
+    scene.render.image_settings.file_format = 'PNG'
+    transforms = scene.view_settings.bl_rna.properties['view_transform'].enum_items
+    names = [i.identifier for i in transforms]
+    scene.view_settings.view_transform = 'AgX' if 'AgX' in names else 'Filmic'
+
+
+def world_verts(ch: Character, skin: bool = False) -> np.ndarray:
+    """The posed surface (body, outfit, shoes) in world space; or only the whole skin."""
+    dg = bpy.context.evaluated_depsgraph_get()
+    out = []
+    for ob in ch.parts[:1] if skin else ch.parts[:3]:
+        ev = ob.evaluated_get(dg)
+        me = ev.to_mesh()
+        co = np.empty(len(me.vertices) * 3)
+        me.vertices.foreach_get('co', co)
+        co = co.reshape(-1, 3)
+        if ob is ch.body:
+            co = co[ch.skin if skin else ch.used]
+        out.append((np.array(ob.matrix_world) @ np.c_[co, np.ones(len(co))].T).T[:, :3])
+        ev.to_mesh_clear()
+    return np.concatenate(out)
+
+
+def posed(assets: Assets, sc: Scene, width: int, samples: int) -> tuple:
+    """A fresh scene with the character posed and standing on the floor at the origin."""
+    reset(width, samples)
+    ch = Character(assets, sc.body)
+    measured = pose_character(ch, sc.posture, hand_targets(sc))
+    hands = {s: ch.head(f'wrist.{s}') for s in 'LR'}
+    bpy.context.view_layer.update()
+    verts = world_verts(ch)
+    ankle = (ch.head('foot.L') + ch.head('foot.R')) / 2
+    loc = np.array([-ankle[0], -ankle[1], -verts[:, 2].min()])
+    ch.rig.location = tuple(loc)
+    bpy.context.view_layer.update()
+    return ch, measured, hands, loc, verts + loc
+
+
+def render_raw(assets: Assets, sc: Scene, raw: str, width: int, samples: int,
+               fit: np.ndarray | None = None) -> dict:
+    """Render `sc` into `raw`; the camera frames `fit` (default: this posture's body)."""
+    t0 = time.time()
+    ch, measured, hands, loc, verts = posed(assets, sc, width, samples)
+    measured.update(true_bulge(world_verts(ch, skin=True), trunk_frame(ch, loc)))
+    build_room(sc)
+    prop = build_prop(sc, ch, loc, verts, hands)
+    camera = place_camera(sc, verts if fit is None else fit)
+    gt = project({k: ch.head(b) + loc for k, b in JOINTS.items()})
+    build_s = time.time() - t0
+    bpy.context.scene.render.filepath = raw
+    t1 = time.time()
+    with quiet():
+        bpy.ops.render.render(write_still=True)
+    return {'label': sc.posture.label, 'scene': sc.to_json(), 'measured': measured,
+            'prop': prop, 'camera': camera, 'gt_xy_norm': gt,
+            'resolution_wh': [width, width * 3 // 4], 'samples': samples,
+            'build_s': round(build_s, 2), 'render_s': round(time.time() - t1, 2)}
+
+
+def render_one(assets: Assets, sc: Scene, out: str, width: int, samples: int) -> dict:
+    raw = f'{out}/.{sc.name}.raw.png'
+    rec = render_raw(assets, sc, raw, width, samples)
+    postfx.finish(raw, f'{out}/{sc.name}.png', sc)
+    os.remove(raw)
+    return {'file': f'{sc.name}.png', **rec}
+
+
+def write_labels(out: str) -> int:
+    """labels.json and labels.csv from the sidecars on disk: pictures, then clips."""
+    items = []
+    for pattern in (f'{out}/*.json', f'{out}/clips/*.json'):
+        batch = []
+        for p in glob.glob(pattern):
+            if os.path.basename(p) == 'labels.json':
+                continue
+            with open(p) as fh:
+                batch.append(json.load(fh))
+        items += sorted(batch, key=lambda r: r['scene']['index'])
+    tmp = f'{out}/.labels.json.tmp'
+    with open(tmp, 'w') as fh:
+        json.dump(items, fh, indent=1)
+    os.replace(tmp, f'{out}/labels.json')
+    with open(f'{out}/.labels.csv.tmp', 'w', newline='') as fh:
+        w = csv.writer(fh)
+        w.writerow(['clip', 'start_s', 'end_s', 'label'])
+        for r in items:
+            w.writerow([r['file'], r.get('start_s', ''), r.get('end_s', ''), r['label']])
+    os.replace(f'{out}/.labels.csv.tmp', f'{out}/labels.csv')
+    return len(items)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('out')
+    ap.add_argument('--count', type=int, default=600)
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--width', type=int, default=480)
+    ap.add_argument('--samples', type=int, default=12)
+    ap.add_argument('--only', help='comma-separated item indices (for trying things out)')
+    ap.add_argument('--clips', type=int, default=0,
+                    help=f'this many clips of whole bends, one after every {CLIP_EVERY} pictures')
+    args = ap.parse_args(argv)
+    data = os.environ.get('MH_DATA', '')
+    if not os.path.isfile(f'{data}/3dobjs/base.obj'):
+        print(f'MH_DATA={data!r}: no MakeHuman assets there; run tools/render/README.md step 1',
+              file=sys.stderr)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    assets = Assets(data)
+    todo = ([int(i) for i in args.only.split(',')] if args.only else range(args.count))
+    total = len(todo)
+    pending = [i for i in todo
+               if not os.path.exists(f'{args.out}/{sample(args.seed, i).name}.json')]
+    done = total - len(pending)
+    print(f'{done}/{total} on disk, {len(pending)} to render', flush=True)
+    times: list[float] = []
+    clips = pending_clips(args)
+    for n, i in enumerate(pending):
+        if clips and n and n % CLIP_EVERY == 0:  # clips interleaved: some finish early
+            render_clip_logged(assets, args, clips.pop(0))
+        sc = sample(args.seed, i)
+        t = time.time()
+        try:
+            rec = render_one(assets, sc, args.out, args.width, args.samples)
+        except Exception as e:  # one bad scene must not stop the batch
+            traceback.print_exc()
+            print(f'FAILED {sc.name}: {type(e).__name__}: {e}', flush=True)
+            continue
+        with open(f'{args.out}/.{sc.name}.json.tmp', 'w') as fh:
+            json.dump(rec, fh, indent=1)
+        os.replace(f'{args.out}/.{sc.name}.json.tmp', f'{args.out}/{sc.name}.json')
+        write_labels(args.out)
+        done += 1
+        times.append(time.time() - t)
+        avg = sum(times[-20:]) / len(times[-20:])
+        eta = (total - done) * avg
+        print(f'[{done}/{total}] {sc.name} {times[-1]:.1f} s (build {rec["build_s"]:.1f}, '
+              f'render {rec["render_s"]:.1f}); {avg:.1f} s/frame; ETA {eta / 60:.0f} min '
+              f'({time.strftime("%H:%M", time.gmtime(time.time() + eta))} UTC)', flush=True)
+    print(f'finished: {done}/{total}', flush=True)
+    for k in clips:
+        render_clip_logged(assets, args, k)
+    return 0
+
+
+def pending_clips(args: argparse.Namespace) -> list[int]:
+    from clips import clip_name
+
+    return [k for k in range(args.clips)
+            if not os.path.exists(f'{args.out}/clips/{clip_name(args.seed, k)}.json')]
+
+
+def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int) -> None:
+    from clips import clip_name, render_clip
+
+    name = clip_name(args.seed, k)
+    t = time.time()
+    try:
+        render_clip(assets, args.seed, k, args.out, args.width, args.samples)
+    except Exception as e:  # one bad clip must not stop the batch
+        traceback.print_exc()
+        print(f'FAILED clip {name}: {type(e).__name__}: {e}', flush=True)
+        return
+    write_labels(args.out)
+    print(f'[clip {k + 1}/{args.clips}] {name} {time.time() - t:.0f} s', flush=True)
+
+
+if __name__ == '__main__':
+    argv = sys.argv[sys.argv.index('--') + 1:] if '--' in sys.argv else sys.argv[1:]
+    sys.exit(main(argv))

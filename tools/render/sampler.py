@@ -1,0 +1,202 @@
+"""Scene parameters for rendered people in known bends, drawn reproducibly from a seed.
+
+Pure Python (stdlib only): the generator (bpy) and the tests import it alike. Item i of a
+seed is always the same scene, so a batch can stop and resume, and any prefix of the batch
+is balanced: posture class, yaw bin and prop cycle with coprime periods (4, 3, 5), so every
+60 consecutive items hold each combination once.
+
+Labels follow the biomechanics, with the ambiguous band between hinge and round never drawn:
+- stand: trunk ≤ 12°, spine flexion ≤ 8°, knees ≤ 15°;
+- hinge: trunk 35–95° forward, spine flexion ≤ 10° (neutral back), knees ≤ 45°;
+- round: spine flexion 30–65°, spread over lumbar and thoracic segments, trunk 35–95°;
+- squat: knees 90–135° (knee-dominant), trunk 12–45°, spine flexion ≤ 10°.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CLASSES = ("stand", "hinge", "round", "squat")
+YAW_BINS = ((0.0, 30.0), (30.0, 60.0), (60.0, 90.0))  # 0 = side view, 90 = front view
+PROPS = ("none", "box", "basket", "load", "backpack")
+# "load": a child-sized load (sack), held against the chest or lying on one shoulder.
+LOAD_CARRY = ("front", "shoulder")
+# Outfits whose clothes fit the body in the generator's simple fitting (the female suits
+# do not); shoes and hair from MakeHuman's CC0 set.
+OUTFITS = ("male_elegantsuit01", "male_casualsuit02", "male_casualsuit03", "male_casualsuit04",
+           "male_casualsuit05", "male_casualsuit06", "male_worksuit01")
+SHOES = ("shoes01", "shoes02", "shoes03", "shoes04", "shoes05", "shoes06")
+# (afro01, bob01 and male_casualsuit01 lose their textures in the snapshot: left out)
+HAIR = ("short01", "short02", "short03", "short04", "bob02", "ponytail01", "braid01", "long01")
+SKINS = ("young_lightskinned_male_diffuse.png", "young_lightskinned_male_diffuse2.png",
+         "young_lightskinned_male_diffuse3.png", "young_lightskinned_female_diffuse2.png",
+         "young_lightskinned_female_diffuse3.png", "young_darkskinned_male_diffuse.png",
+         "middleage_darkskinned_male_diffuse.png", "middleage_lightskinned_male_diffuse.png",
+         "middleage_lightskinned_female_diffuse2.png", "old_darkskinned_male_diffuse.png")
+ROOMS = ("brick", "plain", "garage")
+
+# Label thresholds (degrees): the drawn ranges stay clear of them.
+HINGE_MIN_TRUNK = 35.0
+NEUTRAL_MAX_FLEX = 10.0
+ROUND_MIN_FLEX = 30.0
+SQUAT_MIN_KNEE = 90.0
+
+
+@dataclass(frozen=True)
+class Body:
+    gender: float  # 0 = female, 1 = male (MakeHuman's macro slider)
+    weight: float  # 0 = thinnest, 0.5 = average, 1 = heaviest
+    height: float  # 0 = shortest, 0.5 = average, 1 = tallest
+    muscle: float  # 0 = least, 0.5 = average, 1 = most
+    outfit: str
+    shoes: str
+    hair: str
+    skin: str
+    cloth_tint: tuple[float, float, float]  # multiplies the outfit's texture
+
+
+@dataclass(frozen=True)
+class Posture:
+    label: str
+    trunk_deg: float  # hip→shoulder line forward of vertical (the generator solves for it)
+    spine_flex_deg: float  # total flexion over the five spine bones
+    lumbar_share: float  # share of the flexion in the lower three (lumbar) bones
+    knee_deg: float  # knee flexion (0 = straight)
+    hip_back: float  # hips behind the ankles over leg length (the generator solves the legs for it)
+    neck_deg: float  # neck relative to the upper spine (+ = further down)
+    head_deg: float  # head relative to the neck
+
+
+@dataclass(frozen=True)
+class Camera:
+    yaw_deg: float  # 0 = side view, 90 = front view
+    side: int  # +1: camera on the person's right, -1: on their left
+    height_m: float
+    distance_m: float
+    lens_mm: float
+    aim_jitter: tuple[float, float]  # metres, horizontal and vertical offset of the aim point
+
+
+@dataclass(frozen=True)
+class Scene:
+    index: int
+    name: str
+    posture: Posture
+    body: Body
+    camera: Camera
+    prop: str
+    load_carry: str
+    room: str
+    wall_rgb: tuple[float, float, float]
+    floor_rgb: tuple[float, float, float]
+    light_energy: float
+    exposure: float  # the view transform's exposure, stops
+    light_azimuth_deg: float
+    sun_strength: float
+    noise_sigma: float  # sensor noise, in 8-bit grey levels
+    blur_sigma_px: float  # defocus
+    motion_px: float  # linear motion blur length along `motion_deg`
+    motion_deg: float
+    jpeg_quality: int  # 0: no compression round trip
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _posture(rng: random.Random, label: str) -> Posture:
+    u = rng.uniform
+    if label == "stand":
+        return Posture(label, u(0, 12), u(0, 8), u(0.3, 0.7), u(0, 15), u(-0.02, 0.04),
+                       u(-10, 15), u(-10, 10))
+    if label == "hinge":
+        return Posture(label, u(HINGE_MIN_TRUNK, 95), u(0, NEUTRAL_MAX_FLEX), u(0.3, 0.7),
+                       u(0, 45), u(0.05, 0.3), u(-35, 5), u(-25, 10))
+    if label == "round":
+        return Posture(label, u(HINGE_MIN_TRUNK, 95), u(ROUND_MIN_FLEX, 65), u(0.2, 0.8),
+                       u(0, 45), u(-0.02, 0.2), u(-10, 25), u(-5, 25))
+    if label == "squat":
+        return Posture(label, u(12, 45), u(0, NEUTRAL_MAX_FLEX), u(0.3, 0.7),
+                       u(SQUAT_MIN_KNEE, 135), u(0.05, 0.25), u(-25, 5), u(-20, 10))
+    raise ValueError(f"posture: unknown class {label!r}")
+
+
+def _tint(rng: random.Random) -> tuple[float, float, float]:
+    base = rng.uniform(0.45, 1.0)
+    return tuple(round(min(1.0, base * rng.uniform(0.75, 1.25)), 3) for _ in range(3))  # type: ignore[return-value]
+
+
+def sample(seed: int, index: int, kind: str = "r") -> Scene:
+    """Scene `index` of the batch `seed`: the same pair always gives the same scene.
+
+    kind "c": the deepest frame of clip `index` (bend classes only, yaw bin cycling slower).
+    """
+    rng = random.Random(f"{seed}:{index}" if kind == "r" else f"{seed}:{kind}{index}")
+    if kind == "r":
+        label = CLASSES[index % len(CLASSES)]
+        lo, hi = YAW_BINS[index % len(YAW_BINS)]
+    else:
+        label = CLIP_CLASSES[index % len(CLIP_CLASSES)]
+        lo, hi = YAW_BINS[(index // len(CLIP_CLASSES)) % len(YAW_BINS)]
+    prop = PROPS[index % len(PROPS)]
+    u = rng.uniform
+    body = Body(
+        gender=round(rng.choice([u(0.0, 0.3), u(0.7, 1.0), u(0.3, 0.7)]), 3),
+        weight=round(u(0.15, 0.95), 3), height=round(u(0.1, 0.9), 3), muscle=round(u(0.2, 0.8), 3),
+        outfit=rng.choice(OUTFITS), shoes=rng.choice(SHOES), hair=rng.choice(HAIR),
+        skin=rng.choice(SKINS), cloth_tint=_tint(rng))
+    camera = Camera(yaw_deg=round(u(lo, hi), 1), side=rng.choice((1, -1)),
+                    height_m=round(u(0.6, 2.3), 2), distance_m=round(u(2.2, 3.3), 2),
+                    lens_mm=round(u(24, 38), 1),
+                    aim_jitter=(round(u(-0.15, 0.15), 3), round(u(-0.1, 0.1), 3)))
+    sharp = rng.random() < 0.4  # a share of clean pictures
+    return Scene(
+        index=index, name=f"{kind}{seed:02d}_{index:05d}_{label}_{prop}",
+        posture=_posture(rng, label), body=body, camera=camera, prop=prop,
+        load_carry=rng.choice(LOAD_CARRY), room=rng.choice(ROOMS),
+        wall_rgb=(round(u(0.3, 0.85), 3), round(u(0.3, 0.8), 3), round(u(0.25, 0.75), 3)),
+        floor_rgb=(round(u(0.15, 0.5), 3), round(u(0.12, 0.4), 3), round(u(0.08, 0.35), 3)),
+        light_energy=round(u(250, 900), 0), exposure=round(u(-1.2, 0.0), 2),
+        light_azimuth_deg=round(u(-120, 120), 1), sun_strength=round(u(0.3, 2.0), 2),
+        noise_sigma=0.0 if sharp else round(u(1.0, 7.0), 2),
+        blur_sigma_px=0.0 if sharp else round(rng.choice([0.0, u(0.4, 1.5)]), 2),
+        motion_px=0.0 if sharp else round(rng.choice([0.0, 0.0, u(2.0, 7.0)]), 1),
+        motion_deg=round(u(0, 180), 1),
+        jpeg_quality=0 if sharp else rng.choice([0, 60, 75, 90]))
+
+
+def batch(seed: int, count: int) -> list[Scene]:
+    return [sample(seed, i) for i in range(count)]
+
+
+# Clips of whole bends: standing, down to the sampled bottom, back up (symmetric), standing.
+CLIP_CLASSES = ("hinge", "round", "squat")
+CLIP_FPS = 5.0
+CLIP_HOLD = 5  # standing frames before and after the movement
+CLIP_MOVE = 15  # frames from standing through the bottom back to standing
+
+
+def clip_depths() -> list[float]:
+    """How far into the bend each frame is (0 = standing, 1 = the bottom)."""
+    import math
+
+    move = [math.sin(math.pi * k / (CLIP_MOVE - 1)) ** 2 for k in range(CLIP_MOVE)]
+    return [0.0] * CLIP_HOLD + move + [0.0] * CLIP_HOLD
+
+
+def clip_bottom_s() -> float:
+    return (CLIP_HOLD + (CLIP_MOVE - 1) / 2) / CLIP_FPS
+
+
+def posture_at(bottom: Posture, depth: float) -> Posture:
+    """The posture `depth` of the way from upright to `bottom` (labels stay the bottom's)."""
+    upright = Posture(bottom.label, 3.0, 0.0, bottom.lumbar_share, 3.0, 0.0, 0.0, 0.0)
+
+    def mix(a: float, b: float) -> float:
+        return a + depth * (b - a)
+    return Posture(bottom.label, mix(upright.trunk_deg, bottom.trunk_deg),
+                   mix(0.0, bottom.spine_flex_deg), bottom.lumbar_share,
+                   mix(upright.knee_deg, bottom.knee_deg), mix(0.0, bottom.hip_back),
+                   mix(0.0, bottom.neck_deg), mix(0.0, bottom.head_deg))
