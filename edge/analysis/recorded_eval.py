@@ -1,0 +1,55 @@
+"""Scoring the classifier on a recorded set (edge/analysis/recorded.py): the real pose
+model's output on rendered people of known posture, replayed without pixels.
+
+A still is classified as `hingewatch analyze` classifies a picture; a clip's frames run
+through the bend analyser in order and its bend is matched to the span its frames label
+(every frame carries the posture it shows; `stand` frames are outside the bend).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from edge.analysis.analyzer import BendAnalyzer
+from edge.analysis.backline import back_line
+from edge.analysis.bends import Sample
+from edge.analysis.classifier import classify_picture
+from edge.analysis.evaluation import MISSED, Detection, LabelRow, Outcome, Tally
+from edge.analysis.kinematics import kinematics
+from edge.analysis.recorded import RecordedItem, load_recorded
+
+
+def evaluate_recorded(path: Path) -> Tally:
+    """Every item of the set scored; an outcome's `detail` is the verdict."""
+    return score_items(load_recorded(path))
+
+
+def score_items(items: list[RecordedItem]) -> Tally:
+    tally = Tally()
+    clips: dict[str, list[RecordedItem]] = {}
+    for item in items:
+        if item.clip is not None:
+            clips.setdefault(item.clip, []).append(item)
+            continue
+        if item.pose is None:
+            tally.item(Outcome(item.name, item.label, MISSED))
+            continue
+        kin = kinematics(item.pose)
+        verdict = classify_picture(Sample(item.pose, kin, back_line(item.pose, kin.yaw_deg)))
+        tally.item(Outcome(item.name, item.label, verdict.posture, verdict.confidence, verdict))
+    for name, frames in clips.items():
+        frames.sort(key=lambda f: f.t_s)
+        bent = [f for f in frames if f.label != "stand"]
+        if not bent:
+            continue
+        truth = Counter(f.label for f in bent).most_common(1)[0][0]
+        row = LabelRow(0, Path(name), bent[0].t_s, bent[-1].t_s, truth)
+        analyzer = BendAnalyzer()
+        found = []
+        for f in frames:
+            found += analyzer.update(f.t_s, f.pose)
+        found += analyzer.finish()
+        tally.video([row], [Detection(b.bend.deepest.kin.t_s, b.verdict.posture,
+                                      b.verdict.confidence, b.verdict) for b in found], name)
+    return tally
