@@ -23,7 +23,14 @@ from typing import Literal
 import numpy as np
 
 from edge.analysis.backline import BackLine
-from edge.analysis.bends import Bend, Sample, depth_of, is_bent
+from edge.analysis.bends import (
+    TRUNK_ENTRY_FRONT_DEG,
+    TRUNK_EXIT_DEG,
+    Bend,
+    Sample,
+    depth_of,
+    is_bent,
+)
 from edge.analysis.confidence import calibrated
 from edge.analysis.kinematics import Kinematics, View, view_of
 from edge.events import Posture
@@ -272,9 +279,14 @@ def classify_bend(bend: Bend) -> Verdict:
 
 
 def classify_picture(sample: Sample) -> Verdict:
-    """One picture: `stand` unless the body is bent past the bend-entry thresholds."""
-    if not is_bent(sample.kin):
-        k = sample.kin
+    """One picture: `stand` unless the body is bent past the bend-entry thresholds; seen
+    from the front, a tilt between the exit and entry thresholds may be a foreshortened
+    bend, so it is `unsure`, not `stand`."""
+    k = sample.kin
+    if k.view == "front" and TRUNK_EXIT_DEG <= k.trunk_inclination_deg < TRUNK_ENTRY_FRONT_DEG:
+        return Verdict("unsure", 0.0, ("front_view",), k.view,
+                       BackReading("front_view", frames=1), k, 0.0)
+    if not is_bent(k):
         score = 0.9 if k.trunk_inclination_deg < 15 else 0.7
         return Verdict("stand", calibrated("stand", score), (), k.view,
                        BackReading("upright", frames=1), k, score)

@@ -52,6 +52,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="synthetic: add the hard cases (props on the back, arms along the "
                         "trunk, front views, merged or broken masks, sitting, wide squats) "
                         "and report figures per case")
+    e.add_argument("--recorded", type=Path, metavar="SET",
+                   help="instead: a recorded set of rendered people (tests/data/rendered/NAME)")
     e.add_argument("--sheet", type=Path, metavar="DIR",
                    help="draw each wrong or unsure item (skeleton, back line, verdict) into DIR")
     add_engine_arguments(e)
@@ -189,8 +191,18 @@ def run_eval(args: argparse.Namespace) -> int:
         return 0
     if args.hard:
         raise HingewatchError("--hard: goes with --synthetic BENDS")
+    if args.recorded is not None:
+        if args.sheet is not None:
+            raise HingewatchError("--sheet: a recorded set holds no pixels to draw")
+        from edge.analysis.recorded_eval import evaluate_recorded
+
+        tally = evaluate_recorded(args.recorded)
+        summary = tally.summary()
+        _report_errors(tally, summary, None, args.recorded.parent)
+        print(json.dumps(summary))
+        return 0
     if args.labels is None:
-        raise HingewatchError("eval: give a LABELS.csv file or --synthetic BENDS")
+        raise HingewatchError("eval: give a LABELS.csv file, --synthetic BENDS or --recorded SET")
     rows = read_labels(args.labels)
     engine = _engine(args)
     tally = Tally()
@@ -230,6 +242,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _verdict_of(detail: object) -> Verdict | None:
+    if isinstance(detail, Verdict):
+        return detail
     if isinstance(detail, PictureResult):
         return detail.verdict
     if isinstance(detail, AnalyzedBend):
