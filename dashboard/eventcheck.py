@@ -29,7 +29,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import msgspec
 import numpy as np
@@ -96,7 +96,9 @@ class Words:
 
 
 _VERSIONS: dict[str, Words] = {
-    sid: Words(*(frozenset(_enum(schema(sid), n)) for n in _ENUMS),
+    sid: Words(posture=frozenset(_enum(schema(sid), "posture")),
+               reasons=frozenset(_enum(schema(sid), "reasons")),
+               view=frozenset(_enum(schema(sid), "view")),
                max_reasons=schema(sid)["properties"]["reasons"]["maxItems"])
     for sid in SCHEMA_PATHS
 }
@@ -107,8 +109,11 @@ def _union(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for sid in SCHEMA_PATHS for w in _enum(schema(sid), name)))
 
 
+# msgspec checks a Literal in C; mypy cannot read one built at runtime, so it sees `str`.
 if TYPE_CHECKING:
-    Posture = Reason = View = str
+    Posture: TypeAlias = str
+    Reason: TypeAlias = str
+    View: TypeAlias = str
 else:
     Posture = Literal[_union("posture")]
     Reason = Literal[_union("reasons")]

@@ -68,7 +68,8 @@ def broken_events(draw: st.DrawFn, frames: int = 2) -> dict[str, Any]:
     elif kind == "extra":
         e[draw(st.text(min_size=1, max_size=10).filter(lambda k: k not in e))] = draw(json_values)
     elif kind == "schema":
-        e["schema"] = draw(json_values.filter(lambda v: not isinstance(v, str) or v not in SCHEMA_PATHS))
+        e["schema"] = draw(json_values.filter(
+            lambda v: not isinstance(v, str) or v not in SCHEMA_PATHS))
     elif kind == "type":
         name = draw(st.sampled_from(SCALAR_FIELDS))
         e[name] = draw(json_values.filter(lambda v: not _fits(name, v)))
