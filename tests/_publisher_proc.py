@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from edge.events import BendEvent, BendMetrics, utc_ms  # noqa: E402
+from edge.events import BendEvent, BendMetrics, Posture, utc_ms  # noqa: E402
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 BASE_MS = 1_790_000_000_000  # 2026-09-21: a fixed day, so event ids never change
@@ -32,12 +32,15 @@ def fixed_ulid(t_ms: int, n: int) -> str:
     return "".join(_CROCKFORD[(value >> (5 * (25 - k))) & 31] for k in range(26))
 
 
-def synthetic_event(i: int, device_id: str = "kitchen", trace_frames: int = 30) -> BendEvent:
-    """Event number `i` of a deterministic household: varied postures, full skeletons."""
+def synthetic_event(i: int, device_id: str = "kitchen", trace_frames: int = 30,
+                    posture: Posture | None = None) -> BendEvent:
+    """Event number `i` of a deterministic household: varied postures (or `posture`), full
+    skeletons."""
     from datetime import UTC, datetime, timedelta
 
-    posture = ("hinge", "round", "squat")[i % 3]
-    reasons = {"hinge": (), "round": ("lumbar_rounding",), "squat": ()}[posture]
+    posture = posture or ("hinge", "round", "squat")[i % 3]
+    reasons = {"hinge": (), "round": ("lumbar_rounding",), "squat": (),
+               "unsure": ("front_view",)}[posture]
     start = datetime.fromtimestamp(BASE_MS / 1000, UTC) + timedelta(seconds=7 * i)
     duration_s = 1.5 + (i % 7) * 0.25
     phase = i * 0.37
@@ -56,7 +59,7 @@ def synthetic_event(i: int, device_id: str = "kitchen", trace_frames: int = 30) 
         started_at=utc_ms(start),
         ended_at=utc_ms(start + timedelta(seconds=duration_s)),
         duration_s=duration_s,
-        posture=posture,  # type: ignore[arg-type]
+        posture=posture,
         confidence=0.6 + (i % 4) * 0.1,
         reasons=reasons,
         activity="dishwasher" if i % 2 else "unknown",

@@ -273,3 +273,18 @@ def test_the_watchdog_is_fed_while_a_lost_camera_is_retried(tmp_path: Path) -> N
         outbox.close()
     assert not runner.is_alive(), "the agent did not stop from inside its retry wait"
     assert pings >= 6, f"only {pings} watchdog pings within {WATCHDOG_BOUND_S} s"
+
+
+def test_habits_share_counts_hinges_over_hinges_and_rounds_only(tmp_path: Path) -> None:
+    from datetime import date
+
+    from edge.habits import Habits
+
+    habits = Habits(tmp_path / "habits.json")
+    day = date(2026, 12, 4)
+    for posture in ("hinge", "hinge", "round", "squat", "unsure", "unsure"):
+        habits.add(day, posture)
+    count, share = habits.today(day)
+    assert count == 6 and share == 2 / 3  # squats and unsure bends count neither way
+    again = Habits(tmp_path / "habits.json")  # a restart keeps every posture's count
+    assert again.today(day) == (6, 2 / 3) and again.week_share(day) == 2 / 3

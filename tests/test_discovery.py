@@ -67,7 +67,6 @@ def test_one_device_four_sensors_and_a_bend_event() -> None:
     assert bends["state_topic"] == state_topic("kitchen")
     last = configs[discovery_topic("sensor", "kitchen", "last_posture")]
     # An enum sensor takes options and must have neither unit nor state_class.
-    # `unsure` (hingewatch.bend/2 and state/2: the back could not be seen) is a state too.
     assert last["device_class"] == "enum"
     assert last["options"] == ["hinge", "round", "squat", "unsure"]
     assert "state_class" not in last and "unit_of_measurement" not in last

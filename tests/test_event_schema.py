@@ -1,4 +1,5 @@
-"""The `hingewatch.bend/1` contract: round trips, what goes over the wire, what is refused."""
+"""The bend event's contract (`hingewatch.bend/2`, and `/1` still read): round trips, what
+goes over the wire, what is refused."""
 
 from __future__ import annotations
 
@@ -14,9 +15,27 @@ import pytest
 from edge.delivery.mqtt_config import MqttConfig
 from edge.delivery.outbox import Outbox
 from edge.delivery.publisher import Publisher
-from edge.delivery.state import STATE_SCHEMA_ID, STATE_SCHEMA_PATH, DeviceState, validate_state
+from edge.delivery.state import (
+    STATE_SCHEMA_ID,
+    STATE_SCHEMA_PATH,
+    STATE_SCHEMA_PATHS,
+    DeviceState,
+    StateError,
+    validate_state,
+)
 from edge.delivery.topics import HA_DISCOVERY_PREFIX, event_topic, state_topic
-from edge.events import SCHEMA_ID, SCHEMA_PATH, BendEvent, EventError, validate
+from edge.events import (
+    POSTURES,
+    REASONS,
+    SCHEMA_ID,
+    SCHEMA_PATH,
+    SCHEMA_PATHS,
+    BendEvent,
+    EventError,
+    hinge_share,
+    schema,
+    validate,
+)
 from tests._publisher_proc import synthetic_event
 from tests.mqtt_broker import Broker, Collector
 
@@ -24,11 +43,42 @@ SCHEMA = json.loads(SCHEMA_PATH.read_text())
 
 
 def test_the_schema_files_are_valid_json_schemas_with_their_ids() -> None:
-    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    for schema_id, path in {**SCHEMA_PATHS, **STATE_SCHEMA_PATHS}.items():
+        document = json.loads(path.read_text())
+        jsonschema.Draft202012Validator.check_schema(document)
+        assert document["$id"] == schema_id
     assert SCHEMA["$id"] == SCHEMA_ID
-    state_schema = json.loads(STATE_SCHEMA_PATH.read_text())
-    jsonschema.Draft202012Validator.check_schema(state_schema)
-    assert state_schema["$id"] == STATE_SCHEMA_ID
+    assert json.loads(STATE_SCHEMA_PATH.read_text())["$id"] == STATE_SCHEMA_ID
+
+
+def test_the_vocabulary_is_the_schemas() -> None:
+    props = schema()["properties"]
+    assert set(props["posture"]["enum"]) == set(POSTURES)
+    assert set(props["reasons"]["items"]["enum"]) == set(REASONS)
+    assert len(REASONS) <= props["reasons"]["maxItems"]
+
+
+def test_version_1_is_still_read_but_knows_no_unsure() -> None:
+    data = _base()
+    data["schema"] = "hingewatch.bend/1"
+    validate(data)  # an older device's event
+    data["posture"], data["reasons"] = "unsure", ["front_view"]
+    with pytest.raises(EventError, match="posture: 'unsure' is not one of"):
+        validate(data)
+    data["schema"] = SCHEMA_ID
+    validate(data)
+    state = DeviceState("kitchen", posture_now="unsure", last_posture="unsure").to_dict()
+    validate_state(state)
+    state["schema"] = "hingewatch.state/1"
+    with pytest.raises(StateError, match="posture_now"):
+        validate_state(state)
+
+
+@pytest.mark.parametrize(("hinges", "rounds", "share"),
+                         [(0, 0, None), (3, 1, 0.75), (0, 2, 0.0), (5, 0, 1.0)])
+def test_hinge_share_is_hinges_over_hinges_and_rounds(hinges: int, rounds: int,
+                                                     share: float | None) -> None:
+    assert hinge_share(hinges, rounds) == share
 
 
 @pytest.mark.parametrize("i", [0, 1, 2, 5, 6, 12, 29])
@@ -58,6 +108,7 @@ def test_every_payload_published_validates(
     # Events of every shape the synthetic household makes: each posture, view, null zone,
     # null back bulge, empty and full traces; plus the state and the discovery configs.
     events = [synthetic_event(i, trace_frames=(i * 7) % 31) for i in range(36)]
+    events.append(synthetic_event(36, posture="unsure"))
     collector = Collector(mosquitto.port, [event_topic("kitchen"), state_topic("kitchen"),
                                            f"{HA_DISCOVERY_PREFIX}/#"]).start()
     config = MqttConfig(host="127.0.0.1", port=mosquitto.port, device_id="kitchen")
@@ -99,9 +150,10 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
 MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("no event_id", lambda d: d.pop("event_id"), "(top): 'event_id' is a required property"),
     ("unknown posture", _set("posture", "slouch"),
-     "posture: 'slouch' is not one of ['hinge', 'round', 'squat']"),
-    ("a future schema", _set("schema", "hingewatch.bend/2"),
-     "unknown schema 'hingewatch.bend/2'; this receiver reads hingewatch.bend/1"),
+     "posture: 'slouch' is not one of ['hinge', 'round', 'squat', 'unsure']"),
+    ("a future schema", _set("schema", "hingewatch.bend/3"),
+     "unknown schema 'hingewatch.bend/3'; this receiver reads hingewatch.bend/1, "
+     "hingewatch.bend/2"),
     ("32 landmarks", lambda d: d.__setitem__("skeleton", d["skeleton"][:32]), "skeleton: "),
     ("a landmark with 4 numbers", lambda d: d["skeleton"][0].append(1.0),
      "skeleton/0: expected at most 3 items, got 4"),

@@ -24,6 +24,7 @@ import numpy as np
 
 from edge.analysis.backline import BackLine
 from edge.analysis.bends import Bend, Sample, depth_of, is_bent
+from edge.analysis.confidence import calibrated
 from edge.analysis.kinematics import Kinematics, View, view_of
 from edge.events import Posture
 
@@ -113,11 +114,12 @@ class BackReading:
 @dataclass(frozen=True)
 class Verdict:
     posture: VerdictPosture
-    confidence: float
+    confidence: float  # calibrated: how often a verdict like this one is right
     reasons: tuple[str, ...]
     view: View
     back: BackReading
     peak: Kinematics
+    score: float = 0.0  # the raw score the confidence is calibrated from
 
     @property
     def back_bulge_norm(self) -> float | None:
@@ -255,13 +257,14 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
     if (peak.trunk_inclination_deg >= LOCKED_MIN_TRUNK_DEG
             and peak.knee_flexion_deg < LOCKED_KNEE_DEG):
         reasons.append("locked_knees")
-    # Confidence: how clearly the deciding reading sits beyond its edge, the view, and how
-    # many of the deep frames showed the back.
+    # The raw score: how clearly the deciding reading sits beyond its edge, and the view;
+    # the confidence is that score calibrated on verdicts of known truth (confidence.py).
     view_factor = {"side": 1.0, "oblique": 0.9, "front": 0.6}[peak.view]
-    confidence = float(np.clip((0.45 + 0.5 * clarity) * view_factor, 0.05, 0.99))
+    score = float(np.clip((0.45 + 0.5 * clarity) * view_factor, 0.05, 0.99))
     if posture == "unsure":
-        confidence = 0.0
-    return Verdict(posture, confidence, tuple(reasons), peak.view, back, peak)
+        return Verdict(posture, 0.0, tuple(reasons), peak.view, back, peak, 0.0)
+    return Verdict(posture, calibrated(posture, score), tuple(reasons), peak.view, back, peak,
+                   score)
 
 
 def classify_bend(bend: Bend) -> Verdict:
@@ -272,8 +275,9 @@ def classify_picture(sample: Sample) -> Verdict:
     """One picture: `stand` unless the body is bent past the bend-entry thresholds."""
     if not is_bent(sample.kin):
         k = sample.kin
-        conf = 0.9 if k.trunk_inclination_deg < 15 else 0.7
-        return Verdict("stand", conf, (), k.view, BackReading("upright", frames=1), k)
+        score = 0.9 if k.trunk_inclination_deg < 15 else 0.7
+        return Verdict("stand", calibrated("stand", score), (), k.view,
+                       BackReading("upright", frames=1), k, score)
     return classify_samples([sample])
 
 

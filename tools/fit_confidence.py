@@ -1,0 +1,87 @@
+"""Fit the classifier's confidence map (edge/analysis/confidence_map.json).
+
+The recipe, reproducible: run the classifier on bends of known truth — the synthetic
+household, plain and with its hard cases (seeds other than the ones tests/metrics.json
+holds), and the recorded rendered people in tests/data/rendered/ — and fit an isotonic map
+from its raw score to how often it was right. Never the fixtures: they judge, they do not
+teach. Usage: .venv/bin/python tools/fit_confidence.py [--bends N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edge.analysis import confidence  # noqa: E402
+from edge.analysis.analyzer import BendAnalyzer  # noqa: E402
+from edge.analysis.evaluation import Detection, LabelRow, Outcome, Tally  # noqa: E402
+from edge.synth.clip import make_clip  # noqa: E402
+
+# Seeds apart from the held figures' (0): the map must not learn the test.
+SYNTH_SEEDS = (101, 102)
+RECORDED = ROOT / "tests" / "data" / "rendered"
+
+
+def synthetic_outcomes(bends: int, seed: int, hard: bool) -> list[Outcome]:
+    rng = np.random.default_rng(seed)
+    tally = Tally()
+    for _ in range(max(1, bends // 3)):
+        clip = make_clip(rng, n_bends=3, n_stands=1, hard=hard)
+        analyzer = BendAnalyzer()
+        found = []
+        for i, pose in enumerate(clip.poses):
+            found += analyzer.update(i / clip.fps, pose)
+        found += analyzer.finish()
+        rows = [LabelRow(0, Path("synthetic"), lab.start_s, lab.end_s, lab.posture)
+                for lab in clip.labels]
+        tally.video(rows, [Detection(b.bend.deepest.kin.t_s, b.verdict.posture,
+                                     b.verdict.confidence, b.verdict) for b in found])
+    return tally.outcomes
+
+
+def recorded_outcomes() -> list[Outcome]:
+    try:
+        from edge.analysis.recorded_eval import evaluate_recorded
+    except ImportError:
+        return []
+    outcomes: list[Outcome] = []
+    for path in sorted(RECORDED.glob("*.npz")):
+        if path.stem == "starter":  # the starter renders judge (tests), they do not teach
+            continue
+        outcomes += evaluate_recorded(path).outcomes
+    return outcomes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bends", type=int, default=600, help="synthetic bends per run")
+    args = parser.parse_args()
+    outcomes: list[Outcome] = []
+    for seed in SYNTH_SEEDS:
+        for hard in (False, True):
+            outcomes += synthetic_outcomes(args.bends, seed, hard)
+            print(f"synthetic seed {seed} hard={hard}: {len(outcomes)} items", file=sys.stderr)
+    outcomes += recorded_outcomes()
+    items = [(o.predicted, o.detail.score, o.right) for o in outcomes
+             if o.covered and o.detail is not None]
+    fitted = confidence.fit(items)
+    document = {
+        "about": "Isotonic map from the classifier's raw score to how often it is right; "
+                 "made by tools/fit_confidence.py (see there), never by hand.",
+        "items": len(items),
+        "knots": {k: {"raw": list(x), "right": list(y)} for k, (x, y) in fitted.knots.items()},
+    }
+    confidence.MAP_PATH.write_text(json.dumps(document, indent=1) + "\n")
+    print(f"{len(items)} verdicts; map written to {confidence.MAP_PATH}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
