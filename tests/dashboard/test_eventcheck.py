@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -22,6 +23,7 @@ from edge.events import (
     SCHEMA_PATHS,
     UNSURE_REASONS,
     EventError,
+    schema,
     validate,
 )
 from tests.dashboard.factory import make_event, now_utc
@@ -164,3 +166,17 @@ def test_every_version_with_any_words_gets_the_contracts_verdict(
     # Valid or not, under either version: the fast path says what the contract says.
     e = {**_BASES[schema_id], "posture": posture, "reasons": reasons, "view": view}
     assert fast_verdict(json.dumps(e).encode()) == contract_verdict(e)
+
+
+def test_the_fast_path_allows_versions_to_differ_only_in_their_words() -> None:
+    # FAST compares the versions with their enums and reason count taken out: a version
+    # differing anywhere else (here a bound) would send every message the slow way.
+    newest = eventcheck._without_words(schema("hingewatch.bend/2"))
+    v1 = copy.deepcopy(schema("hingewatch.bend/1"))
+    assert eventcheck._without_words(v1) == newest
+    v1["properties"]["posture"]["enum"].append("lean")
+    v1["properties"]["reasons"]["maxItems"] = 3
+    assert eventcheck._without_words(v1) == newest
+    v1["properties"]["duration_s"]["maximum"] = 60
+    assert eventcheck._without_words(v1) != newest
+    assert schema("hingewatch.bend/1")["properties"]["duration_s"]["maximum"] == 3600
