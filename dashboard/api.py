@@ -35,6 +35,7 @@ from dashboard.errors import WeekError
 from dashboard.records import EventRecord
 from dashboard.sql import EventQuery
 from dashboard.summary import (
+    COUNTED,
     FIRST_DAY,
     LAST_DAY,
     IsoWeek,
@@ -92,7 +93,8 @@ def list_events(
     *,
     device: Annotated[str | None, Query(pattern=NAME)] = None,
     activity: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")] = None,
-    posture: Annotated[PostureName | None, Query(description="the device's verdict")] = None,
+    posture: Annotated[PostureName | None, Query(
+        description="the device's verdict (unsure: the back could not be seen)")] = None,
     label: Annotated[Label | None, Query(description="the review label")] = None,
     reviewed: bool | None = None,
     simulated: bool | None = None,
@@ -133,8 +135,8 @@ def get_event(event_id: EVENT_ID, user: UserDep,
 
 
 def _counts(c: PostureCounts) -> dict[str, Any]:
-    return {"hinge": c.hinge, "round": c.round, "squat": c.squat, "not_a_bend": c.not_a_bend,
-            "bends": c.bends, "hinge_share": c.hinge_share}
+    return {**{p: getattr(c, p) for p in COUNTED}, "bends": c.bends,
+            "hinge_share": c.hinge_share}
 
 
 def _streak(s: Streak) -> StreakOut:
@@ -162,8 +164,7 @@ def summary(
         week=str(s.week), first_day=s.week.first_day.isoformat(),
         last_day=s.week.last_day.isoformat(), device_id=device, goal=s.goal,
         totals=CountsOut(**_counts(s.totals)),
-        per_posture={"hinge": s.totals.hinge, "round": s.totals.round,
-                     "squat": s.totals.squat, "not_a_bend": s.totals.not_a_bend},
+        per_posture={p: getattr(s.totals, p) for p in COUNTED},
         hinge_share=s.totals.hinge_share, deep_s=s.deep_s, simulated=s.simulated,
         reba_trunk={str(i + 1): n for i, n in enumerate(s.reba)},
         per_day=[DayOut(day=d.day.isoformat(), deep_s=d.deep_s, bent_s=d.bent_s,
@@ -189,10 +190,16 @@ def health(user: UserDep, svc: SvcDep) -> HealthOut:
         devices=[DeviceSeenOut(device_id=d.device_id, status=d.status,
                                last_message_at=d.last_message_at,
                                last_event_at=d.last_event_at, events_total=d.events_total,
-                               software_version=d.software_version, model=d.model)
+                               software_version=d.software_version, model=d.model,
+                               outbox_dead=_outbox_dead(d.state))
                  for d in svc.reader.devices()],
         events_total=svc.reader.event_total(), db_bytes=svc.reader.size_bytes(),
     )
+
+
+def _outbox_dead(state: dict[str, Any] | None) -> int | None:
+    # Optional in both state versions: a state without it has set nothing aside.
+    return None if state is None else int(state.get("outbox_dead", 0))
 
 
 @router.post("/events/{event_id}/review", response_model=ReviewResultOut,

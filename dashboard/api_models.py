@@ -6,8 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from edge.events import Posture
+
 Label = Literal["hinge", "round", "squat", "not_a_bend"]
-PostureName = Literal["hinge", "round", "squat"]
+# The device's verdicts, from the edge's one vocabulary: `unsure` (hingewatch.bend/2) is a
+# bend whose back could not be seen.
+PostureName = Posture
+EffectivePosture = Posture | Label
 
 
 class ErrorOut(BaseModel):
@@ -42,8 +47,11 @@ class EventOut(BaseModel):
     ended_at: str
     day: str = Field(description="the local date the bend started on")
     duration_s: float
-    posture: PostureName = Field(description="the device's verdict, never changed")
-    effective_posture: Label = Field(description="the review label if reviewed, else posture")
+    posture: PostureName = Field(
+        description="the device's verdict, never changed; unsure: the back could not be seen "
+                    "(the reasons say why: front_view, back_hidden, back_unclear)")
+    effective_posture: EffectivePosture = Field(
+        description="the review label if reviewed, else posture")
     confidence: float
     reasons: list[str]
     activity: str
@@ -81,9 +89,13 @@ class CountsOut(BaseModel):
     hinge: int
     round: int
     squat: int
+    unsure: int = Field(description="bends whose back could not be seen: counted in bends, "
+                                    "never in hinge_share")
     not_a_bend: int
-    bends: int
-    hinge_share: float | None = Field(description="hinges / (hinges + rounded backs)")
+    bends: int = Field(description="hinge + round + squat + unsure")
+    hinge_share: float | None = Field(
+        description="hinges / (hinges + rounded backs); squats and unsure bends count neither "
+                    "way; null without either")
 
 
 class DayOut(CountsOut):
@@ -116,7 +128,8 @@ class SummaryOut(BaseModel):
     device_id: str | None
     goal: float
     totals: CountsOut
-    per_posture: dict[str, int]
+    per_posture: dict[str, int] = Field(
+        description="hinge, round, squat, unsure and not_a_bend (a reviewer's label)")
     hinge_share: float | None
     deep_s: float
     simulated: int
@@ -156,6 +169,9 @@ class DeviceSeenOut(BaseModel):
     events_total: int
     software_version: str | None
     model: str | None
+    outbox_dead: int | None = Field(
+        description="events the device set aside (the broker refused them), from its last "
+                    "state; null when it has sent no state")
 
 
 class HealthOut(BaseModel):

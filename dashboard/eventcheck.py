@@ -1,4 +1,4 @@
-"""Decode and check a `hingewatch.bend/1` message fast enough for thousands a second.
+"""Decode and check a `hingewatch.bend/1` or `/2` message fast enough for thousands a second.
 
 `edge.events.validate` (jsonschema) is the contract, but it spends ~45 ms on one event: the
 skeleton and trace hold up to 3,069 numbers and jsonschema visits each in Python. Here
@@ -13,21 +13,28 @@ lists:
 - their *values*: delete brackets instead, and the numbers, comma-separated, are decoded as
   one flat `list[float]` with the schema's bounds, which also refuses a malformed number.
 
-About 0.15 ms an event instead of 45 ms. If the schema ever has a field or enum this module
-was not written for, every message takes the slow, certain path (`edge.events.validate`)
-instead. `tests/dashboard/test_eventcheck.py` holds both paths to the same verdict.
+Every version the edge names in `edge.events.SCHEMA_PATHS` is read. The versions may differ
+only in their enums (posture, reasons, view) and the number of reasons: msgspec decodes the
+union of them, read from the schema files, and then each event is held to the words and the
+count its own version allows (a `/1` event may not say `unsure`).
+
+About 0.15 ms an event instead of 45 ms. If the schemas ever differ in any other way, or
+have a field this module was not written for, every message takes the slow, certain path
+(`edge.events.validate`) instead. `tests/dashboard/test_eventcheck.py` holds both paths to
+the same verdict, for every version.
 """
 
 from __future__ import annotations
 
 from array import array
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import msgspec
 import numpy as np
 
-from edge.events import SCHEMA_ID, EventError, schema
+from edge.events import SCHEMA_ID, SCHEMA_PATHS, EventError, schema
 from edge.events import validate as validate_with_jsonschema
 
 
@@ -43,7 +50,8 @@ class UnknownSchemaError(EventError):
     """The payload names a schema id this dashboard does not read."""
 
 
-_S = schema()
+# The newest version gives the bounds and patterns; FAST checks the others agree.
+_S = schema(SCHEMA_ID)
 _P = _S["properties"]
 _M = _P["metrics"]["properties"]
 _T = _P["trace"]["properties"]
@@ -66,10 +74,50 @@ def _text(node: dict[str, Any]) -> msgspec.Meta:
     return msgspec.Meta(**rules)
 
 
-Posture = Literal["hinge", "round", "squat"]
-View = Literal["side", "oblique", "front"]
-Reason = Literal["lumbar_rounding", "waist_bend", "upper_back_rounding", "head_drop",
-                 "locked_knees"]
+# Where the versions may differ: these enums, and how many reasons an event may give.
+_ENUMS = {"posture": ("posture",), "reasons": ("reasons", "items"), "view": ("view",)}
+
+
+def _enum(version: dict[str, Any], name: str) -> tuple[str, ...]:
+    node = version["properties"]
+    for key in _ENUMS[name]:
+        node = node[key]
+    return tuple(node["enum"])
+
+
+@dataclass(frozen=True)
+class Words:
+    """What one schema version allows an event to say."""
+
+    posture: frozenset[str]
+    reasons: frozenset[str]
+    view: frozenset[str]
+    max_reasons: int
+
+
+_VERSIONS: dict[str, Words] = {
+    sid: Words(posture=frozenset(_enum(schema(sid), "posture")),
+               reasons=frozenset(_enum(schema(sid), "reasons")),
+               view=frozenset(_enum(schema(sid), "view")),
+               max_reasons=schema(sid)["properties"]["reasons"]["maxItems"])
+    for sid in SCHEMA_PATHS
+}
+
+
+def _union(name: str) -> tuple[str, ...]:
+    """Every word any version allows for `name`, in schema order, each once."""
+    return tuple(dict.fromkeys(w for sid in SCHEMA_PATHS for w in _enum(schema(sid), name)))
+
+
+# msgspec checks a Literal in C; mypy cannot read one built at runtime, so it sees `str`.
+if TYPE_CHECKING:
+    Posture: TypeAlias = str
+    Reason: TypeAlias = str
+    View: TypeAlias = str
+else:
+    Posture = Literal[_union("posture")]
+    Reason = Literal[_union("reasons")]
+    View = Literal[_union("view")]
 UtcMs = Annotated[str, _text(_S["$defs"]["utc_ms"])]
 
 
@@ -103,7 +151,8 @@ class Event(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     duration_s: Annotated[float, _number(_P["duration_s"])]
     posture: Posture
     confidence: Annotated[float, _number(_P["confidence"])]
-    reasons: Annotated[list[Reason], msgspec.Meta(max_length=_P["reasons"]["maxItems"])]
+    reasons: Annotated[list[Reason], msgspec.Meta(
+        max_length=max(w.max_reasons for w in _VERSIONS.values()))]
     activity: Annotated[str, _text(_P["activity"])]
     zone: Annotated[str, _text(_P["zone"])] | None
     lift: bool
@@ -120,17 +169,37 @@ def _fields(struct: type[msgspec.Struct]) -> set[str]:
     return set(struct.__struct_fields__)
 
 
-# The fast path runs only while the schema is the one these types were written from.
+def _without_words(node: Any) -> Any:
+    """A schema with what may differ between versions taken out: ids, descriptions, the
+    `schema` const, the enums of `_ENUMS` and the number of reasons."""
+    if isinstance(node, list):
+        return [_without_words(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _without_words(v) for k, v in node.items()
+           if k not in ("$id", "description", "$comment")}
+    props = out.get("properties", {})
+    if "schema" in props and "posture" in props:  # the top level
+        props["schema"] = None
+        for path in _ENUMS.values():
+            inner = props
+            for key in path[:-1]:
+                inner = inner[key]
+            inner[path[-1]] = {k: v for k, v in inner[path[-1]].items() if k != "enum"}
+        props["reasons"] = {k: v for k, v in props["reasons"].items() if k != "maxItems"}
+    return out
+
+
+# The fast path runs only while the schemas are the ones these types were written from.
 FAST = (
-    _fields(Event) == set(_P) == set(_S["required"])
+    all(_without_words(schema(sid)) == _without_words(_S) for sid in SCHEMA_PATHS)
+    and all(schema(sid)["properties"]["schema"] == {"const": sid} for sid in SCHEMA_PATHS)
+    and _fields(Event) == set(_P) == set(_S["required"])
     and _fields(Metrics) == set(_M) == set(_P["metrics"]["required"])
     and _fields(Trace) == set(_T) == set(_P["trace"]["required"])
     and _fields(Model) == set(_P["model"]["properties"]) == set(_P["model"]["required"])
     and all(node.get("additionalProperties") is False
             for node in (_S, _P["metrics"], _P["trace"], _P["model"]))
-    and set(get_args(Posture)) == set(_P["posture"]["enum"])
-    and set(get_args(View)) == set(_P["view"]["enum"])
-    and set(get_args(Reason)) == set(_P["reasons"]["items"]["enum"])
     and _P["reasons"].get("uniqueItems") is True
     and _P["skeleton"] == {"description": _P["skeleton"].get("description"),
                            "$ref": "#/$defs/skeleton"}
@@ -199,15 +268,38 @@ def _why_not(payload: bytes, error: msgspec.ValidationError) -> EventError:
         return NotJsonError(str(exc))
     if not isinstance(data, dict):
         return NotObjectError(f"expected a JSON object, got a JSON {type(data).__name__}")
-    if data.get("schema") != SCHEMA_ID:
+    if not _known(data.get("schema")):
         return _unknown(data.get("schema"))
     return EventError(str(error))
+
+
+def _known(schema_id: Any) -> bool:
+    # Any JSON value may sit there; a list or an object is not hashable.
+    return isinstance(schema_id, str) and schema_id in _VERSIONS
 
 
 def _unknown(value: Any) -> UnknownSchemaError:
     shown = repr(value)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return UnknownSchemaError(f"unknown schema {shown}; this dashboard reads {SCHEMA_ID}")
+    return UnknownSchemaError(f"unknown schema {shown}; this dashboard reads "
+                              f"{', '.join(SCHEMA_PATHS)}")
+
+
+def _says_only_its_words(event: Event) -> None:
+    """Refuse what the event's own version does not allow (e.g. `unsure` in a `/1` event)."""
+    words = _VERSIONS[event.schema]
+    for name, value in (("posture", event.posture), ("view", event.view)):
+        allowed: frozenset[str] = getattr(words, name)
+        if value not in allowed:
+            raise EventError(f"{name}: {value!r} is not one of {sorted(allowed)} in "
+                             f"{event.schema}")
+    for i, reason in enumerate(event.reasons):
+        if reason not in words.reasons:
+            raise EventError(f"reasons/{i}: {reason!r} is not one of {sorted(words.reasons)} "
+                             f"in {event.schema}")
+    if len(event.reasons) > words.max_reasons:
+        raise EventError(f"reasons: expected at most {words.max_reasons} items in "
+                         f"{event.schema}, got {len(event.reasons)}")
 
 
 def decode_event(payload: bytes) -> tuple[Event, np.ndarray]:
@@ -222,8 +314,9 @@ def decode_event(payload: bytes) -> tuple[Event, np.ndarray]:
         raise _why_not(payload, exc) from None
     except msgspec.DecodeError as exc:
         raise NotJsonError(str(exc)) from None
-    if event.schema != SCHEMA_ID:
+    if event.schema not in _VERSIONS:
         raise _unknown(event.schema)
+    _says_only_its_words(event)
     if len(set(event.reasons)) != len(event.reasons):
         raise EventError("reasons: has non-unique elements")
     _times_agree(event.started_at, event.ended_at, event.duration_s)
@@ -238,7 +331,7 @@ def _decode_slowly(payload: bytes) -> tuple[Event, np.ndarray]:
         raise NotJsonError(str(exc)) from None
     if not isinstance(data, dict):
         raise NotObjectError(f"expected a JSON object, got a JSON {type(data).__name__}")
-    if data.get("schema") != SCHEMA_ID:
+    if not _known(data.get("schema")):
         raise _unknown(data.get("schema"))
     try:
         validate_with_jsonschema(data)

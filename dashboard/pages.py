@@ -38,14 +38,15 @@ from dashboard.web import (
     render,
     session_cookie,
 )
+from edge.events import POSTURES
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("hingewatch.dashboard.login")
 PAGE_SIZE = 50
 MAX_NOTE_CHARS = 2000
-POSTURES = ("hinge", "round", "squat")
+# The bands of "bends per day by posture"; an unsure bend is a bend too, in grey.
 SERIES = (("hinge", "Hinge", "c-hinge"), ("squat", "Squat", "c-squat"),
-          ("round", "Rounded", "c-round"))
+          ("round", "Rounded", "c-round"), ("unsure", "Unsure", "c-unsure"))
 
 
 class BadRequest(Exception):
@@ -188,6 +189,7 @@ def events_page(request: Request, *, device: str | None = None, activity: str | 
         "pages": max(1, -(-total // PAGE_SIZE)), "filters": filters,
         "query_for": lambda p: urlencode({**filters, "page": p}),
         "devices": svc.reader.devices(), "activities": svc.reader.activities(),
+        "postures": POSTURES,
     })
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What a reviewer may call a bend. The device's own verdict (`events.posture`) has no CHECK:
+# it is whatever the event's schema allowed (bend/2 added `unsure`, no migration needed).
 LABELS: tuple[str, ...] = ("hinge", "round", "squat", "not_a_bend")
 
 # What one event adds to its `daily` row, as (column, expression over the event `e`).

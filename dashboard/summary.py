@@ -2,7 +2,9 @@
 
 Counts use the *effective* posture: a reviewer's label wins over the device's verdict, and
 a bend a reviewer marked "not a bend" counts nowhere. Hinge share is hinges over hinges
-plus rounded backs: a squat is a good way down too, so it neither raises nor lowers it.
+plus rounded backs (`edge.events.hinge_share`, the one definition): a squat is a good way
+down too and an unsure bend (the back could not be seen) says nothing, so neither raises nor
+lowers it; both still count as bends and in the time bent.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dashboard.clock import utc_ms
 from dashboard.errors import WeekError, WeekRangeError
 from dashboard.records import DayRow
 from dashboard.store import Reader
+from edge.events import POSTURES, hinge_share
 
 TREND_WEEKS = 8
 # The years a week or a day may be asked for: no event is before 2000 (messages.EARLIEST),
@@ -84,24 +87,31 @@ class IsoWeek:
 
 @dataclass(frozen=True)
 class PostureCounts:
+    """Bends by effective posture. An unsure bend is a bend (it counts in `bends`) whose
+    back could not be read, so it is left out of the hinge share."""
+
     hinge: int = 0
     round: int = 0
     squat: int = 0
+    unsure: int = 0
     not_a_bend: int = 0
 
     @property
     def bends(self) -> int:
-        return self.hinge + self.round + self.squat
+        return sum(getattr(self, p) for p in POSTURES)
 
     @property
     def hinge_share(self) -> float | None:
-        judged = self.hinge + self.round
-        return None if judged == 0 else self.hinge / judged
+        return hinge_share(self.hinge, self.round)
 
     def plus(self, posture: str, n: int) -> PostureCounts:
-        if posture not in ("hinge", "round", "squat", "not_a_bend"):
+        if posture not in COUNTED:
             return self
         return PostureCounts(**{**self.__dict__, posture: getattr(self, posture) + n})
+
+
+# Every effective posture a count is kept for: the edge's, and a reviewer's "not a bend".
+COUNTED: tuple[str, ...] = (*POSTURES, "not_a_bend")
 
 
 @dataclass(frozen=True)
@@ -158,10 +168,11 @@ def streaks(days: Iterable[tuple[str, int, int]], goal: float) -> tuple[Streak, 
     or a rounded back are skipped: a day away neither breaks nor extends a run."""
     best = current = Streak()
     for day_text, hinges, rounds in days:
-        if hinges + rounds == 0:
+        share = hinge_share(hinges, rounds)
+        if share is None:
             continue
         day = date.fromisoformat(day_text)
-        if hinges / (hinges + rounds) >= goal:
+        if share >= goal:
             current = Streak(current.days + 1, current.first or day, day)
             if current.days > best.days:
                 best = current
@@ -199,7 +210,7 @@ def week_summary(reader: Reader, week: IsoWeek, device_id: str | None, goal: flo
     reba = tuple(sum(r.reba[i] for r in week_rows) for i in range(4))
     totals = PostureCounts()
     for d in days:
-        for posture in ("hinge", "round", "squat", "not_a_bend"):
+        for posture in COUNTED:
             totals = totals.plus(posture, getattr(d.counts, posture))
     trend = tuple(
         WeekPoint(w, per_week.get(str(w), PostureCounts()))

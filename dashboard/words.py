@@ -6,10 +6,14 @@ one cue that fixes it.
 
 from __future__ import annotations
 
+from edge.delivery.state import STATE_SCHEMA_PATHS
+from edge.events import SCHEMA_PATHS
+
 POSTURE_WORDS: dict[str, str] = {
     "hinge": "Hip hinge",
     "round": "Rounded back",
     "squat": "Squat",
+    "unsure": "Unsure",
     "not_a_bend": "Not a bend",
     "stand": "Standing",
 }
@@ -18,6 +22,7 @@ POSTURE_NOTES: dict[str, str] = {
     "hinge": "hips went back, back stayed long — well done",
     "round": "the back bent instead of the hips",
     "squat": "knees and hips bent together, trunk fairly upright — fine for low lifts",
+    "unsure": "a bend whose back we could not see — it counts as a bend, not in hinge share",
     "not_a_bend": "a reviewer said this was no bend",
 }
 
@@ -33,6 +38,11 @@ REASON_WORDS: dict[str, str] = {
     ),
     "head_drop": "Head dropped — keep the neck in line with the back; look a little ahead.",
     "locked_knees": "Knees locked straight — soften the knees so the hips can travel back.",
+    # Why a bend is unsure: what a person can change so the next one is read.
+    "front_view": "We could not see the back: turn the camera side-on.",
+    "back_hidden": ("Something was along the back (a bag, a child, a hood), so we could not "
+                    "read it."),
+    "back_unclear": "The back line was unclear in this bend.",
 }
 
 REJECT_WORDS: dict[str, str] = {
@@ -41,10 +51,11 @@ REJECT_WORDS: dict[str, str] = {
     "not_json": "the payload is not strict JSON (or not UTF-8)",
     "not_object": "the JSON is not an object",
     "unknown_schema": "the event names a schema version this dashboard does not read",
-    "invalid": "the event does not match the hingewatch.bend/1 schema",
+    "invalid": f"the event does not match the schema it names ({', '.join(SCHEMA_PATHS)})",
     "device_mismatch": "the message's device_id differs from the device in its topic",
     "bad_status": "a status that is neither 'online' nor 'offline'",
-    "bad_state": "a state that does not match hingewatch.state/1",
+    "bad_state": f"a state that does not match the schema it names "
+                 f"({', '.join(STATE_SCHEMA_PATHS)})",
     "time_out_of_range": "the event's time is before 2000 or more than a day ahead of the "
                          "dashboard's clock",
     "too_deep": "the JSON is nested deeper than any valid message",

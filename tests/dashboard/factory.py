@@ -19,7 +19,11 @@ POSES = {
     "hinge": (68.0, 28.0, ()),
     "round": (82.0, 6.0, ("lumbar_rounding", "locked_knees")),
     "squat": (32.0, 105.0, ()),
+    # A bend whose back could not be read (bend/2): seen from the front.
+    "unsure": (64.0, 20.0, ("front_view",)),
 }
+# The view each posture is seen from: an unsure bend is a front view.
+VIEWS = {"unsure": "front"}
 ACTIVITIES = ("dishwasher", "laundry", "crib", "garden", "groceries")
 
 
@@ -71,9 +75,12 @@ def skeleton(trunk_deg: float, knee_deg: float, round_back: bool = False,
 
 def make_event(posture: str, started: datetime, *, device_id: str = "kitchen",
                activity: str = "dishwasher", simulated: bool = False, frames: int = 30,
-               rng: random.Random | None = None, event_id: str | None = None) -> BendEvent:
+               rng: random.Random | None = None, event_id: str | None = None,
+               reasons: tuple[str, ...] | None = None) -> BendEvent:
+    """A bend in `posture` (hinge, round, squat or unsure); `reasons` overrides the pose's."""
     rng = rng or random.Random()
-    trunk, knee, reasons = POSES[posture]
+    trunk, knee, pose_reasons = POSES[posture]
+    reasons = pose_reasons if reasons is None else reasons
     trunk += rng.uniform(-6, 6)
     duration = round(rng.uniform(1.5, 4.0), 2)
     deep = max(0.0, round((duration * 0.4) if trunk > 60 else 0.0, 2))
@@ -89,7 +96,7 @@ def make_event(posture: str, started: datetime, *, device_id: str = "kitchen",
         posture=posture,  # type: ignore[arg-type]
         confidence=round(rng.uniform(0.6, 0.98), 3), reasons=reasons,
         activity=activity, zone="sink" if activity == "dishwasher" else None,
-        lift=posture == "squat", view="side",
+        lift=posture == "squat", view=VIEWS.get(posture, "side"),  # type: ignore[arg-type]
         metrics=BendMetrics(
             peak_trunk_inclination_deg=round(trunk, 1),
             peak_hip_flexion_deg=round(trunk + knee * 0.6, 1),
@@ -107,15 +114,19 @@ def make_event(posture: str, started: datetime, *, device_id: str = "kitchen",
 
 
 def week_of_events(now: datetime, per_day: int = 6, days: int = 7, *, seed: int = 1,
-                   device_id: str = "kitchen", frames: int = 10) -> list[BendEvent]:
-    """A household's bends over the `days` days before `now`, improving as it goes."""
+                   device_id: str = "kitchen", frames: int = 10,
+                   unsure: float = 0.0) -> list[BendEvent]:
+    """A household's bends over the `days` days before `now`, improving as it goes;
+    `unsure` weighs bends whose back could not be read (against 0.25 for squats)."""
     rng = random.Random(seed)
     events = []
     for d in range(days):
         for k in range(per_day):
             started = now - timedelta(days=days - 1 - d, minutes=10 * (per_day - k) + 1)
             hinge_p = 0.4 + 0.5 * d / max(days - 1, 1)
-            posture = rng.choices(("hinge", "round", "squat"), (hinge_p, 1 - hinge_p, 0.25))[0]
+            # A zero weight leaves the draws, and so the household, as they were.
+            posture = rng.choices(("hinge", "round", "squat", "unsure"),
+                                  (hinge_p, 1 - hinge_p, 0.25, unsure))[0]
             events.append(make_event(posture, started, device_id=device_id,
                                      activity=rng.choice(ACTIVITIES), frames=frames, rng=rng))
     return events

@@ -8,6 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from edge.events import POSTURES, SCHEMA_ID, SCHEMA_PATHS, UNSURE_REASONS, schema
 from tests.dashboard.factory import make_event, now_utc
 
 json_scalars = (
@@ -22,9 +23,16 @@ json_values = st.recursive(
 )
 
 
-def base_event(frames: int = 2) -> dict[str, Any]:
-    """A valid event as a dict, with a short trace so jsonschema checks it quickly."""
-    return json.loads(make_event("hinge", now_utc(), frames=frames).to_json())
+def base_event(frames: int = 2, schema_id: str = SCHEMA_ID) -> dict[str, Any]:
+    """A valid event of version `schema_id` as a dict, with a short trace so jsonschema
+    checks it quickly."""
+    event = json.loads(make_event("hinge", now_utc(), frames=frames).to_json())
+    event["schema"] = schema_id  # a hinge without reasons says nothing only /2 allows
+    return event
+
+
+def allowed_reasons(schema_id: str) -> tuple[str, ...]:
+    return tuple(schema(schema_id)["properties"]["reasons"]["items"]["enum"])
 
 
 # Paths into an event where any value of another JSON type breaks it.
@@ -46,18 +54,22 @@ METRICS = ("peak_trunk_inclination_deg", "peak_hip_flexion_deg", "peak_knee_flex
 
 @st.composite
 def broken_events(draw: st.DrawFn, frames: int = 2) -> dict[str, Any]:
-    """A valid event with exactly one thing made wrong; every result must be refused."""
-    e = base_event(frames) if frames != 2 else copy.deepcopy(_BASE)
-    kind = draw(st.sampled_from((
-        "drop", "extra", "schema", "type", "range", "metric", "coord", "point", "frame",
-        "reasons", "order", "enum", "pattern", "nested_extra", "trace_frames",
-    )))
+    """A valid event of any version the dashboard reads, with exactly one thing made wrong;
+    every result must be refused."""
+    schema_id = draw(st.sampled_from(sorted(SCHEMA_PATHS)))
+    e = base_event(frames, schema_id) if frames != 2 else copy.deepcopy(_BASES[schema_id])
+    kinds = ["drop", "extra", "schema", "type", "range", "metric", "coord", "point", "frame",
+             "reasons", "order", "enum", "pattern", "nested_extra", "trace_frames"]
+    if schema_id == "hingewatch.bend/1":
+        kinds.append("newer_words")
+    kind = draw(st.sampled_from(kinds))
     if kind == "drop":
         del e[draw(st.sampled_from(sorted(e)))]
     elif kind == "extra":
         e[draw(st.text(min_size=1, max_size=10).filter(lambda k: k not in e))] = draw(json_values)
     elif kind == "schema":
-        e["schema"] = draw(json_values.filter(lambda v: v != "hingewatch.bend/1"))
+        e["schema"] = draw(json_values.filter(
+            lambda v: not isinstance(v, str) or v not in SCHEMA_PATHS))
     elif kind == "type":
         name = draw(st.sampled_from(SCALAR_FIELDS))
         e[name] = draw(json_values.filter(lambda v: not _fits(name, v)))
@@ -103,10 +115,18 @@ def broken_events(draw: st.DrawFn, frames: int = 2) -> dict[str, Any]:
             | st.just(["lumbar_rounding"] * 6) | json_scalars.filter(lambda v: True)
         )
         if isinstance(e["reasons"], list) and all(
-            r in ("lumbar_rounding", "waist_bend", "upper_back_rounding", "head_drop",
-                  "locked_knees") for r in e["reasons"]
+            r in allowed_reasons(schema_id) for r in e["reasons"]
         ) and len(set(e["reasons"])) == len(e["reasons"]):
             e["reasons"] = ["head_drop", "head_drop"]
+    elif kind == "newer_words":
+        # What only a later version allows: `unsure`, its reasons, more reasons than 5.
+        change = draw(st.sampled_from(("posture", "reason", "many")))
+        if change == "posture":
+            e["posture"] = "unsure"
+        elif change == "reason":
+            e["reasons"] = [draw(st.sampled_from(UNSURE_REASONS))]
+        else:
+            e["reasons"] = [*allowed_reasons(schema_id), draw(st.sampled_from(UNSURE_REASONS))]
     elif kind == "order":
         e["started_at"], e["ended_at"] = "2026-11-24T10:00:05.000Z", "2026-11-24T10:00:04.999Z"
     elif kind == "enum":
@@ -130,8 +150,9 @@ def _fits(name: str, value: Any) -> bool:
     if name in NUMBER_FIELDS:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if name in ("posture", "view"):
-        return value in ("hinge", "round", "squat", "side", "oblique", "front")
+        return value in (*POSTURES, "side", "oblique", "front")
     return isinstance(value, str) and name == "software_version" and len(value) <= 32
 
 
-_BASE = base_event(2)
+_BASES = {sid: base_event(2, sid) for sid in SCHEMA_PATHS}
+_BASE = _BASES[SCHEMA_ID]

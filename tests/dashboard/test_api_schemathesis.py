@@ -24,7 +24,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
     settings_ = make_settings(tmp_path_factory.mktemp("schemathesis"))
     dash = Dashboard(settings_, ingest=False).start()
     add_user(dash.writer, "rita", "reviewer")
-    events = week_of_events(datetime.now(UTC), per_day=3, frames=2)
+    # Unsure bends among them: every response that carries one must match the document.
+    events = week_of_events(datetime.now(UTC), per_day=3, frames=2, unsure=0.3)
+    assert any(e.posture == "unsure" for e in events)
     zone = ZoneInfo(settings_.timezone)
     dash.writer.write_batch([classify(f"hingewatch/{e.device_id}/event", e.to_json().encode(),
                                       zone, "2026-01-01T00:00:00.000Z") for e in events],

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from dashboard.server import Dashboard
 from dashboard.store import Reader
+from dashboard.words import REASON_WORDS as WORDS
 from edge.delivery.state import DeviceState
 from tests.dashboard.conftest import PASSWORD, add_user, make_settings, publish, wait_until
 from tests.dashboard.factory import make_event, week_of_events
@@ -60,7 +61,8 @@ def test_a_reviewers_visit(site: Dashboard, module_broker: Broker, page: Any,
 
     # Events arrive through the broker while the Today page is open.
     now = datetime.now(UTC)
-    events = week_of_events(now - timedelta(minutes=2), per_day=6, days=7, frames=20)
+    events = week_of_events(now - timedelta(minutes=2), per_day=6, days=7, frames=20,
+                            unsure=0.15)
     events.append(make_event("round", now - timedelta(seconds=30), device_id="nursery",
                              activity="crib", simulated=True, frames=20))
     publish(module_broker.port, [(f"hingewatch/{e.device_id}/event", e.to_json())
@@ -85,8 +87,10 @@ def test_a_reviewers_visit(site: Dashboard, module_broker: Broker, page: Any,
     desc = page.locator("#chart-bends svg desc").text_content()
     label = datetime.fromisoformat(today["day"]).strftime("%a ") + str(
         int(today["day"][-2:]))
-    assert f"{label}: {today['hinge']} Hinge, {today['squat']} Squat, {today['round']} Rounded" \
-        in desc
+    assert (f"{label}: {today['hinge']} Hinge, {today['squat']} Squat, {today['round']} Rounded, "
+            f"{today['unsure']} Unsure") in desc
+    assert summary["totals"]["unsure"] > 0  # the grey band is drawn
+    assert page.locator("#chart-bends svg rect.c-unsure").count() > 1
     assert today["hinge"] + today["round"] + today["squat"] > 0
     assert page.locator("#chart-bends svg rect").count() > 3
     assert "simulated" in page.locator(".notice.sim").text_content()
@@ -186,6 +190,45 @@ def test_the_week_on_a_phone(site: Dashboard, browser: Any, artifacts: Path) -> 
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, artifacts, "11-phone-events")
     context.close()
+
+
+# The stylesheet's --unsure grey, as the browser computes it.
+GREY = "rgb(100, 109, 117)"
+
+
+def test_an_unsure_bend_is_grey_with_its_reason(site: Dashboard, module_broker: Broker,
+                                                page: Any, artifacts: Path) -> None:
+    url = site.url
+    page.goto(url + "login")
+    page.fill("input[name=username]", "anna")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url)
+    page.wait_for_selector("#live-state.on")
+    # A hingewatch.bend/2 event arrives while Today is open: the back was hidden.
+    event = make_event("unsure", datetime.now(UTC) - timedelta(seconds=5), device_id="hall",
+                       reasons=("back_hidden",), frames=10)
+    publish(module_broker.port, [(f"hingewatch/{event.device_id}/event", event.to_json())])
+    bend = page.locator(f'.bend a[href="/events/{event.event_id}"]')
+    bend.wait_for()  # pushed by server-sent events, no reload
+    badge = bend.locator(".badge")
+    assert badge.text_content() == "Unsure"
+    assert badge.evaluate("b => getComputedStyle(b).backgroundColor") == GREY
+    assert bend.evaluate("a => getComputedStyle(a).borderLeftColor") == GREY
+    why = bend.locator(".why")
+    assert why.text_content() == WORDS["back_hidden"] and why.is_visible()
+    shot(page, artifacts, "12-today-unsure")
+
+    bend.click()
+    page.wait_for_selector("svg#skeleton")
+    head = page.locator("h1 .badge")
+    assert head.text_content() == "Unsure"
+    assert head.evaluate("b => getComputedStyle(b).backgroundColor") == GREY
+    trunk = page.locator("svg#skeleton .sk-trunk").first
+    assert trunk.evaluate("t => getComputedStyle(t).stroke") == GREY
+    assert page.locator("ul.reasons li").all_text_contents() == [WORDS["back_hidden"]]
+    assert page.locator("text=Why the device could not tell").is_visible()
+    shot(page, artifacts, "13-event-unsure")
 
 
 def _message(site: Dashboard, event: Any) -> Any:

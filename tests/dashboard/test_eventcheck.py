@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -16,9 +17,17 @@ from dashboard.eventcheck import (
     UnknownSchemaError,
     decode_event,
 )
-from edge.events import EventError, validate
+from edge.events import (
+    POSTURES,
+    REASONS,
+    SCHEMA_PATHS,
+    UNSURE_REASONS,
+    EventError,
+    schema,
+    validate,
+)
 from tests.dashboard.factory import make_event, now_utc
-from tests.dashboard.strategies import _BASE, broken_events, json_values
+from tests.dashboard.strategies import _BASE, _BASES, broken_events, json_values
 
 
 def contract_verdict(data: Any) -> str:
@@ -47,7 +56,7 @@ def test_the_fast_path_is_on() -> None:
     assert eventcheck.FAST, "the schema changed: update dashboard/eventcheck.py's types"
 
 
-@pytest.mark.parametrize("posture", ["hinge", "round", "squat"])
+@pytest.mark.parametrize("posture", POSTURES)
 def test_full_events_pass_and_keep_their_landmarks(posture: str) -> None:
     event = make_event(posture, now_utc(), frames=30)
     decoded, landmarks = decode_event(event.to_json().encode())
@@ -93,8 +102,9 @@ def test_every_trace_length_the_schema_allows_passes(n_frames: int, rate: float)
     (b"[1, 2]", NotObjectError),
     (b'"text"', NotObjectError),
     (b"{}", UnknownSchemaError),
-    (b'{"schema": "hingewatch.bend/2"}', UnknownSchemaError),
+    (b'{"schema": "hingewatch.bend/3"}', UnknownSchemaError),
     (b'{"schema": "hingewatch.bend/1"}', EventError),
+    (b'{"schema": "hingewatch.bend/2"}', EventError),
 ])
 def test_small_payloads(payload: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
@@ -110,8 +120,34 @@ def test_whitespace_and_integers_in_landmarks_are_fine() -> None:
     assert landmarks[:3].tolist() == [0.0, 1.0, 1.0]
 
 
-def test_the_slow_path_gives_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    payload = make_event("round", now_utc(), frames=3).to_json().encode()
+def test_the_unknown_schema_message_names_the_versions_read() -> None:
+    with pytest.raises(UnknownSchemaError) as info:
+        decode_event(b'{"schema": "hingewatch.bend/9"}')
+    assert str(info.value).endswith("this dashboard reads hingewatch.bend/1, hingewatch.bend/2")
+
+
+def test_a_bend_1_event_with_the_words_of_2_is_refused_by_both_paths(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    v1 = json.loads(json.dumps(_BASES["hingewatch.bend/1"]))
+    assert fast_verdict(json.dumps(v1).encode()) == contract_verdict(v1) == "valid"
+    for change in ({"posture": "unsure"}, {"reasons": [UNSURE_REASONS[0]]}):
+        bad = {**v1, **change}
+        payload = json.dumps(bad).encode()
+        assert contract_verdict(bad) == "invalid"
+        with pytest.raises(EventError, match="in hingewatch.bend/1"):
+            decode_event(payload)
+        monkeypatch.setattr(eventcheck, "FAST", False)
+        assert fast_verdict(payload) == "invalid"
+        monkeypatch.setattr(eventcheck, "FAST", True)
+        # The same words under /2 are fine.
+        assert fast_verdict(json.dumps({**bad, "schema": "hingewatch.bend/2"}).encode()) == "valid"
+
+
+@pytest.mark.parametrize("schema_id", sorted(SCHEMA_PATHS))
+def test_the_slow_path_gives_the_same_result(monkeypatch: pytest.MonkeyPatch,
+                                             schema_id: str) -> None:
+    event = json.loads(make_event("round", now_utc(), frames=3).to_json())
+    payload = json.dumps({**event, "schema": schema_id}, separators=(",", ":")).encode()
     fast_event, fast_values = decode_event(payload)
     monkeypatch.setattr(eventcheck, "FAST", False)
     slow_event, slow_values = decode_event(payload)
@@ -119,3 +155,28 @@ def test_the_slow_path_gives_the_same_result(monkeypatch: pytest.MonkeyPatch) ->
     assert slow_values.tolist() == fast_values.tolist()
     with pytest.raises(EventError):
         decode_event(payload.replace(b'"round"', b'"bent"'))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(SCHEMA_PATHS)), st.sampled_from((*POSTURES, "stand")),
+       st.lists(st.sampled_from((*REASONS, "slouch")), max_size=9),
+       st.sampled_from(("side", "oblique", "front", "back")))
+def test_every_version_with_any_words_gets_the_contracts_verdict(
+        schema_id: str, posture: str, reasons: list[str], view: str) -> None:
+    # Valid or not, under either version: the fast path says what the contract says.
+    e = {**_BASES[schema_id], "posture": posture, "reasons": reasons, "view": view}
+    assert fast_verdict(json.dumps(e).encode()) == contract_verdict(e)
+
+
+def test_the_fast_path_allows_versions_to_differ_only_in_their_words() -> None:
+    # FAST compares the versions with their enums and reason count taken out: a version
+    # differing anywhere else (here a bound) would send every message the slow way.
+    newest = eventcheck._without_words(schema("hingewatch.bend/2"))
+    v1 = copy.deepcopy(schema("hingewatch.bend/1"))
+    assert eventcheck._without_words(v1) == newest
+    v1["properties"]["posture"]["enum"].append("lean")
+    v1["properties"]["reasons"]["maxItems"] = 3
+    assert eventcheck._without_words(v1) == newest
+    v1["properties"]["duration_s"]["maximum"] = 60
+    assert eventcheck._without_words(v1) != newest
+    assert schema("hingewatch.bend/1")["properties"]["duration_s"]["maximum"] == 3600

@@ -109,9 +109,11 @@ def test_statuses_states_and_rejects_are_kept(writer: Writer, dash_settings: Set
 
 def test_the_daily_aggregate_follows_every_review(writer: Writer, dash_settings: Settings) -> None:
     rng = random.Random(3)
-    events = week_of_events(datetime(2026, 11, 24, 12, tzinfo=UTC), per_day=10, frames=2)
+    events = week_of_events(datetime(2026, 11, 24, 12, tzinfo=UTC), per_day=10, frames=2,
+                            unsure=0.3)
     events.append(make_event("squat", datetime(2026, 11, 24, 11, tzinfo=UTC), simulated=True,
                              frames=2))
+    unsure = [e for e in events if e.posture == "unsure"]
     ingest(writer, events)
     for _ in range(60):  # relabel, re-relabel, and relabel back
         e = rng.choice(events)
@@ -121,6 +123,8 @@ def test_the_daily_aggregate_follows_every_review(writer: Writer, dash_settings:
     assert kept == recomputed
     assert sum(int(r[4]) for r in kept) == len(events)  # type: ignore[call-overload]
     assert any(r[3] == "not_a_bend" for r in kept)
+    # Unsure bends (bend/2) are stored and kept under their own posture until relabelled.
+    assert unsure and any(r[3] == "unsure" for r in kept)
 
 
 def test_a_review_of_an_unknown_event_is_refused(writer: Writer) -> None:

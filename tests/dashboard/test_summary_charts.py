@@ -10,10 +10,19 @@ import pytest
 from dashboard import charts
 from dashboard.ergonomics import reba_trunk_score
 from dashboard.errors import WeekError
-from dashboard.summary import IsoWeek, PostureCounts, Streak, streaks
+from dashboard.pages import week_charts
+from dashboard.summary import (
+    DaySummary,
+    IsoWeek,
+    PostureCounts,
+    Streak,
+    WeekPoint,
+    WeekSummary,
+    streaks,
+)
 from dashboard.web import ago, duration_words
 from dashboard.words import REASON_WORDS
-from edge.events import REASONS
+from edge.events import REASONS, UNSURE_REASONS, hinge_share
 
 
 @pytest.mark.parametrize(("text", "first", "last"), [
@@ -40,6 +49,26 @@ def test_hinge_share_leaves_squats_out() -> None:
     assert PostureCounts(hinge=1).plus("not_a_bend", 2).bends == 1
 
 
+def test_hinge_share_leaves_unsure_bends_out_but_counts_them_as_bends() -> None:
+    counts = PostureCounts(hinge=3, round=1).plus("unsure", 5)
+    assert (counts.unsure, counts.bends, counts.hinge_share) == (5, 9, 0.75)
+    assert counts.hinge_share == hinge_share(3, 1)  # the edge's one definition
+    assert PostureCounts(unsure=2).hinge_share is None
+    assert PostureCounts().plus("stand", 3) == PostureCounts()  # no posture of a bend
+
+
+def test_the_week_chart_has_a_grey_unsure_band() -> None:
+    day = DaySummary(date(2026, 11, 23), PostureCounts(hinge=1, unsure=2))
+    week = IsoWeek.parse("2026-W48")
+    summary = WeekSummary(
+        week=week, device_id=None, goal=0.7, days=(day,), activities=(),
+        totals=day.counts, deep_s=0.0, bent_s=0.0, simulated=0, reba=(0, 0, 0, 0),
+        trend=(WeekPoint(week, day.counts),), best_streak=Streak(), current_streak=Streak())
+    root = _svg(week_charts(summary)["chart_per_day"])
+    assert [r.get("class") for r in root.findall("rect")].count("c-unsure") == 2  # bar, key
+    assert "2 Unsure" in (root.findtext("desc") or "")
+
+
 @pytest.mark.parametrize(("days", "best", "current"), [
     ([], 0, 0),
     ([("2026-11-01", 8, 2), ("2026-11-02", 9, 1), ("2026-11-03", 1, 9)], 2, 0),
@@ -64,6 +93,10 @@ def test_reba_trunk_score(deg: float, score: int) -> None:
 def test_every_reason_has_plain_words() -> None:
     assert set(REASON_WORDS) == set(REASONS)
     assert REASON_WORDS["lumbar_rounding"].startswith("Lower back rounded")
+    # Why a bend is unsure, in words that say what to change.
+    assert REASON_WORDS["front_view"].startswith("We could not see the back: turn the camera")
+    assert "(a bag, a child, a hood)" in REASON_WORDS["back_hidden"]
+    assert set(UNSURE_REASONS) <= set(REASON_WORDS)
 
 
 @pytest.mark.parametrize(("seconds", "words"), [
