@@ -65,7 +65,7 @@ MAX_EVENT_BYTES = 256 * 1024
 
 
 class EventError(ValueError):
-    """A payload that is not a valid `hingewatch.bend/1` event; the message says where."""
+    """A payload that is not a valid event of a version read here; the message says where."""
 
 
 def utc_ms(t: datetime) -> str:

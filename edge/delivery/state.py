@@ -28,7 +28,7 @@ PostureNow = Posture | Literal["stand"]
 
 
 class StateError(ValueError):
-    """A payload that is not a valid `hingewatch.state/1` state; the message says where."""
+    """A payload that is not a valid state of a version read here; the message says where."""
 
 
 def _now() -> str:
@@ -67,7 +67,7 @@ class DeviceState:
     def to_dict(self) -> dict[str, Any]:
         data = {"schema": STATE_SCHEMA_ID, **asdict(self)}
         if not self.outbox_dead:
-            # Optional in hingewatch.state/1: absent means none set aside, and receivers
+            # Optional in hingewatch.state/2: absent means none set aside, and receivers
             # whose schema predates the field still take every ordinary state.
             del data["outbox_dead"]
         data["fps"] = round(float(self.fps), 2)
