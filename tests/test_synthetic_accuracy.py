@@ -38,3 +38,26 @@ def test_synthetic_accuracy_meets_the_targets_and_never_regresses() -> None:
     assert now["detection_precision"] >= targets["synthetic_detection_precision"], now
     for key, value in now.items():
         assert value >= held[key] - PLATFORM_SLACK, f"{key} fell from {held[key]} to {value}"
+    ece = figures["expected_calibration_error"]
+    assert ece <= held["expected_calibration_error"] + PLATFORM_SLACK, ece
+
+
+def test_the_hard_household_is_held_too_and_never_calls_a_hinge_round_with_confidence(
+) -> None:
+    """Things on the back, arms along the trunk, front views, broken and merged masks,
+    chairs and wide squats: where the classifier cannot see, it must say so."""
+    held = json.loads(METRICS.read_text())["synthetic_hard"]
+    figures = evaluate_synthetic(held["bends"], held["seed"], hard=True)
+    now = {
+        "detection_recall": figures["detection_recall"],
+        "detection_precision": figures["detection_precision"],
+        "confident_balanced_accuracy_yaw60": figures["confident_balanced_accuracy"],
+        "confident_balanced_accuracy_yaw45": figures["near_side"]["confident_balanced_accuracy"],
+        "coverage_yaw60": figures["coverage"],
+        "coverage_yaw45": figures["near_side"]["coverage"],
+    }
+    for key, value in now.items():
+        assert value >= held[key] - PLATFORM_SLACK, f"{key} fell from {held[key]} to {value}"
+    ece = figures["expected_calibration_error"]
+    assert ece <= held["expected_calibration_error"] + PLATFORM_SLACK, ece
+    assert sum(c["hinge_called_round_confident"] for c in figures["cases"].values()) == 0

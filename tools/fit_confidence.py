@@ -69,8 +69,9 @@ def main() -> int:
             outcomes += synthetic_outcomes(args.bends, seed, hard)
             print(f"synthetic seed {seed} hard={hard}: {len(outcomes)} items", file=sys.stderr)
     outcomes += recorded_outcomes()
-    items = [(o.predicted, o.detail.score, o.right) for o in outcomes
-             if o.covered and o.detail is not None]
+    # What the rules said, before calibration turned unlikely verdicts into unsure ones.
+    items = [(v.rules_posture, v.score, v.rules_posture == o.truth) for o in outcomes
+             if (v := o.detail) is not None and v.rules_posture not in (None, "unsure")]
     fitted = confidence.fit(items)
     document = {
         "about": "Isotonic map from the classifier's raw score to how often it is right; "

@@ -73,7 +73,8 @@ class BackLine:
       the back, or the mask lost it): the bulge is not to be trusted;
     - `upper_hump_norm`: how far the upper outline stands out beyond the lower one (chord
       lengths; NaN when either part is unseen); `hands_at_shoulders`: the wrists are at the
-      shoulders, so whatever they hold may be what the upper outline shows;
+      shoulders, or the upper outline has a step no spine makes, so whatever is there may
+      be what the upper outline shows;
     - `depth_mean_norm`: the outline's mean distance from the chord over the fit range;
     - `depth_norm`: the outline's distance from the chord at each station (chord lengths,
       NaN where not found); `contour_px`: the found outline points in crop pixels.
@@ -170,9 +171,15 @@ def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
     upper = depth[(ts >= UPPER_RANGE[0]) & (ts <= UPPER_RANGE[1])]
     hump = (float(np.nanmax(upper) - np.nanmax(lower))
             if np.isfinite(lower).any() and np.isfinite(upper).any() else math.nan)
+    # A step in the upper outline is an edge of something on the back (a backpack's top, a
+    # child, a bar), never a spine's curve: the upper back is then as good as hidden.
+    upper_seen = np.flatnonzero(found & (ts >= UPPER_RANGE[0]) & (ts <= UPPER_RANGE[1]))
+    upper_steps = (np.abs(np.diff(depth[upper_seen])) / np.diff(ts[upper_seen]))[
+        np.diff(upper_seen) == 1]
+    upper_step = bool(upper_steps.size and upper_steps.max() > MAX_OUTLINE_SLOPE)
     wrists = xy[[Joint.LEFT_WRIST, Joint.RIGHT_WRIST]]
-    hands_up = bool((np.linalg.norm(wrists - shoulder, axis=1) / length
-                     < HANDS_AT_SHOULDERS_CHORDS).any())
+    hands_up = upper_step or bool((np.linalg.norm(wrists - shoulder, axis=1) / length
+                                   < HANDS_AT_SHOULDERS_CHORDS).any())
     points = bases + (np.nan_to_num(depth) * length)[:, None] * dorsal[None, :]
     return BackLine(
         bulge_norm=float(-c2 / 4.0),

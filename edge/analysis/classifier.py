@@ -89,6 +89,12 @@ SQUAT_MIN_KNEE_TO_HIP = 0.6
 SQUAT_MAX_TRUNK_DEG = 50.0
 SQUAT_LEAN_MAX_TRUNK_DEG = 55.0
 SQUAT_MAX_HIP_LEAD_DEG = 20.0
+# A verdict whose calibrated confidence (the share of verdicts like it that were right on
+# bends of known truth) is below this is no verdict: it becomes unsure. Raising it trades
+# coverage for accuracy.
+MIN_CONFIDENCE = 0.5
+# The reasons that name why a posture was called round (they go when it is not).
+VERDICT_REASONS = ("lumbar_rounding", "upper_back_rounding", "waist_bend")
 # Waist bend: hips less than this share of leg length behind the ankles while the trunk is
 # forward of WAIST_MIN_TRUNK_DEG — "bending from the waist" leaves the hips over the feet.
 # Only trusted seen side-on, where the hip position is measured, not guessed.
@@ -127,6 +133,9 @@ class Verdict:
     back: BackReading
     peak: Kinematics
     score: float = 0.0  # the raw score the confidence is calibrated from
+    # What the rules said before calibration (a verdict too unlikely to be right becomes
+    # unsure): the confidence map is fitted on it.
+    rules_posture: VerdictPosture | None = None
 
     @property
     def back_bulge_norm(self) -> float | None:
@@ -268,10 +277,13 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
     # the confidence is that score calibrated on verdicts of known truth (confidence.py).
     view_factor = {"side": 1.0, "oblique": 0.9, "front": 0.6}[peak.view]
     score = float(np.clip((0.45 + 0.5 * clarity) * view_factor, 0.05, 0.99))
-    if posture == "unsure":
-        return Verdict(posture, 0.0, tuple(reasons), peak.view, back, peak, 0.0)
-    return Verdict(posture, calibrated(posture, score), tuple(reasons), peak.view, back, peak,
-                   score)
+    said = posture
+    confidence = 0.0 if posture == "unsure" else calibrated(posture, score)
+    if posture != "unsure" and confidence < MIN_CONFIDENCE:
+        # Verdicts like this one were wrong more often than right: say so instead.
+        posture, confidence = "unsure", 0.0
+        reasons = ["back_unclear"] + [r for r in reasons if r not in VERDICT_REASONS]
+    return Verdict(posture, confidence, tuple(reasons), peak.view, back, peak, score, said)
 
 
 def classify_bend(bend: Bend) -> Verdict:
@@ -289,7 +301,7 @@ def classify_picture(sample: Sample) -> Verdict:
     if not is_bent(k):
         score = 0.9 if k.trunk_inclination_deg < 15 else 0.7
         return Verdict("stand", calibrated("stand", score), (), k.view,
-                       BackReading("upright", frames=1), k, score)
+                       BackReading("upright", frames=1), k, score, "stand")
     return classify_samples([sample])
 
 

@@ -37,22 +37,35 @@ class ConfidenceMap:
 
 def isotonic(raw: Sequence[float], right: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
     """Pool adjacent violators: the non-decreasing step function of `raw` closest (least
-    squares) to the 0/1 outcomes; returned as knots at each block's mean score."""
-    order = np.argsort(raw, kind="stable")
-    x = np.asarray(raw, float)[order]
-    y = np.asarray(right, float)[order]
-    # Blocks: [sum_y, count, sum_x]; merge while a block's mean exceeds the next one's.
+    squares) to the 0/1 outcomes, as knots: each plateau's first and last score."""
+    xs, inverse = np.unique(np.asarray(raw, float), return_inverse=True)
+    sums = np.bincount(inverse, weights=np.asarray(right, float))
+    counts = np.bincount(inverse).astype(float)
+    # Blocks of [sum right, count, lowest score, highest score], merged while a block's
+    # rate exceeds the next one's.
     blocks: list[list[float]] = []
-    for xi, yi in zip(x, y, strict=True):
-        blocks.append([yi, 1.0, xi])
+    for x, s, n in zip(xs, sums, counts, strict=True):
+        blocks.append([s, n, x, x])
         while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
-            s, n, sx = blocks.pop()
-            blocks[-1][0] += s
-            blocks[-1][1] += n
-            blocks[-1][2] += sx
-    kx = np.array([b[2] / b[1] for b in blocks])
-    ky = np.array([b[0] / b[1] for b in blocks])
-    return kx, ky
+            s2, n2, _, hi = blocks.pop()
+            blocks[-1][0] += s2
+            blocks[-1][1] += n2
+            blocks[-1][3] = hi
+    kx: list[float] = []
+    ky: list[float] = []
+    for s, n, lo, hi in blocks:
+        if ky and ky[-1] == s / n:
+            # The same rate goes on: one plateau, kept as its first and last knot.
+            if len(ky) >= 2 and ky[-2] == ky[-1]:
+                kx[-1] = hi
+            else:
+                kx.append(hi)
+                ky.append(s / n)
+            continue
+        for x in ((lo,) if lo == hi else (lo, hi)):
+            kx.append(x)
+            ky.append(s / n)
+    return np.asarray(kx), np.asarray(ky)
 
 
 def fit(items: Sequence[tuple[str, float, bool]]) -> ConfidenceMap:

@@ -22,6 +22,7 @@ from typing import Any
 
 from edge.analysis.backline import back_line
 from edge.analysis.evaluation import LabelRow, read_labels
+from edge.analysis.kinematics import kinematics
 from edge.analysis.recorded import RecordedError, RecordedItem, load_recorded, save_recorded
 from edge.capture.sources import open_source
 from edge.errors import HingewatchError
@@ -33,10 +34,11 @@ SAVE_EVERY = 50
 
 def reading(pose: Pose | None) -> dict[str, Any]:
     """What the analysis reads off the pose before saving: the recording must not change it."""
-    line = back_line(pose) if pose is not None else None
+    line = back_line(pose, kinematics(pose).yaw_deg) if pose is not None else None
     if line is None:
         return {"back_line": None}
-    return {"back_line": {"bulge_norm": line.bulge_norm, "turn_deg": line.turn_deg,
+    return {"back_line": {"bulge_norm": line.bulge_norm,
+                          "upper_hump_norm": line.upper_hump_norm,
                           "chord_px": line.chord_px, "found_share": line.found_share}}
 
 

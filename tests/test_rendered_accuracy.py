@@ -1,0 +1,57 @@
+"""The classifier on rendered people (tests/data/rendered/set1: the real BlazePose's output
+on renders of known posture, yaw 0-90°, with props), held to tests/metrics.json so the
+figures can only go up. Issue 9's targets are written beside them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge.analysis.evaluation import Tally
+from edge.analysis.recorded import load_recorded
+from edge.analysis.recorded_eval import score_items
+
+ROOT = Path(__file__).resolve().parents[1]
+SET = ROOT / "tests" / "data" / "rendered" / "set1"
+METRICS = ROOT / "tests" / "metrics.json"
+# The recording and the classifier are deterministic; this slack absorbs float differences
+# between machines in the landmark arithmetic.
+SLACK = 0.01
+# Beyond this yaw the camera sees the body from the front (issue 9 holds coverage within it).
+NEAR_SIDE_DEG = 45.0
+
+
+@pytest.fixture(scope="module")
+def scored() -> tuple[Tally, Tally]:
+    items = load_recorded(SET)
+    near = [it for it in items if abs(it.params["scene"]["camera"]["yaw_deg"]) <= NEAR_SIDE_DEG]
+    return score_items(items), score_items(near)
+
+
+def test_the_rendered_set_holds_its_figures(scored: tuple[Tally, Tally]) -> None:
+    every, near = scored
+    held = json.loads(METRICS.read_text())["rendered"]
+    now = every.summary()
+    near_now = near.summary()
+    figures = {
+        "coverage": now["coverage"],
+        "confident_balanced_accuracy": now["confident_balanced_accuracy"],
+        "coverage_yaw45": near_now["coverage"],
+        "confident_balanced_accuracy_yaw45": near_now["confident_balanced_accuracy"],
+    }
+    assert now["items_labelled"] >= held["items"], now
+    for key, value in figures.items():
+        assert value >= held[key] - SLACK, f"{key} fell from {held[key]} to {value}"
+    ece = now["expected_calibration_error"]
+    assert ece <= held["expected_calibration_error"] + SLACK, f"calibration error rose to {ece}"
+
+
+def test_hinges_called_round_with_confidence_never_grow(scored: tuple[Tally, Tally]) -> None:
+    """Issue 9's target is none; the count held in tests/metrics.json can only fall."""
+    every, _ = scored
+    wrong = [o.item for o in every.outcomes
+             if o.truth == "hinge" and o.predicted == "round" and (o.confidence or 0) >= 0.8]
+    held = json.loads(METRICS.read_text())["rendered"]["hinge_called_round_confident"]
+    assert len(wrong) <= held, wrong
