@@ -143,11 +143,10 @@ def render_one(assets: Assets, sc: Scene, out: str, width: int, samples: int) ->
 def write_labels(out: str) -> int:
     """labels.json and labels.csv from the sidecars on disk: pictures, then clips."""
     items = []
-    for pattern in (f'{out}/*.json', f'{out}/clips/*.json'):
+    # sidecars only (r01_….json, c01_….json): other JSON beside them is left alone
+    for pattern in (f'{out}/r[0-9][0-9]_*.json', f'{out}/clips/c[0-9][0-9]_*.json'):
         batch = []
         for p in glob.glob(pattern):
-            if os.path.basename(p) == 'labels.json':
-                continue
             with open(p) as fh:
                 batch.append(json.load(fh))
         items += sorted(batch, key=lambda r: r['scene']['index'])
