@@ -7,7 +7,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query
-from fastapi.exceptions import RequestValidationError
 
 from dashboard import words
 from dashboard.api_models import (
@@ -58,11 +57,6 @@ EVENT_ID = Annotated[str, Path(pattern=r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$",
 NAME = r"^[A-Za-z0-9_-]{1,64}$"
 # Years 2000-9998 (summary.MIN_YEAR, MAX_YEAR), weeks 01-53.
 WEEK = r"^([2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-W(0[1-9]|[1-4][0-9]|5[0-3])$"
-
-
-def _bad(where: str, message: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ["query", where], "msg": message,
-                                    "type": "value_error", "input": None}])
 
 
 def event_out(e: EventRecord) -> dict[str, Any]:

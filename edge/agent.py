@@ -23,7 +23,7 @@ from edge.capture.motion import MotionGate
 from edge.capture.sources import open_source
 from edge.config import Config
 from edge.delivery.publisher import Publisher
-from edge.delivery.state import DeviceState, PostureNow
+from edge.delivery.state import AgentStatus, DeviceState, PostureNow
 from edge.errors import HingewatchError, SourceError
 from edge.events import Posture
 from edge.habits import Habits
@@ -47,7 +47,7 @@ class Health:
     pose_runs: int = 0
     dropped: int = 0
     bends: int = 0
-    status: str = "starting"  # ok | sleeping | degraded | stopping
+    status: AgentStatus = "starting"
     fps: float = 0.0
 
 
@@ -234,7 +234,7 @@ class Agent:
             if len(self._fps_window) > 1 else 0.0
         engine = self.engine
         return DeviceState(
-            status=self.health.status,  # type: ignore[arg-type]
+            status=self.health.status,
             dropped_frames=self.health.dropped,
             detector_share=(round(engine.detector_runs / engine.frames, 4)
                             if engine is not None and engine.frames else None),

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.capture.frames import Frame
-from edge.capture.sources import FrameSource
+from edge.capture.frames import Frame, FrameSource
 from edge.errors import SourceError
 
 

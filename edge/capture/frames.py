@@ -1,8 +1,11 @@
-"""The `Frame` value: one RGB picture with the time it was taken."""
+"""The `Frame` value (one RGB picture with the time it was taken) and `FrameSource`, the base
+of every source of frames (files, folders, webcams, the Pi camera)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from types import TracebackType
 
 import numpy as np
 
@@ -29,3 +32,30 @@ class Frame:
     @property
     def resolution_wh(self) -> tuple[int, int]:
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
+
+
+class FrameSource:
+    """Base: iterate for frames; `with` releases what the source holds."""
+
+    name = "source"
+    # Frames per second the source says it delivers (None for a folder of pictures).
+    fps: float | None = None
+    # How many frames it holds, when known (None for cameras and some containers).
+    frame_count: int | None = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file or device; safe to call twice."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -11,45 +11,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import cv2
 import numpy as np
 
-from edge.capture.frames import Frame
+from edge.capture.frames import Frame, FrameSource
 from edge.capture.jpeg import is_jpeg, jpeg_is_complete
 from edge.errors import SourceError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif", ".m4v", ".mjpeg", ".h264"}
-
-
-class FrameSource:
-    """Base: iterate for frames; `with` releases what the source holds."""
-
-    name = "source"
-    # Frames per second the source says it delivers (None for a folder of pictures).
-    fps: float | None = None
-    # How many frames it holds, when known (None for cameras and some containers).
-    frame_count: int | None = None
-
-    def __iter__(self) -> Iterator[Frame]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release the file or device; safe to call twice."""
-
-    def __enter__(self) -> FrameSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -25,6 +25,8 @@ STATE_SCHEMA_PATHS: dict[str, Path] = {
 }
 
 PostureNow = Posture | Literal["stand"]
+# What the agent is doing (see DeviceState.status).
+AgentStatus = Literal["starting", "ok", "sleeping", "degraded", "stopping"]
 
 
 class StateError(ValueError):
@@ -57,7 +59,7 @@ class DeviceState:
     # `sleeping` (motion gate: nothing moves), `degraded` (camera lost, retrying), `starting`,
     # `stopping` —, frames the camera delivered that were lost, the share of pose runs that
     # needed the person detector, this process's CPU (% of one core), the SoC temperature.
-    status: Literal["starting", "ok", "sleeping", "degraded", "stopping"] = "ok"
+    status: AgentStatus = "ok"
     dropped_frames: int = 0
     detector_share: float | None = None
     cpu_percent: float | None = None
