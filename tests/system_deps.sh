@@ -25,7 +25,7 @@ need_program shellcheck shellcheck
 
 ((${#missing[@]} == 0)) && exit 0
 
-install=(apt-get install -y -qq --no-install-recommends "${missing[@]}")
+install=(apt-get install -y -qq "${missing[@]}")
 if [[ $(id -u) == 0 ]]; then
   as_root=()
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
