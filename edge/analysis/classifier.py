@@ -10,6 +10,8 @@ The rules, in the order they decide:
 5. Otherwise → unsure, with the reason a person can act on: `front_view` (turn the camera
    side-on), `back_hidden` (something along the back, or the mask lost it), `back_unclear`
    (the outline sits between straight and rounded, or too few frames showed it).
+6. A verdict whose calibrated confidence (confidence.py) is below MIN_CONFIDENCE — verdicts
+   like it were wrong more often than right — is unsure too.
 A wrong "rounded back" costs more trust than an honest "could not see".
 """
 
@@ -222,13 +224,13 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
     min_trunk = BACKLINE_MIN_TRUNK_SQUAT_DEG if squat_like else BACKLINE_MIN_TRUNK_DEG
     back = read_back(deep, peak, min_trunk)
     bulge, hump = back.bulge_norm, back.upper_hump_norm
-    yaw_hump = HUMP_PER_SIN_YAW * abs(math.sin(math.radians(peak.yaw_deg)))
+    sin_yaw = abs(math.sin(math.radians(peak.yaw_deg)))
+    yaw_hump = HUMP_PER_SIN_YAW * sin_yaw
 
     upper_hidden = back.hands_at_shoulders or (hump is not None and hump >= HUMP_MAX_SPINE)
     upper_round = (hump is not None and not upper_hidden and hump >= HUMP_ROUND + yaw_hump)
     upper_flat = hump is not None and not upper_hidden and hump <= HUMP_FLAT + yaw_hump
     lumbar_round = bulge is not None and bulge >= BULGE_ROUND
-    sin_yaw = abs(math.sin(math.radians(peak.yaw_deg)))
     near = (back.depth_norm is not None
             and back.depth_norm <= FLAT_MAX_DEPTH + FLAT_DEPTH_PER_SIN_YAW * sin_yaw)
     flat = bulge is not None and bulge <= BULGE_FLAT and upper_flat and near
