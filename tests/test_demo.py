@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.events import POSTURES
 from tests.mqtt_broker import have_mosquitto
 
 pytestmark = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
@@ -72,7 +73,8 @@ def test_demo_serves_simulated_bends_and_stops_cleanly(tmp_path: Path) -> None:
         assert seen["total"] > history, "no live bend reached the dashboard"
         newest = seen["events"][0]
         assert newest["simulated"] is True and newest["device_id"] == "kitchen"
-        assert newest["posture"] in ("hinge", "round", "squat")
+        # Any posture a bend may have, `unsure` included (a simulated back can be hidden too).
+        assert newest["posture"] in POSTURES
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         proc.wait(60)
