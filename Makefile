@@ -25,8 +25,10 @@ models: $(STAMP)
 demo: setup
 	$(BIN)/hingewatch demo
 
-# Mosquitto, Chromium, systemd, ShellCheck and a font from Debian: installed when missing
-# (as root or with sudo), else one line says the command to run.
+# What the tests need from Debian's packages: a real Mosquitto broker, Chromium for the
+# browser tests, systemd-analyze and ShellCheck for the Pi's service files, a font.
+# tests/system_deps.sh runs `apt-get update` and `apt-get install -y` for the missing ones
+# (as root, or through `sudo -n`), else stops at once with the one command to run.
 system-deps:
 	bash tests/system_deps.sh
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge.analysis.analyzer import still_sample
 from edge.analysis.backline import MASK_THRESHOLD, back_line
-from edge.analysis.kinematics import kinematics
 from edge.analysis.recorded import (
     LABELS,
     RecordedError,
@@ -74,8 +74,7 @@ def test_the_back_line_reads_the_same_after_recording(path: Path) -> None:
     compared = 0
     for it in load_recorded(path):
         before = it.reading.get("back_line")
-        after = (back_line(it.pose, kinematics(it.pose).yaw_deg) if it.pose is not None
-                 else None)
+        after = still_sample(it.pose).back if it.pose is not None else None
         assert (before is None) == (after is None), it.name
         if before is None or after is None:
             continue
@@ -144,10 +143,7 @@ def test_a_fresh_recording_round_trips(fixtures: Path, tmp_path: Path) -> None:
 @pytest.mark.pose
 def test_recorded_poses_classify_as_their_pictures(fixtures: Path) -> None:
     """The recording keeps what the classifier reads: same verdict as the picture itself."""
-    from edge.analysis.backline import back_line as line
-    from edge.analysis.bends import Sample
     from edge.analysis.classifier import classify_picture
-    from edge.analysis.kinematics import kinematics
     from edge.analysis.offline import classify_frame
     from edge.pose.blazepose import BlazePose
 
@@ -157,8 +153,7 @@ def test_recorded_poses_classify_as_their_pictures(fixtures: Path) -> None:
         assert it.pose is not None
         fresh = classify_frame(Frame(0.0, read_image(fixtures / "rendered" / it.name)), engine)
         assert fresh.verdict is not None
-        kin = kinematics(it.pose)
-        recorded = classify_picture(Sample(it.pose, kin, line(it.pose, kin.yaw_deg)))
+        recorded = classify_picture(still_sample(it.pose))
         assert recorded.posture == fresh.verdict.posture, it.name
         assert recorded.confidence == pytest.approx(fresh.verdict.confidence, abs=0.02), it.name
 

@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge.analysis import confidence  # noqa: E402
-from edge.analysis.analyzer import BendAnalyzer  # noqa: E402
-from edge.analysis.evaluation import Detection, LabelRow, Outcome, Tally  # noqa: E402
+from edge.analysis.evaluation import Outcome, Tally, detections, verdict_of  # noqa: E402
+from edge.analysis.recorded_eval import evaluate_recorded  # noqa: E402
 from edge.synth.clip import make_clip  # noqa: E402
+from edge.synth.evaluate import analyze_clip  # noqa: E402
 
 # Seeds apart from the held figures' (0): the map must not learn the test.
 SYNTH_SEEDS = (101, 102)
@@ -33,24 +34,12 @@ def synthetic_outcomes(bends: int, seed: int, hard: bool) -> list[Outcome]:
     rng = np.random.default_rng(seed)
     tally = Tally()
     for _ in range(max(1, bends // 3)):
-        clip = make_clip(rng, n_bends=3, n_stands=1, hard=hard)
-        analyzer = BendAnalyzer()
-        found = []
-        for i, pose in enumerate(clip.poses):
-            found += analyzer.update(i / clip.fps, pose)
-        found += analyzer.finish()
-        rows = [LabelRow(0, Path("synthetic"), lab.start_s, lab.end_s, lab.posture)
-                for lab in clip.labels]
-        tally.video(rows, [Detection(b.bend.deepest.kin.t_s, b.verdict.posture,
-                                     b.verdict.confidence, b.verdict) for b in found])
+        rows, found = analyze_clip(make_clip(rng, n_bends=3, n_stands=1, hard=hard))
+        tally.video(rows, detections(found))
     return tally.outcomes
 
 
 def recorded_outcomes() -> list[Outcome]:
-    try:
-        from edge.analysis.recorded_eval import evaluate_recorded
-    except ImportError:
-        return []
     outcomes: list[Outcome] = []
     for path in sorted(RECORDED.glob("*.npz")):
         if path.stem == "starter":  # the starter renders judge (tests), they do not teach
@@ -71,7 +60,8 @@ def main() -> int:
     outcomes += recorded_outcomes()
     # What the rules said, before calibration turned unlikely verdicts into unsure ones.
     items = [(v.rules_posture, v.score, v.rules_posture == o.truth) for o in outcomes
-             if (v := o.detail) is not None and v.rules_posture not in (None, "unsure")]
+             if (v := verdict_of(o.detail)) is not None
+             and v.rules_posture not in (None, "unsure")]
     fitted = confidence.fit(items)
     document = {
         "about": "Isotonic map from the classifier's raw score to how often it is right; "

@@ -3,6 +3,7 @@ segmentation, classification, zones and lift, wired in order)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,6 +34,13 @@ _SMOOTHED = ("trunk_inclination_deg", "hip_flexion_deg", "knee_flexion_deg",
 # out. Raising LIFT_MIN_HEIGHT calls only high carries lifts.
 LIFT_MIN_HEIGHT = -0.07
 LIFT_MIN_REACH = 0.3
+
+
+def still_sample(pose: Pose, baseline: Baseline | None = None) -> Sample:
+    """One picture's frame as the classifier reads it: angles unsmoothed, the back line
+    always traced (a still has no other frames to read it from)."""
+    kin = kinematics(pose, baseline)
+    return Sample(pose, kin, back_line(pose, kin.yaw_deg))
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,13 @@ class BendAnalyzer:
 
     def finish(self) -> list[AnalyzedBend]:
         return [self._analyze(b) for b in self.segmenter.finish()]
+
+    def run(self, timed: Iterable[tuple[float, Pose | None]]) -> list[AnalyzedBend]:
+        """Every bend of a whole stream of (t_s, pose), the last one closed at its end."""
+        bends: list[AnalyzedBend] = []
+        for t_s, pose in timed:
+            bends += self.update(t_s, pose)
+        return bends + self.finish()
 
     def restart(self) -> list[AnalyzedBend]:
         """The stream starts over (a file played again): finish what is under way and

@@ -8,6 +8,7 @@ and swallows short gaps. The thresholds follow the ergonomic bands: trunk flexio
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from edge.analysis.backline import BackLine
@@ -126,7 +127,9 @@ class _Stillness:
     """Whether the body has held a seated pose, hips still, for SEATED_HOLD_S."""
 
     def __init__(self) -> None:
-        self.window: list[tuple[float, float]] = []  # (t_s, lowering) of seated-pose frames
+        # (t_s, lowering) of the seated-pose frames since the hips came to rest: at most
+        # SEATED_HOLD_S of frames, as the segmenter stops asking once the person sits.
+        self.window: deque[tuple[float, float]] = deque()
 
     def update(self, kin: Kinematics) -> float | None:
         """The time the stillness began, once it has lasted SEATED_HOLD_S; else None."""
@@ -134,11 +137,10 @@ class _Stillness:
             self.window.clear()
             return None
         self.window.append((kin.t_s, kin.lowering_norm))
-        lows = [w[1] for w in self.window]
         # The hips must be still: drop frames from the front until the rest agree.
-        while max(lows) - min(lows) > SEATED_STILL_LOWERING:
-            self.window.pop(0)
-            lows.pop(0)
+        while (max(w[1] for w in self.window) - min(w[1] for w in self.window)
+               > SEATED_STILL_LOWERING):
+            self.window.popleft()
         if self.window[-1][0] - self.window[0][0] >= SEATED_HOLD_S:
             return self.window[0][0]
         return None
@@ -175,9 +177,9 @@ class BendSegmenter:
             self._stillness.window.clear()
             return out
         kin = sample.kin
-        still_since = self._stillness.update(kin)
         if self._seated:
             return out + self._update_seated(sample)
+        still_since = self._stillness.update(kin)
         if self._open is None:
             if is_bent(kin):
                 self._open = _Open([sample], cut_at_start=first, last_bent_s=t_s, last_seen_s=t_s)
@@ -188,6 +190,7 @@ class BendSegmenter:
             # Sat down: the bend ends where the stillness began.
             self._open.last_bent_s = max(self._open.samples[0].kin.t_s, still_since)
             self._seated = True
+            self._stillness.window.clear()  # not asked again until the person stands
             return out + self._close(cut=False, ends_seated=True)
         if not is_upright(kin):
             self._open.last_bent_s = t_s

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge.analysis.analyzer import AnalyzedBend
+from edge.analysis.classifier import Verdict
 from edge.errors import HingewatchError
 
 HEADER = ["clip", "start_s", "end_s", "label"]
@@ -94,6 +97,17 @@ class Detection:
     posture: str
     confidence: float | None = None
     detail: Any = None  # what was read (the verdict, the sample), for listings and sheets
+
+
+def detections(bends: Sequence[AnalyzedBend]) -> list[Detection]:
+    """The bends a stream gave, as the tally matches them (each keeps its bend as detail)."""
+    return [Detection(b.bend.deepest.kin.t_s, b.verdict.posture, b.verdict.confidence, b)
+            for b in bends]
+
+
+def verdict_of(detail: Any) -> Verdict | None:
+    """The verdict an outcome's detail holds: a verdict, or a bend or picture result."""
+    return detail if isinstance(detail, Verdict) else getattr(detail, "verdict", None)
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge.analysis.analyzer import AnalyzedBend, BendAnalyzer
-from edge.analysis.backline import back_line
+from edge.analysis.analyzer import AnalyzedBend, BendAnalyzer, still_sample
 from edge.analysis.bends import Sample
 from edge.analysis.classifier import Verdict, classify_picture
-from edge.analysis.kinematics import Baseline, kinematics
-from edge.capture.frames import Frame
-from edge.capture.sources import FrameSource, ImageSource
+from edge.analysis.kinematics import Baseline
+from edge.capture.frames import Frame, FrameSource
+from edge.capture.sources import ImageSource
 from edge.pose.engine import PoseEngine
 from edge.pose.smoothing import PoseSmoother
 
@@ -31,8 +30,7 @@ def classify_frame(
     pose = engine.process(frame)
     if pose is None:
         return PictureResult(frame.index, None, None)
-    kin = kinematics(pose, baseline)
-    sample = Sample(pose, kin, back_line(pose, kin.yaw_deg))
+    sample = still_sample(pose, baseline)
     return PictureResult(frame.index, classify_picture(sample), sample)
 
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from edge.analysis.analyzer import BendAnalyzer
-from edge.analysis.backline import back_line
-from edge.analysis.bends import Sample
+from edge.analysis.analyzer import BendAnalyzer, still_sample
 from edge.analysis.classifier import classify_picture
-from edge.analysis.evaluation import MISSED, Detection, LabelRow, Outcome, Tally
-from edge.analysis.kinematics import kinematics
+from edge.analysis.evaluation import MISSED, LabelRow, Outcome, Tally, detections
 from edge.analysis.recorded import RecordedItem, load_recorded
 
 
 def evaluate_recorded(path: Path) -> Tally:
-    """Every item of the set scored; an outcome's `detail` is the verdict."""
+    """Every item of the set scored; an outcome's `detail` is a still's verdict or a clip's
+    bend (`evaluation.verdict_of` reads either)."""
     return score_items(load_recorded(path))
 
 
@@ -35,8 +33,7 @@ def score_items(items: list[RecordedItem]) -> Tally:
         if item.pose is None:
             tally.item(Outcome(item.name, item.label, MISSED))
             continue
-        kin = kinematics(item.pose)
-        verdict = classify_picture(Sample(item.pose, kin, back_line(item.pose, kin.yaw_deg)))
+        verdict = classify_picture(still_sample(item.pose))
         tally.item(Outcome(item.name, item.label, verdict.posture, verdict.confidence, verdict))
     for name, frames in clips.items():
         frames.sort(key=lambda f: f.t_s)
@@ -45,11 +42,6 @@ def score_items(items: list[RecordedItem]) -> Tally:
             continue
         truth = Counter(f.label for f in bent).most_common(1)[0][0]
         row = LabelRow(0, Path(name), bent[0].t_s, bent[-1].t_s, truth)
-        analyzer = BendAnalyzer()
-        found = []
-        for f in frames:
-            found += analyzer.update(f.t_s, f.pose)
-        found += analyzer.finish()
-        tally.video([row], [Detection(b.bend.deepest.kin.t_s, b.verdict.posture,
-                                      b.verdict.confidence, b.verdict) for b in found], name)
+        found = BendAnalyzer().run((f.t_s, f.pose) for f in frames)
+        tally.video([row], detections(found), name)
     return tally

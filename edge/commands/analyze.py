@@ -19,8 +19,10 @@ from edge.analysis.evaluation import (
     Outcome,
     Tally,
     confusion_table,
+    detections,
     read_labels,
     reliability_table,
+    verdict_of,
 )
 from edge.analysis.kinematics import kinematics
 from edge.analysis.offline import PictureResult, analyze_source
@@ -228,10 +230,8 @@ def run_eval(args: argparse.Namespace) -> int:
             engine.reset()
             with open_source(str(clip)) as source:
                 bends = analyze_source(source, engine)
-            detected = [Detection(b.bend.deepest.kin.t_s, b.verdict.posture,
-                                  b.verdict.confidence, b)
-                        for b in bends if isinstance(b, AnalyzedBend)]
-            tally.video(clip_rows, detected, str(clip.relative_to(root)))
+            tally.video(clip_rows, detections([b for b in bends if isinstance(b, AnalyzedBend)]),
+                        str(clip.relative_to(root)))
             progress.step()
     finally:
         progress.close()
@@ -239,16 +239,6 @@ def run_eval(args: argparse.Namespace) -> int:
     _report_errors(tally, summary, args.sheet, root)
     print(json.dumps(summary))
     return 0
-
-
-def _verdict_of(detail: object) -> Verdict | None:
-    if isinstance(detail, Verdict):
-        return detail
-    if isinstance(detail, PictureResult):
-        return detail.verdict
-    if isinstance(detail, AnalyzedBend):
-        return detail.verdict
-    return None
 
 
 def _reading(v: Verdict | None) -> str:
@@ -273,10 +263,10 @@ def _report_errors(tally: Tally, summary: dict[str, Any], sheet_dir: Path | None
               f"{len(tally.false_detections)} false detection(s):", file=err)
     for o in wrong:
         print(f"  {o.item}: labelled {o.truth}, said {o.predicted}: "
-              f"{_reading(_verdict_of(o.detail))}", file=err)
+              f"{_reading(verdict_of(o.detail))}", file=err)
     for name, d in tally.false_detections:
         print(f"  {name}@{d.t_s:.1f}s: no bend labelled there, said "
-              f"{_reading(_verdict_of(d.detail))}", file=err)
+              f"{_reading(verdict_of(d.detail))}", file=err)
     print("\nconfusion (rows: label, columns: verdict)\n" + confusion_table(summary["confusion"]),
           file=err)
     print("\nreliability (covered verdicts)\n"

@@ -14,16 +14,23 @@ from typing import Any
 
 import numpy as np
 
-from edge.analysis.analyzer import BendAnalyzer
-from edge.analysis.evaluation import Detection, LabelRow, Tally
+from edge.analysis.analyzer import AnalyzedBend, BendAnalyzer
+from edge.analysis.evaluation import LabelRow, Tally, detections
 from edge.synth.cases import CASES, PLAIN
-from edge.synth.clip import make_clip
+from edge.synth.clip import Clip, make_clip
 
 BENDS_PER_CLIP = 3
 NEAR_SIDE_DEG = 45.0
 # A verdict this confident is one a person would act on (issue 9: no hinge called round
 # at or above it).
 SURE_CONFIDENCE = 0.8
+
+
+def analyze_clip(clip: Clip) -> tuple[list[LabelRow], list[AnalyzedBend]]:
+    """A clip's labels as eval rows, and the bends the analysis found in it."""
+    rows = [LabelRow(0, Path("synthetic"), lab.start_s, lab.end_s, lab.posture)
+            for lab in clip.labels]
+    return rows, BendAnalyzer().run((i / clip.fps, pose) for i, pose in enumerate(clip.poses))
 
 
 def evaluate_synthetic(
@@ -42,15 +49,8 @@ def evaluate_synthetic(
     for _ in range(max(1, -(-bends // BENDS_PER_CLIP))):
         clip = make_clip(rng, n_bends=BENDS_PER_CLIP, yaw_range_deg=yaw_range_deg, n_stands=1,
                          hard=hard)
-        analyzer = BendAnalyzer()
-        found = []
-        for i, pose in enumerate(clip.poses):
-            found += analyzer.update(i / clip.fps, pose)
-        found += analyzer.finish()
-        detected = [Detection(b.bend.deepest.kin.t_s, b.verdict.posture, b.verdict.confidence)
-                    for b in found]
-        rows = [LabelRow(0, Path("synthetic"), lab.start_s, lab.end_s, lab.posture)
-                for lab in clip.labels]
+        rows, found = analyze_clip(clip)
+        detected = detections(found)
         for lab in clip.labels:
             match = [b for b in found if lab.start_s <= b.bend.deepest.kin.t_s <= lab.end_s]
             if match:

@@ -17,10 +17,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from edge.analysis.backline import back_line
-from edge.analysis.bends import Sample
+from edge.analysis.analyzer import still_sample
 from edge.analysis.classifier import classify_picture
-from edge.analysis.kinematics import kinematics
 from edge.analysis.recorded import RecordedItem, load_recorded
 
 YAW_BINS = ((0, 30), (30, 60), (60, 90))
@@ -29,7 +27,7 @@ YAW_BINS = ((0, 30), (30, 60), (60, 90))
 def predict(it: RecordedItem) -> str:
     if it.pose is None:
         return "none"
-    return classify_picture(Sample(it.pose, kinematics(it.pose), back_line(it.pose))).posture
+    return classify_picture(still_sample(it.pose)).posture
 
 
 def _yaw_bin(it: RecordedItem) -> str:

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.analysis.backline import back_line
+from edge.analysis.analyzer import still_sample
 from edge.analysis.evaluation import LabelRow, read_labels
-from edge.analysis.kinematics import kinematics
 from edge.analysis.recorded import RecordedError, RecordedItem, load_recorded, save_recorded
 from edge.capture.sources import open_source
 from edge.errors import HingewatchError
@@ -34,7 +33,7 @@ SAVE_EVERY = 50
 
 def reading(pose: Pose | None) -> dict[str, Any]:
     """What the analysis reads off the pose before saving: the recording must not change it."""
-    line = back_line(pose, kinematics(pose).yaw_deg) if pose is not None else None
+    line = still_sample(pose).back if pose is not None else None
     if line is None:
         return {"back_line": None}
     return {"back_line": {"bulge_norm": line.bulge_norm,
