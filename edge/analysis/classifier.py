@@ -91,6 +91,13 @@ SQUAT_MIN_KNEE_TO_HIP = 0.6
 SQUAT_MAX_TRUNK_DEG = 50.0
 SQUAT_LEAN_MAX_TRUNK_DEG = 55.0
 SQUAT_MAX_HIP_LEAD_DEG = 20.0
+# Seen from the front the world landmarks' depth is a guess (knee angles read 30–60° low in
+# deep squats), so the picture decides: hips lowered with the trunk upright make the trunk's
+# height in the picture at least FRONT_SQUAT_MIN_TRUNK_TO_LEG of the legs' (standing adults
+# read 0.6–0.75, forward bends ~0.3–0.5: the trunk shortens, the legs do not), with the
+# knees visibly bent (at least FRONT_SQUAT_MIN_KNEE_DEG even as underestimated).
+FRONT_SQUAT_MIN_TRUNK_TO_LEG = 0.75
+FRONT_SQUAT_MIN_KNEE_DEG = 45.0
 # A verdict whose calibrated confidence (the share of verdicts like it that were right on
 # bends of known truth) is below this is no verdict: it becomes unsure. Raising it trades
 # coverage for accuracy.
@@ -146,7 +153,9 @@ class Verdict:
 
 def _median_kin(kins: Sequence[Kinematics]) -> Kinematics:
     def med(name: str) -> float:
-        return float(np.nanmedian([getattr(k, name) for k in kins]))
+        values = np.array([getattr(k, name) for k in kins], dtype=float)
+        seen = values[~np.isnan(values)]
+        return float(np.median(seen)) if seen.size else math.nan
 
     yaw = med("yaw_deg")
     return Kinematics(
@@ -162,6 +171,7 @@ def _median_kin(kins: Sequence[Kinematics]) -> Kinematics:
         view=view_of(yaw),
         legs_seen=any(k.legs_seen for k in kins),
         trunk_seen=any(k.trunk_seen for k in kins),
+        trunk_to_leg_image=med("trunk_to_leg_image"),
     )
 
 
@@ -201,6 +211,19 @@ def _squat_like(k: Kinematics) -> bool:
     return chest_up or parallel
 
 
+def _front_squat(k: Kinematics) -> bool:
+    return (k.view == "front" and k.legs_seen and k.knee_flexion_deg >= FRONT_SQUAT_MIN_KNEE_DEG
+            and k.trunk_to_leg_image >= FRONT_SQUAT_MIN_TRUNK_TO_LEG)
+
+
+def _squat_clarity(k: Kinematics) -> float:
+    if k.view == "front":  # the picture's proportions decide, not the world angles
+        return min(_clarity(k.knee_flexion_deg, FRONT_SQUAT_MIN_KNEE_DEG, 30.0),
+                   _clarity(k.trunk_to_leg_image, FRONT_SQUAT_MIN_TRUNK_TO_LEG, 0.25))
+    return min(_clarity(k.knee_flexion_deg, SQUAT_MIN_KNEE_DEG, 30.0),
+               _clarity(-(k.hip_flexion_deg - k.knee_flexion_deg), -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
+
+
 def _unsure_reason(back: BackReading) -> str:
     return {"front_view": "front_view", "hidden": "back_hidden"}.get(back.status, "back_unclear")
 
@@ -220,7 +243,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
                        for s in samples])
     deep = [s for s, d in zip(samples, depths, strict=True) if d >= DEEP_SHARE * depths.max()]
     peak = _median_kin([s.kin for s in deep])
-    squat_like = _squat_like(peak) and not sit_down
+    squat_like = (_squat_like(peak) or _front_squat(peak)) and not sit_down
     min_trunk = BACKLINE_MIN_TRUNK_SQUAT_DEG if squat_like else BACKLINE_MIN_TRUNK_DEG
     back = read_back(deep, peak, min_trunk)
     bulge, hump = back.bulge_norm, back.upper_hump_norm
@@ -253,9 +276,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
         clarity = 0.5 + 0.5 * _clarity(hump, HUMP_ROUND + yaw_hump, HUMP_ROUND)
     elif squat_like:
         posture = "squat"
-        clarity = 0.5 + 0.5 * min(_clarity(peak.knee_flexion_deg, SQUAT_MIN_KNEE_DEG, 30.0),
-                                  _clarity(-(peak.hip_flexion_deg - peak.knee_flexion_deg),
-                                           -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
+        clarity = 0.5 + 0.5 * _squat_clarity(peak)
     elif flat:
         assert bulge is not None
         posture = "hinge"
@@ -295,8 +316,10 @@ def classify_bend(bend: Bend) -> Verdict:
 def classify_picture(sample: Sample) -> Verdict:
     """One picture: `stand` unless the body is bent past the bend-entry thresholds; seen
     from the front, a tilt between the exit and entry thresholds may be a foreshortened
-    bend, so it is `unsure`, not `stand`."""
+    bend, so it is `unsure`, not `stand` — unless the picture shows a squat."""
     k = sample.kin
+    if _front_squat(k):
+        return classify_samples([sample])
     if k.view == "front" and TRUNK_EXIT_DEG <= k.trunk_inclination_deg < TRUNK_ENTRY_FRONT_DEG:
         return Verdict("unsure", 0.0, ("front_view",), k.view,
                        BackReading("front_view", frames=1), k, 0.0)

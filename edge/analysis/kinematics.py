@@ -51,7 +51,11 @@ class Kinematics:
     - head_flexion_deg: the neck (shoulder→ear) bent towards the chest against the trunk
       line; the dowel test's head point;
     - torso_chord_ratio: shoulder–hip distance over the standing value (1 without baseline);
-    - yaw_deg: 0 side view … 90 front or back view; view: its class.
+    - yaw_deg: 0 side view … 90 front or back view; view: its class;
+    - trunk_to_leg_image: in the picture, the hip→shoulder height over the ankle→hip height
+      (NaN when the legs fold out of sight). It needs no depth, so it holds seen from the
+      front: ~0.6–0.75 standing; a forward bend shortens the trunk's height (a hinge or a
+      rounded back at 60° reads ~0.3–0.5), a squat shortens the legs' (≳0.75).
     """
 
     t_s: float
@@ -66,6 +70,7 @@ class Kinematics:
     view: View
     legs_seen: bool
     trunk_seen: bool
+    trunk_to_leg_image: float = math.nan
 
     @property
     def knee_to_hip_ratio(self) -> float:
@@ -214,4 +219,17 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
         view=view_of(yaw),
         legs_seen=legs_seen,
         trunk_seen=trunk_seen,
+        trunk_to_leg_image=trunk_to_leg_image(pose),
     )
+
+
+def trunk_to_leg_image(pose: Pose) -> float:
+    """The picture's hip→shoulder height over its ankle→hip height (y points down)."""
+    xy = pose.xy_px
+    hip = float(xy[Joint.LEFT_HIP, 1] + xy[Joint.RIGHT_HIP, 1]) / 2
+    shoulder = float(xy[Joint.LEFT_SHOULDER, 1] + xy[Joint.RIGHT_SHOULDER, 1]) / 2
+    ankle = float(xy[Joint.LEFT_ANKLE, 1] + xy[Joint.RIGHT_ANKLE, 1]) / 2
+    leg = ankle - hip
+    if leg < 0.05 * float(pose.resolution_wh[1]):  # legs folded out of sight or lost
+        return math.nan
+    return (hip - shoulder) / leg
