@@ -2,9 +2,9 @@
 
 The recipe, reproducible: run the classifier on bends of known truth — the synthetic
 household, plain and with its hard cases (seeds other than the ones tests/metrics.json
-holds), and the recorded rendered people in tests/data/rendered/ — and fit an isotonic map
-from its raw score to how often it was right. Never the fixtures: they judge, they do not
-teach. Usage: .venv/bin/python tools/fit_confidence.py [--bends N]
+holds), and the recorded rendered people of tests/data/rendered/benchmark.json — and fit
+an isotonic map from its raw score to how often it was right. Never the fixtures: they
+judge, they do not teach. Usage: .venv/bin/python tools/fit_confidence.py [--bends N]
 """
 
 from __future__ import annotations
@@ -40,12 +40,9 @@ def synthetic_outcomes(bends: int, seed: int, hard: bool) -> list[Outcome]:
 
 
 def recorded_outcomes() -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    for path in sorted(RECORDED.glob("*.npz")):
-        if path.stem == "starter":  # the starter renders judge (tests), they do not teach
-            continue
-        outcomes += evaluate_recorded(path).outcomes
-    return outcomes
+    # The benchmark's parts (not the starter renders: they judge in tests, they do not teach;
+    # nor set1's rounds, whose backs look straight: see benchmark.json).
+    return evaluate_recorded(RECORDED / "benchmark.json").outcomes
 
 
 def main() -> int:

@@ -122,8 +122,15 @@ def _pose_from(a: dict[str, np.ndarray], i: int) -> Pose | None:
                 segmentation=seg, aux_xy_norm=opt("aux_xy_norm"))
 
 
+# A benchmark: recorded sets beside it, each maybe without some labels (a JSON file).
+BENCHMARK_FORMAT = "hingewatch.rendered-benchmark/1"
+
+
 def load_recorded(path: Path) -> list[RecordedItem]:
-    """The items of a recorded set (`path` with or without its .npz/.json suffix)."""
+    """The items of a recorded set (`path` with or without its .npz/.json suffix), or of a
+    benchmark file that names recorded sets beside it."""
+    if path.suffix == ".json" and path.is_file() and not path.with_suffix(".npz").exists():
+        return load_benchmark(path)
     npz, js = path.with_suffix(".npz"), path.with_suffix(".json")
     for p in (npz, js):
         if not p.is_file():
@@ -150,4 +157,30 @@ def load_recorded(path: Path) -> list[RecordedItem]:
         out.append(RecordedItem(entry["name"], entry["label"], _pose_from(a, i), entry.get("clip"),
                                 float(a["t_s"][i]), entry.get("params") or {},
                                 entry.get("reading") or {}))
+    return out
+
+
+def load_benchmark(path: Path) -> list[RecordedItem]:
+    """The parts a benchmark file names, in order. A part may leave out labels (with the
+    reason in its `why`); a clip showing a left-out label goes whole, its standing frames too.
+    """
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise RecordedError(f"{path}: cannot read ({e})") from None
+    except json.JSONDecodeError as e:
+        raise RecordedError(f"{path}: not JSON ({e.msg}, line {e.lineno})") from None
+    if not isinstance(spec, dict) or spec.get("format") != BENCHMARK_FORMAT:
+        raise RecordedError(f"{path}: not a recorded set's JSON nor a {BENCHMARK_FORMAT} file")
+    out: list[RecordedItem] = []
+    for part in spec.get("parts", []):
+        name, leave_out = part.get("set"), part.get("leave_out", [])
+        if not isinstance(name, str) or not name.isidentifier():
+            raise RecordedError(f"{path}: part {part!r}: `set` must name a set beside it")
+        if not set(leave_out) <= set(LABELS):
+            raise RecordedError(f"{path}: set {name}: leave_out {leave_out!r} is not among "
+                                f"{', '.join(LABELS)}")
+        items = load_recorded(path.parent / name)
+        gone_clips = {it.clip for it in items if it.clip is not None and it.label in leave_out}
+        out += [it for it in items if it.label not in leave_out and it.clip not in gone_clips]
     return out

@@ -173,6 +173,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument('--only', help='comma-separated item indices (for trying things out)')
     ap.add_argument('--clips', type=int, default=0,
                     help=f'this many clips of whole bends, one after every {CLIP_EVERY} pictures')
+    ap.add_argument('--only-clips', help='comma-separated clip indices instead of --clips N')
     args = ap.parse_args(argv)
     data = os.environ.get('MH_DATA', '')
     if not os.path.isfile(f'{data}/3dobjs/base.obj'):
@@ -220,7 +221,9 @@ def main(argv: list[str]) -> int:
 def pending_clips(args: argparse.Namespace) -> list[int]:
     from clips import clip_name
 
-    return [k for k in range(args.clips)
+    wanted = ([int(k) for k in args.only_clips.split(',')] if args.only_clips
+              else range(args.clips))
+    return [k for k in wanted
             if not os.path.exists(f'{args.out}/clips/{clip_name(args.seed, k)}.json')]
 
 
@@ -236,7 +239,7 @@ def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int) -> None
         print(f'FAILED clip {name}: {type(e).__name__}: {e}', flush=True)
         return
     write_labels(args.out)
-    print(f'[clip {k + 1}/{args.clips}] {name} {time.time() - t:.0f} s', flush=True)
+    print(f'[clip {k}] {name} {time.time() - t:.0f} s', flush=True)
 
 
 if __name__ == '__main__':
