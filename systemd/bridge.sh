@@ -18,7 +18,7 @@ usage() {
   cat <<EOF
 Usage: systemd/bridge.sh conf mqtts://HOST[:PORT] --bridge-credentials FILE --bridge-device ID...
                          [--bridge-ca FILE [--ca-as PATH]] [--hide-password]
-       systemd/bridge.sh centre-acl HOME_USER DEVICE... [--against ACL_FILE]
+       systemd/bridge.sh centre-acl [--against ACL_FILE] [--] HOME_USER DEVICE...
 
 conf        print the home broker's bridge (a conf.d snippet): each device's
             hingewatch/ID/{$(IFS=,; echo "${TOPIC_KINDS[*]}")} out to the centre at QoS 1, over TLS
@@ -191,15 +191,22 @@ check_against() {
 }
 
 cmd_centre_acl() {
-  local home="" against="" devices=() device kind
+  local home against="" names=() names_only=0 device kind
   while (($#)); do
-    case $1 in
-      --against) (($# >= 2)) || die "--against needs an ACL_FILE"; against=$2; shift ;;
-      -*) die "centre-acl: unknown option '$1' (see --help)" ;;
-      *) if [[ -z $home ]]; then home=$1; else devices+=("$1"); fi ;;
-    esac
+    if ((names_only)); then
+      names+=("$1")
+    else
+      case $1 in
+        --against) (($# >= 2)) || die "--against needs an ACL_FILE"; against=$2; shift ;;
+        --) names_only=1 ;;  # names only after it: a device id may start with '-'
+        -*) die "centre-acl: unknown option '$1' (see --help)" ;;
+        *) names+=("$1") ;;
+      esac
+    fi
     shift
   done
+  home=${names[0]:-}
+  local devices=("${names[@]:1}")
   [[ -n $home ]] || die "centre-acl: expected HOME_USER DEVICE..."
   check_name "centre-acl HOME_USER" "user name" "$home"
   check_devices "centre-acl DEVICE" "${devices[@]}"

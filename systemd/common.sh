@@ -8,8 +8,10 @@ readonly NAME_RE='^[A-Za-z0-9_-]{1,64}$'
 # Broker accounts that are not devices or homes: the ACL files give them other rights.
 readonly RESERVED_NAMES=(dashboard homeassistant)
 
-die() {  # one clear line, exit 2
-  printf '%s: %s\n' "$PROG" "$*" >&2
+die() {  # one clear line, exit 2; a newline in a quoted value is shown as \n
+  local message=$*
+  message=${message//$'\n'/\\n}
+  printf '%s: %s\n' "$PROG" "${message//$'\r'/\\r}" >&2
   exit 2
 }
 
