@@ -45,11 +45,10 @@ def write_credentials(folder: Path, username: str, password: str = PASSWORD, *,
 
 def bridge_conf(url: str, credentials: Path, devices: tuple[str, ...],
                 ca: Path | None = None) -> str:
-    args = [f"--bridge-device={d}" for d in devices]
     done = bridge_sh("conf", url, "--bridge-credentials", str(credentials),
                      *[a for d in devices for a in ("--bridge-device", d)],
                      *(["--bridge-ca", str(ca)] if ca else []))
-    assert done.returncode == 0 and not done.stderr, (args, done.stderr)
+    assert done.returncode == 0 and not done.stderr, done.stderr
     return done.stdout
 
 
