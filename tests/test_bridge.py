@@ -1,14 +1,16 @@
 """Home + centre on two real Mosquitto brokers, bridged by the config systemd/bridge.sh writes.
 
-The home broker runs the shipped home ACL with device accounts and the generated bridge in
-its conf.d; the centre runs TLS (a CA and certificate made here) with passwords and the
-shipped centre ACL plus what `centre-acl` prints for each home. Every wait is on a
-condition with a bound.
+The home broker runs as install.sh leaves it (the shipped snippet and ACL, device
+accounts) with the generated bridge beside the snippet in its conf.d; the centre runs TLS
+(a CA and certificate made here) with passwords and the shipped centre ACL plus what
+`centre-acl` prints for each home. Every wait is on a condition with a bound.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import re
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from tests.mqtt_broker import (
     Collector,
     Publisher,
     Received,
+    free_port,
     have_mosquitto,
     make_password_file,
     make_tls_files,
@@ -74,6 +77,32 @@ def event(n: int, device: str = "kitchen") -> bytes:
     return json.dumps({"event_id": f"{device}-{n:06d}", "device": device}).encode()
 
 
+def start_home(folder: Path, bridge: str) -> Broker:
+    """The home's Mosquitto laid out as install.sh leaves it on Debian: mosquitto.conf
+    including conf.d/, which holds the shipped hingewatch.conf (listener and paths moved
+    here) and the bridge; the shipped home ACL; device accounts."""
+    (folder / "conf.d").mkdir(parents=True)
+    port = free_port()
+    shipped = (SYSTEMD / "mosquitto-hingewatch.conf").read_text()
+    local = shipped
+    for old, new in (("listener 1883", f"listener {port} 127.0.0.1"),
+                     ("password_file /etc/mosquitto/hingewatch.passwd",
+                      f"password_file {make_password_file(folder, HOME_PASSWORDS)}"),
+                     ("acl_file /etc/mosquitto/hingewatch.acl",
+                      f"acl_file {SYSTEMD / 'mosquitto-hingewatch.acl'}")):
+        local, n = re.subn(rf"^{re.escape(old)}$", new, local, flags=re.MULTILINE)
+        assert n == 1, old
+    (folder / "conf.d/hingewatch.conf").write_text(local)
+    (folder / "conf.d/hingewatch-bridge.conf").write_text(bridge)
+    main = folder / "mosquitto.conf"
+    # Debian's mosquitto.conf with its paths moved here; `user` keeps the broker as the
+    # test's user, who can write the persistence file here.
+    main.write_text(f"user {getpass.getuser()}\npersistence true\n"
+                    f"persistence_location {folder}/\nlog_dest file {folder}/mosquitto.log\n"
+                    f"include_dir {folder}/conf.d\n")
+    return Broker(folder, port, main).start()
+
+
 def make_site(tmp_path: Path, bridged: tuple[str, ...], *, with_ca: bool = True) -> Site:
     """The centre (TLS, passwords, the centre ACL with both homes) and home-smith's broker
     bridging `bridged` devices with the credentials and CA given to bridge.sh."""
@@ -90,15 +119,10 @@ def make_site(tmp_path: Path, bridged: tuple[str, ...], *, with_ca: bool = True)
         password_file=make_password_file(centre_dir, {**HOME_SECRETS,
                                                       "dashboard": DASHBOARD_PASSWORD}))
     home_dir = tmp_path / "home"
-    (home_dir / "conf.d").mkdir(parents=True)
-    cred = write_credentials(home_dir, "home-smith", HOME_SECRETS["home-smith"])
-    (home_dir / "conf.d/hingewatch-bridge.conf").write_text(bridge_conf(
-        f"mqtts://127.0.0.1:{centre.port}", cred, bridged,
-        ca=tls.ca_file if with_ca else None))
+    cred = write_credentials(tmp_path, "home-smith", HOME_SECRETS["home-smith"])
     try:
-        home = start_broker(home_dir, password_file=make_password_file(home_dir, HOME_PASSWORDS),
-                            extra=(f"acl_file {SYSTEMD / 'mosquitto-hingewatch.acl'}",
-                                   f"include_dir {home_dir / 'conf.d'}"))
+        home = start_home(home_dir, bridge_conf(f"mqtts://127.0.0.1:{centre.port}", cred,
+                                                bridged, ca=tls.ca_file if with_ca else None))
     except Exception:
         centre.stop()
         raise
