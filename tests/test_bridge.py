@@ -1,9 +1,9 @@
 """Home + centre on two real Mosquitto brokers, bridged by the config systemd/bridge.sh writes.
 
 The home broker runs as install.sh leaves it (the shipped snippet and ACL, device
-accounts) with the generated bridge beside the snippet in its conf.d; the centre runs TLS
-(a CA and certificate made here) with passwords and the shipped centre ACL plus what
-`centre-acl` prints for each home. Every wait is on a condition with a bound.
+accounts) with the generated bridge beside the snippet in its conf.d; the centre runs the shipped
+centre snippet (TLS with a CA and certificate made here) and ACL plus what `centre-acl`
+prints for each home. Every wait is on a condition with a bound.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from tests.mqtt_broker import (
     Collector,
     Publisher,
     Received,
+    TlsFiles,
     free_port,
     have_mosquitto,
     make_password_file,
     make_tls_files,
-    start_broker,
 )
 from tests.test_bridge_args import SYSTEMD, bridge_conf, centre_acl, write_credentials
 
@@ -51,7 +51,6 @@ class Site:
     home: Broker
     centre: Broker
     ca_context: ssl.SSLContext
-    tmp_path: Path
     reader: Collector
     clients: list[Publisher] = field(default_factory=list)
 
@@ -77,23 +76,22 @@ def event(n: int, device: str = "kitchen") -> bytes:
     return json.dumps({"event_id": f"{device}-{n:06d}", "device": device}).encode()
 
 
-def start_home(folder: Path, bridge: str) -> Broker:
-    """The home's Mosquitto laid out as install.sh leaves it on Debian: mosquitto.conf
-    including conf.d/, which holds the shipped hingewatch.conf (listener and paths moved
-    here) and the bridge; the shipped home ACL; device accounts."""
+def start_shipped(folder: Path, snippet: str, moved: dict[str, str],
+                  beside: dict[str, str]) -> Broker:
+    """Mosquitto laid out as on Debian: mosquitto.conf including conf.d/, which holds the
+    shipped `snippet` with each `moved` line (listener, paths) replaced for this test, and
+    the `beside` files."""
     (folder / "conf.d").mkdir(parents=True)
     port = free_port()
-    shipped = (SYSTEMD / "mosquitto-hingewatch.conf").read_text()
-    local = shipped
-    for old, new in (("listener 1883", f"listener {port} 127.0.0.1"),
-                     ("password_file /etc/mosquitto/hingewatch.passwd",
-                      f"password_file {make_password_file(folder, HOME_PASSWORDS)}"),
-                     ("acl_file /etc/mosquitto/hingewatch.acl",
-                      f"acl_file {SYSTEMD / 'mosquitto-hingewatch.acl'}")):
-        local, n = re.subn(rf"^{re.escape(old)}$", new, local, flags=re.MULTILINE)
-        assert n == 1, old
-    (folder / "conf.d/hingewatch.conf").write_text(local)
-    (folder / "conf.d/hingewatch-bridge.conf").write_text(bridge)
+    text = (SYSTEMD / snippet).read_text()
+    for old, new in {"listener 1883": f"listener {port} 127.0.0.1",
+                     "listener 8883": f"listener {port} 127.0.0.1", **moved}.items():
+        text, n = re.subn(rf"^{re.escape(old)}$", new, text, flags=re.MULTILINE)
+        assert n == 1 or old.startswith("listener"), old
+    assert f"listener {port} 127.0.0.1" in text
+    (folder / "conf.d" / snippet).write_text(text)
+    for name, content in beside.items():
+        (folder / "conf.d" / name).write_text(content)
     main = folder / "mosquitto.conf"
     # Debian's mosquitto.conf with its paths moved here; `user` keeps the broker as the
     # test's user, who can write the persistence file here.
@@ -103,34 +101,55 @@ def start_home(folder: Path, bridge: str) -> Broker:
     return Broker(folder, port, main).start()
 
 
+def start_centre(folder: Path, tls: TlsFiles) -> Broker:
+    """The shipped centre snippet and ACL, with both homes' ACL blocks and accounts."""
+    folder.mkdir(parents=True)
+    acl = folder / "hingewatch-centre.acl"
+    acl.write_text((SYSTEMD / "mosquitto-centre.acl").read_text()
+                   + "".join(centre_acl(home, *devices) for home, devices in HOMES.items()))
+    passwd = make_password_file(folder, {**HOME_SECRETS, "dashboard": DASHBOARD_PASSWORD})
+    return start_shipped(folder, "mosquitto-centre.conf", {
+        "certfile /etc/mosquitto/certs/hingewatch-centre.crt": f"certfile {tls.cert_file}",
+        "keyfile /etc/mosquitto/certs/hingewatch-centre.key": f"keyfile {tls.key_file}",
+        "password_file /etc/mosquitto/hingewatch-centre.passwd": f"password_file {passwd}",
+        "acl_file /etc/mosquitto/hingewatch-centre.acl": f"acl_file {acl}",
+    }, {})
+
+
+def start_home(folder: Path, bridge: str) -> Broker:
+    """The home's Mosquitto as install.sh leaves it: the shipped snippet and ACL, device
+    accounts, and the bridge beside the snippet."""
+    folder.mkdir(parents=True)
+    passwd = make_password_file(folder, HOME_PASSWORDS)
+    return start_shipped(folder, "mosquitto-hingewatch.conf", {
+        "password_file /etc/mosquitto/hingewatch.passwd": f"password_file {passwd}",
+        "acl_file /etc/mosquitto/hingewatch.acl":
+            f"acl_file {SYSTEMD / 'mosquitto-hingewatch.acl'}",
+    }, {"hingewatch-bridge.conf": bridge})
+
+
 def make_site(tmp_path: Path, bridged: tuple[str, ...], *, with_ca: bool = True) -> Site:
     """The centre (TLS, passwords, the centre ACL with both homes) and home-smith's broker
     bridging `bridged` devices with the credentials and CA given to bridge.sh."""
     if not have_mosquitto():
-        pytest.skip("mosquitto is not installed (Debian package mosquitto)")
+        pytest.fail("mosquitto is missing: apt-get install mosquitto")
     tls = make_tls_files(tmp_path / "tls")
-    centre_dir = tmp_path / "centre"
-    centre_dir.mkdir()
-    acl = centre_dir / "hingewatch-centre.acl"
-    acl.write_text((SYSTEMD / "mosquitto-centre.acl").read_text()
-                   + "".join(centre_acl(home, *devices) for home, devices in HOMES.items()))
-    centre = start_broker(
-        centre_dir, tls=tls, extra=(f"acl_file {acl}",),
-        password_file=make_password_file(centre_dir, {**HOME_SECRETS,
-                                                      "dashboard": DASHBOARD_PASSWORD}))
-    home_dir = tmp_path / "home"
     cred = write_credentials(tmp_path, "home-smith", HOME_SECRETS["home-smith"])
-    try:
-        home = start_home(home_dir, bridge_conf(f"mqtts://127.0.0.1:{centre.port}", cred,
-                                                bridged, ca=tls.ca_file if with_ca else None))
-    except Exception:
-        centre.stop()
-        raise
     ca_context = ssl.create_default_context(cafile=str(tls.ca_file))
-    reader = Collector(centre.port, ["hingewatch/#"], client_id="centre-ingest",
-                       username="dashboard", password=DASHBOARD_PASSWORD,
-                       ssl_context=ca_context).start()
-    return Site(home, centre, ca_context, tmp_path, reader)
+    started: list[Broker] = []
+    try:
+        started.append(centre := start_centre(tmp_path / "centre", tls))
+        started.append(home := start_home(tmp_path / "home", bridge_conf(
+            f"mqtts://127.0.0.1:{centre.port}", cred, bridged,
+            ca=tls.ca_file if with_ca else None)))
+        reader = Collector(centre.port, ["hingewatch/#"], client_id="centre-ingest",
+                           username="dashboard", password=DASHBOARD_PASSWORD,
+                           ssl_context=ca_context).start()
+    except BaseException:
+        for broker in started:
+            broker.stop()
+        raise
+    return Site(home, centre, ca_context, reader)
 
 
 @pytest.fixture
