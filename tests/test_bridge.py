@@ -76,19 +76,17 @@ def event(n: int, device: str = "kitchen") -> bytes:
     return json.dumps({"event_id": f"{device}-{n:06d}", "device": device}).encode()
 
 
-def start_shipped(folder: Path, snippet: str, moved: dict[str, str],
+def start_shipped(folder: Path, snippet: str, port: int, moved: dict[str, str],
                   beside: dict[str, str]) -> Broker:
     """Mosquitto laid out as on Debian: mosquitto.conf including conf.d/, which holds the
-    shipped `snippet` with each `moved` line (listener, paths) replaced for this test, and
-    the `beside` files."""
+    shipped `snippet` with each `moved` line (listeners, paths) replaced for this test,
+    and the `beside` files; `port` is the listener the homes use."""
     (folder / "conf.d").mkdir(parents=True)
-    port = free_port()
     text = (SYSTEMD / snippet).read_text()
-    for old, new in {"listener 1883": f"listener {port} 127.0.0.1",
-                     "listener 8883": f"listener {port} 127.0.0.1", **moved}.items():
+    for old, new in moved.items():
         text, n = re.subn(rf"^{re.escape(old)}$", new, text, flags=re.MULTILINE)
-        assert n == 1 or old.startswith("listener"), old
-    assert f"listener {port} 127.0.0.1" in text
+        assert n == 1, old
+    assert not re.search(r"^listener (1883|8883)\b", text, re.MULTILINE), "a port not moved"
     (folder / "conf.d" / snippet).write_text(text)
     for name, content in beside.items():
         (folder / "conf.d" / name).write_text(content)
@@ -101,14 +99,18 @@ def start_shipped(folder: Path, snippet: str, moved: dict[str, str],
     return Broker(folder, port, main).start()
 
 
-def start_centre(folder: Path, tls: TlsFiles) -> Broker:
-    """The shipped centre snippet and ACL, with both homes' ACL blocks and accounts."""
+def start_centre(folder: Path, tls: TlsFiles, ingest_port: int) -> Broker:
+    """The shipped centre snippet and ACL, with both homes' ACL blocks and accounts; the
+    loopback listener for the central ingest on `ingest_port`."""
     folder.mkdir(parents=True)
     acl = folder / "hingewatch-centre.acl"
     acl.write_text((SYSTEMD / "mosquitto-centre.acl").read_text()
                    + "".join(centre_acl(home, *devices) for home, devices in HOMES.items()))
     passwd = make_password_file(folder, {**HOME_SECRETS, "dashboard": DASHBOARD_PASSWORD})
-    return start_shipped(folder, "mosquitto-centre.conf", {
+    port = free_port()
+    return start_shipped(folder, "mosquitto-centre.conf", port, {
+        "listener 8883": f"listener {port} 127.0.0.1",
+        "listener 1883 127.0.0.1": f"listener {ingest_port} 127.0.0.1",
         "certfile /etc/mosquitto/certs/hingewatch-centre.crt": f"certfile {tls.cert_file}",
         "keyfile /etc/mosquitto/certs/hingewatch-centre.key": f"keyfile {tls.key_file}",
         "password_file /etc/mosquitto/hingewatch-centre.passwd": f"password_file {passwd}",
@@ -121,7 +123,9 @@ def start_home(folder: Path, bridge: str) -> Broker:
     accounts, and the bridge beside the snippet."""
     folder.mkdir(parents=True)
     passwd = make_password_file(folder, HOME_PASSWORDS)
-    return start_shipped(folder, "mosquitto-hingewatch.conf", {
+    port = free_port()
+    return start_shipped(folder, "mosquitto-hingewatch.conf", port, {
+        "listener 1883": f"listener {port} 127.0.0.1",
         "password_file /etc/mosquitto/hingewatch.passwd": f"password_file {passwd}",
         "acl_file /etc/mosquitto/hingewatch.acl":
             f"acl_file {SYSTEMD / 'mosquitto-hingewatch.acl'}",
@@ -138,13 +142,14 @@ def make_site(tmp_path: Path, bridged: tuple[str, ...], *, with_ca: bool = True)
     ca_context = ssl.create_default_context(cafile=str(tls.ca_file))
     started: list[Broker] = []
     try:
-        started.append(centre := start_centre(tmp_path / "centre", tls))
+        ingest_port = free_port()
+        started.append(centre := start_centre(tmp_path / "centre", tls, ingest_port))
         started.append(home := start_home(tmp_path / "home", bridge_conf(
             f"mqtts://127.0.0.1:{centre.port}", cred, bridged,
             ca=tls.ca_file if with_ca else None)))
-        reader = Collector(centre.port, ["hingewatch/#"], client_id="centre-ingest",
-                           username="dashboard", password=DASHBOARD_PASSWORD,
-                           ssl_context=ca_context).start()
+        # The central ingest, as the dashboard would: plain MQTT on the loopback listener.
+        reader = Collector(ingest_port, ["hingewatch/#"], client_id="centre-ingest",
+                           username="dashboard", password=DASHBOARD_PASSWORD).start()
     except BaseException:
         for broker in started:
             broker.stop()
@@ -181,7 +186,9 @@ def test_an_event_at_home_reaches_the_centre_once(tmp_path: Path, sites: list[Si
     assert site.arrived("hingewatch/kitchen/event", event(2))
     messages = site.reader.snapshot()
     assert count(messages, "hingewatch/kitchen/event", event(1)) == 1
-    assert count(messages, "hingewatch/kitchen/status", b"online") == 1
+    # Status and state are retained values, not events: the bridge sends the home's
+    # retained ones again each time it connects, so they may arrive more than once.
+    assert count(messages, "hingewatch/kitchen/status", b"online") >= 1
     # The status crossed the bridge retained: a reader that comes later still gets it.
     late = Collector(site.centre.port, ["hingewatch/kitchen/status"], client_id="late",
                      clean=True, username="dashboard", password=DASHBOARD_PASSWORD,
