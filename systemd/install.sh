@@ -127,8 +127,9 @@ if [[ -n $BRIDGE ]]; then
   [[ -z $BRIDGE_CA ]] || bridge_args+=(--bridge-ca "$BRIDGE_CA" --ca-as "$MOSQ_BRIDGE_CA")
   BRIDGE_CONF=$(bash "$HERE/bridge.sh" "${bridge_args[@]}") || exit 2
   BRIDGE_SHOWN=$(bash "$HERE/bridge.sh" "${bridge_args[@]}" --hide-password) || exit 2
-elif [[ -n $BRIDGE_CA || ${#BRIDGE_DEVICES[@]} -gt 0 ]]; then
-  die "--bridge-ca and --bridge-device go with --bridge URL"
+elif [[ -n $BRIDGE_CA || ${#BRIDGE_DEVICES[@]} -gt 0 ||
+  $BRIDGE_CREDENTIALS != "$BRIDGE_CREDENTIALS_DEFAULT" ]]; then
+  die "--bridge-ca, --bridge-credentials and --bridge-device go with --bridge URL"
 fi
 
 if ((!DRY_RUN)) && ((EUID != 0)); then

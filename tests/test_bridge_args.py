@@ -289,6 +289,8 @@ def test_install_dry_run_prints_the_bridge_it_would_write(tmp_path: Path) -> Non
     (["--with-mosquitto", "--bridge", "mqtts://c.org", "--bridge-device", "kitchen"],
      "named twice"),
     (["--bridge-ca", "/etc/hostname"], "go with --bridge URL"),
+    (["--bridge-device", "nursery"], "go with --bridge URL"),
+    (["--bridge-credentials", "/etc/hostname"], "go with --bridge URL"),
     (["--bridge"], "needs a URL"),
     (["--with-mosquitto", "--bridge", "mqtts://c.org", "--bridge-credentials",
       "/nonexistent/bridge.credentials"], "no such file"),
