@@ -25,10 +25,17 @@ readonly MOSQ_DIR=/etc/mosquitto
 readonly MOSQ_CONF=$MOSQ_DIR/conf.d/hingewatch.conf
 readonly MOSQ_ACL=$MOSQ_DIR/hingewatch.acl
 readonly MOSQ_PASSWD=$MOSQ_DIR/hingewatch.passwd
+readonly MOSQ_BRIDGE=$MOSQ_DIR/conf.d/hingewatch-bridge.conf
+# Debian's folder for CA files; the broker reads it as user mosquitto when it connects.
+readonly MOSQ_BRIDGE_CA=$MOSQ_DIR/ca_certificates/hingewatch-centre.crt
+readonly BRIDGE_CREDENTIALS_DEFAULT=$CONF_DIR/bridge.credentials
 # The checkout this script lives in: the project that gets installed, and the unit files.
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly SRC
 readonly HERE=$SRC/systemd
+# die, check_name, parse_mqtt_url: the checks bridge.sh makes too.
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 
 usage() {
   cat <<EOF
@@ -48,6 +55,18 @@ Options:
   --with-mosquitto   also install Mosquitto here, with passwords and per-device ACLs,
                      and give this device (and the dashboard) a broker account
   --with-dashboard   also install and start the dashboard service (port 8080)
+  --bridge URL       with --with-mosquitto: bridge this home's broker to a central one,
+                     mqtts://HOST[:PORT]: every device's event, status and state go out
+                     (QoS 1, TLS), queued here while the centre is away; the home's
+                     account there is in a root-only file (see --bridge-credentials)
+  --bridge-credentials FILE
+                     'username = NAME' and 'password = SECRET' lines, mode 0600
+                     (default: $BRIDGE_CREDENTIALS_DEFAULT)
+  --bridge-ca FILE   the CA that signed the centre's certificate (default: the system's)
+  --bridge-device ID another camera that uses this broker, bridged too (repeatable)
+  --centre-acl HOME_USER DEVICE... [--against ACL_FILE]
+                     on the centre: print the ACL lines that let that home publish
+                     only its own devices' topics (changes nothing; must come last)
   --dry-run          print every step and command, change nothing (no root needed)
   -h, --help         show this help
 
@@ -56,17 +75,16 @@ files and the passwords that are already there, and restarts what is running.
 EOF
 }
 
-die() {  # one clear line, exit 2
-  printf '%s: %s\n' "$PROG" "$*" >&2
-  exit 2
-}
-
 # --- options ------------------------------------------------------------------------------
 DRY_RUN=0
 WITH_MOSQUITTO=0
 WITH_DASHBOARD=0
 DEVICE_ID=""
 BROKER=mqtt://localhost:1883
+BRIDGE=""
+BRIDGE_CA=""
+BRIDGE_CREDENTIALS=$BRIDGE_CREDENTIALS_DEFAULT
+BRIDGE_DEVICES=()
 while (($#)); do
   case $1 in
     --dry-run) DRY_RUN=1 ;;
@@ -76,6 +94,14 @@ while (($#)); do
     --device-id=*) DEVICE_ID=${1#*=} ;;
     --broker) (($# >= 2)) || die "--broker needs a URL"; BROKER=$2; shift ;;
     --broker=*) BROKER=${1#*=} ;;
+    --bridge) (($# >= 2)) || die "--bridge needs a URL"; BRIDGE=$2; shift ;;
+    --bridge-ca) (($# >= 2)) || die "--bridge-ca needs a FILE"; BRIDGE_CA=$2; shift ;;
+    --bridge-credentials) (($# >= 2)) || die "--bridge-credentials needs a FILE"
+      BRIDGE_CREDENTIALS=$2; shift ;;
+    --bridge-device) (($# >= 2)) || die "--bridge-device needs an ID"
+      BRIDGE_DEVICES+=("$2"); shift ;;
+    # Everything after it is the ACL's; it only prints.
+    --centre-acl) shift; exec bash "$HERE/bridge.sh" centre-acl "$@" ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -86,142 +112,33 @@ if [[ -z $DEVICE_ID ]]; then
   DEVICE_ID=$(hostname -s 2>/dev/null || echo hingewatch)
   DEVICE_ID=${DEVICE_ID//[^A-Za-z0-9_-]/-}
 fi
-[[ $DEVICE_ID =~ ^[A-Za-z0-9_-]{1,64}$ ]] ||
-  die "--device-id: expected 1-64 letters, digits, '_' or '-', got '$DEVICE_ID'"
-[[ $DEVICE_ID != dashboard && $DEVICE_ID != homeassistant ]] ||
-  die "--device-id: '$DEVICE_ID' is the broker account of another client; choose another name"
+check_name --device-id "device id" "$DEVICE_ID"
+parse_mqtt_url --broker "$BROKER"
+BROKER_TLS=$URL_TLS
+BROKER_HOST=$URL_HOST
+BROKER_PORT=$URL_PORT
 
-if [[ $BROKER =~ ^(mqtts?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?/?$ ]]; then
-  BROKER_TLS=false
-  [[ ${BASH_REMATCH[1]} == mqtts ]] && BROKER_TLS=true
-  BROKER_HOST=${BASH_REMATCH[2]}
-  BROKER_HOST=${BROKER_HOST#[}
-  BROKER_HOST=${BROKER_HOST%]}
-  BROKER_PORT=${BASH_REMATCH[4]:-}
-  [[ -n $BROKER_PORT ]] || { [[ $BROKER_TLS == true ]] && BROKER_PORT=8883 || BROKER_PORT=1883; }
-  ((BROKER_PORT >= 1 && BROKER_PORT <= 65535)) || die "--broker: port must be 1-65535, got $BROKER_PORT"
-else
-  die "--broker: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT], got '$BROKER'"
+if [[ -n $BRIDGE ]]; then
+  ((WITH_MOSQUITTO)) || die "--bridge: the bridge runs in this Pi's Mosquitto: add --with-mosquitto"
+  # Checked now, before any step: the URL, the devices, the CA and the credentials file.
+  # The second text (the password as ********) is what the steps show.
+  bridge_args=(conf "$BRIDGE" --bridge-credentials "$BRIDGE_CREDENTIALS")
+  for device in "$DEVICE_ID" "${BRIDGE_DEVICES[@]}"; do bridge_args+=(--bridge-device "$device"); done
+  [[ -z $BRIDGE_CA ]] || bridge_args+=(--bridge-ca "$BRIDGE_CA" --ca-as "$MOSQ_BRIDGE_CA")
+  BRIDGE_CONF=$(bash "$HERE/bridge.sh" "${bridge_args[@]}") || exit 2
+  BRIDGE_SHOWN=$(bash "$HERE/bridge.sh" "${bridge_args[@]}" --hide-password) || exit 2
+elif [[ -n $BRIDGE_CA || ${#BRIDGE_DEVICES[@]} -gt 0 ||
+  $BRIDGE_CREDENTIALS != "$BRIDGE_CREDENTIALS_DEFAULT" ]]; then
+  die "--bridge-ca, --bridge-credentials and --bridge-device go with --bridge URL"
 fi
 
 if ((!DRY_RUN)) && ((EUID != 0)); then
   die "must run as root to install (sudo), or pass --dry-run to see the steps"
 fi
 
-# --- how steps are shown and run ----------------------------------------------------------
-STEP=0
-step() {  # a numbered heading
-  STEP=$((STEP + 1))
-  printf '\n== %d. %s\n' "$STEP" "$*"
-}
-
-note() { printf '   %s\n' "$*"; }
-
-quote() {  # the arguments as a shell would need them typed
-  local out="" arg
-  for arg in "$@"; do
-    if [[ $arg =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then
-      out+=" $arg"
-    else
-      out+=" '${arg//\'/\'\\\'\'}'"
-    fi
-  done
-  printf '%s' "${out# }"
-}
-
-run() {  # print a command, then run it unless this is a dry run
-  printf '+ %s\n' "$(quote "$@")"
-  ((DRY_RUN)) || "$@"
-}
-
-run_sh() {  # the same for a pipeline or redirection, given as one shell string
-  printf '+ %s\n' "$1"
-  ((DRY_RUN)) || bash -c "set -euo pipefail; $1"
-}
-
-# The helpers below always return 0 and say in WROTE whether they wrote (or, in a dry run,
-# would write) anything: a function called as `f && x=1` would run with `set -e` off.
-WROTE=0
-
-# Put SRC at DEST with MODE/OWNER/GROUP. POLICY `replace`: our file, kept current;
-# `keep`: a file a person may have edited, never overwritten once it is there.
-put_file() {
-  local src=$1 dest=$2 mode=$3 owner=$4 group=$5 policy=$6
-  WROTE=0
-  if [[ -e $dest ]]; then
-    if cmp -s "$src" "$dest"; then
-      note "$dest is up to date"
-      return 0
-    fi
-    if [[ $policy == keep ]]; then
-      note "$dest differs from $src: kept as it is (compare them by hand)"
-      return 0
-    fi
-  fi
-  run install -m "$mode" -o "$owner" -g "$group" "$src" "$dest"
-  WROTE=1
-}
-
-# A random password in FILE (MODE, root:GROUP) unless FILE already holds one.
-make_secret() {
-  local file=$1 group=$2 mode=$3
-  WROTE=0
-  if [[ -s $file ]]; then
-    note "$file exists: kept"
-    run chown "root:$group" "$file"
-    run chmod "$mode" "$file"
-    return 0
-  fi
-  run_sh "(umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > $file.new)"
-  run chown "root:$group" "$file.new"
-  run chmod "$mode" "$file.new"
-  run mv "$file.new" "$file"
-  WROTE=1
-}
-
-# Set KEY = VALUE (a TOML literal) in [TABLE] of FILE: replaces the key's line (or, failing
-# that, its commented-out example line) in that table, else adds the line after the
-# table's last key, else adds the table at the end.
-toml_set() {
-  local file=$1 table=$2 key=$3 value=$4
-  printf '+ %s\n' "$(quote toml_set "$file" "$table" "$key" "$value")"
-  ((DRY_RUN)) && return 0
-  # Passed through the environment: awk -v would interpret the backslashes in VALUE.
-  TOML_TABLE="[$table]" TOML_KEY=$key TOML_VALUE=$value awk '
-    function header(line,   t) {  # the table name of a header line, "" for other lines
-      if (line !~ /^[ \t]*\[/) return ""
-      t = line; sub(/^[ \t]*/, "", t); sub(/[ \t]*(#.*)?$/, "", t); return t
-    }
-    function keyed(line, commented,   p) {  # does the line set our key?
-      p = line; sub(/^[ \t]*/, "", p)
-      if (commented) { if (p !~ /^#/) return 0; sub(/^#[ \t]*/, "", p) }
-      return index(p, key) == 1 && substr(p, length(key) + 1) ~ /^[ \t]*=/
-    }
-    BEGIN { table = ENVIRON["TOML_TABLE"]; key = ENVIRON["TOML_KEY"]; value = ENVIRON["TOML_VALUE"] }
-    NR == FNR {  # first pass: where the table is, and where the key is set
-      h = header($0)
-      if (h != "") { inside = (h == table); if (inside) { seen = 1; last = FNR }; next }
-      if (!inside) next
-      if ($0 !~ /^[ \t]*(#.*)?$/) last = FNR  # the last key line of the table
-      if (!set && keyed($0, 0)) set = FNR
-      if (!example && keyed($0, 1)) example = FNR
-      next
-    }
-    {  # second pass: write the file with the key set
-      target = set ? set : example
-      if (FNR == target) { print key " = " value; next }
-      print
-      if (!target && seen && FNR == last) print key " = " value
-    }
-    END { if (!seen) { print ""; print table; print key " = " value } }
-  ' "$file" "$file" > "$file.tmp"
-  mv "$file.tmp" "$file"
-}
-
-toml_string() {  # a TOML basic string
-  local s=${1//\\/\\\\}
-  printf '"%s"' "${s//\"/\\\"}"
-}
+# step, note, run, run_sh, put_file, put_bridge, make_secret, toml_set, toml_string.
+# shellcheck source=steps.sh
+source "$HERE/steps.sh"
 
 ((DRY_RUN)) && printf '%s: dry run: nothing is changed; these are the steps.\n' "$PROG"
 printf '%s: installing hingewatch from %s as device %s, broker %s\n' \
@@ -363,8 +280,18 @@ if ((WITH_MOSQUITTO)); then
       note "broker account dashboard exists"
     fi
   fi
+  if [[ -n $BRIDGE ]]; then
+    note "Bridge to the centre $BRIDGE (devices: $DEVICE_ID ${BRIDGE_DEVICES[*]})"
+    if [[ -n $BRIDGE_CA ]]; then
+      put_file "$BRIDGE_CA" "$MOSQ_BRIDGE_CA" 0644 root root replace
+      ((WROTE)) && mosquitto_changed=1
+    fi
+    put_bridge
+    ((WROTE)) && mosquitto_changed=1
+  fi
   run systemctl enable --now mosquitto.service
   if ((mosquitto_changed)); then
+    # A restart, not a reload: Mosquitto does not reload bridges.
     run systemctl restart mosquitto.service
   fi
   note "Home Assistant logs in as 'homeassistant': sudo mosquitto_passwd $MOSQ_PASSWD homeassistant"
@@ -400,6 +327,7 @@ step "Done"
 note "status:  systemctl status ${units[*]}"
 note "log:     journalctl -u hingewatch-edge -f"
 note "config:  $CONFIG (then: sudo systemctl restart hingewatch-edge)"
+[[ -n $BRIDGE ]] && note "bridge:  journalctl -u mosquitto | grep hingewatch-centre (the centre: $BRIDGE)"
 ((WITH_DASHBOARD)) && note "dashboard: http://127.0.0.1:8080/ on this Pi (http_host in the config opens it to the LAN)"
 ((DRY_RUN)) && printf '%s: dry run: nothing was changed.\n' "$PROG"
 exit 0

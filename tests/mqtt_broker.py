@@ -6,7 +6,8 @@
     start_broker(tmp_path, tls=tls, password_file=make_password_file(tmp_path, {"u": "p"}))
 
 `Collector` is a real paho subscriber (persistent session by default) that keeps every
-message it gets. Nothing here mocks paho or the broker.
+message it gets; `Publisher` publishes at QoS 1 and returns each PUBACK's reason code.
+Nothing here mocks paho or the broker.
 """
 
 from __future__ import annotations
@@ -339,3 +340,50 @@ class Collector:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.02)
+
+
+class Publisher:
+    """A real paho client (MQTT 5) that publishes at QoS 1 and waits for each PUBACK."""
+
+    def __init__(self, port: int, *, client_id: str, username: str | None = None,
+                 password: str | None = None, ssl_context: ssl.SSLContext | None = None,
+                 timeout_s: float = 10.0) -> None:
+        self.timeout_s = timeout_s
+        self._acks: dict[int, int] = {}
+        self._connack = threading.Event()
+        self.connack_code: int | None = None
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id, protocol=mqtt.MQTTv5)
+        if username:
+            self.client.username_pw_set(username, password)
+        if ssl_context is not None:
+            self.client.tls_set_context(ssl_context)
+        self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
+        self.client.connect("127.0.0.1", port, keepalive=30)
+        self.client.loop_start()
+        if not self._connack.wait(timeout_s):
+            self.stop()
+            raise RuntimeError(f"publisher: no CONNACK within {timeout_s} s")
+
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
+                    reason: object, properties: object) -> None:
+        self.connack_code = int(getattr(reason, "value", 0))
+        self._connack.set()
+
+    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int,
+                    reason: object, properties: object) -> None:
+        self._acks[mid] = int(getattr(reason, "value", 0))
+
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> int:
+        """The PUBACK's reason code: 0 success, 135 not authorized (bounded wait)."""
+        mid = self.client.publish(topic, payload, qos=1, retain=retain).mid
+        deadline = time.monotonic() + self.timeout_s
+        while mid not in self._acks:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"publisher: no PUBACK for {topic} within {self.timeout_s} s")
+            time.sleep(0.005)
+        return self._acks.pop(mid)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
