@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from edge.analysis.backline import back_line
-from edge.analysis.offline import classify_frame
 from edge.capture.frames import Frame
 from edge.capture.sources import read_image
+from edge.commands.analyze import classify_frame
 
 pytestmark = pytest.mark.pose
 ROOT = Path(__file__).resolve().parents[1]
