@@ -13,9 +13,9 @@ from edge.analysis.backline import back_line
 from edge.capture.frames import Frame
 from edge.capture.sources import read_image
 from edge.commands.analyze import classify_frame
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.pose
-ROOT = Path(__file__).resolve().parents[1]
 METRICS = ROOT / "tests" / "metrics.json"
 
 

@@ -23,8 +23,8 @@ from edge.analysis.recorded import (
 from edge.capture.frames import Frame
 from edge.capture.sources import read_image
 from edge.pose.landmarks import NUM_JOINTS
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "rendered"
 SETS = sorted(p.with_suffix("") for p in DATA.glob("*.npz"))
 
