@@ -17,8 +17,10 @@ os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(1 << 27))
 
 from edge import __version__  # noqa: E402
 from edge.commands import analyze as analyze_cmd  # noqa: E402
+from edge.commands import calibrate as calibrate_cmd  # noqa: E402
 from edge.commands import config as config_cmd  # noqa: E402
 from edge.commands import edge as edge_cmd  # noqa: E402
+from edge.commands import evaluate as evaluate_cmd  # noqa: E402
 from edge.commands import models as models_cmd  # noqa: E402
 from edge.commands import outbox as outbox_cmd  # noqa: E402
 from edge.commands import pose as pose_cmd  # noqa: E402
@@ -37,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     models_cmd.add_parser(sub)
     pose_cmd.add_parser(sub)
-    analyze_cmd.add_parsers(sub)
+    analyze_cmd.add_parser(sub)
+    evaluate_cmd.add_parser(sub)
+    calibrate_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
     edge_cmd.add_parser(sub)
     outbox_cmd.add_parser(sub)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from pathlib import Path
 
 THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
@@ -29,3 +30,23 @@ def soc_temperature_c(path: Path = THERMAL_ZONE) -> float | None:
     except (OSError, ValueError):
         return None
 
+
+
+class RateMeter:
+    """How many things a second happened over the last `window_s` seconds."""
+
+    def __init__(self, window_s: float = 2.0) -> None:
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+
+    def tick(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._times.append(now)
+        while now - self._times[0] >= self.window_s:
+            self._times.popleft()
+
+    @property
+    def rate(self) -> float:
+        if len(self._times) < 2:
+            return 0.0
+        return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-6)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.mqtt_broker import mosquitto  # noqa: F401  (the real-broker fixture, for every test)
+from tests.publisher_setup import collector  # noqa: F401  (the device's topics, subscribed)
 
 ROOT = Path(__file__).resolve().parents[1]
 

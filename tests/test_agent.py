@@ -288,3 +288,49 @@ def test_habits_share_counts_hinges_over_hinges_and_rounds_only(tmp_path: Path) 
     assert count == 6 and share == 2 / 3  # squats and unsure bends count neither way
     again = Habits(tmp_path / "habits.json")  # a restart keeps every posture's count
     assert again.today(day) == (6, 2 / 3) and again.week_share(day) == 2 / 3
+
+
+def test_the_synthetic_household_runs_like_a_camera_and_its_baseline_survives_a_restart(
+    mosquitto: Broker, tmp_path: Path,
+) -> None:
+    from edge.agent import BASELINE_FILE, Agent
+    from edge.analysis.calibration import load_baseline
+    from edge.config import parse
+    from edge.delivery.outbox import Outbox
+    from edge.delivery.publisher import Publisher
+
+    config = parse({
+        "device": {"id": "den", "state_dir": str(tmp_path)},
+        "camera": {"source": "synthetic"},
+        "mqtt": {"host": "127.0.0.1", "port": mosquitto.port},
+    }, "test.toml")
+    collector = Collector(mosquitto.port, ["hingewatch/den/event"], client_id="t-den").start()
+    outbox = Outbox(tmp_path / "outbox.sqlite3", 1000)
+    agent = Agent(config, Publisher(config.mqtt, outbox))
+    assert agent.analyzer.baseline is None  # nothing learned yet
+    stop = threading.Event()
+    runner = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    runner.start()
+    baseline = tmp_path / BASELINE_FILE
+    try:
+        # A bound for a busy machine, not a speed goal.
+        assert collector.wait_for(lambda m: len(m) >= 1 and baseline.is_file(), 120)
+    finally:
+        stop.set()
+        runner.join(60)
+        outbox.close()
+        collector.stop()
+    assert not runner.is_alive()
+    events = _events(collector, "den")
+    assert all(e["simulated"] and e["model"] == {"name": "synthetic", "variant": "synthetic"}
+               for e in events)
+    learned = agent.analyzer.baseline
+    assert learned is not None
+    # Stopped, the agent kept its last baseline; a new one starts from it.
+    with Outbox(tmp_path / "outbox.sqlite3", 1000) as again_outbox:
+        again = Agent(config, Publisher(config.mqtt, again_outbox))
+        kept = again.analyzer.baseline
+    assert kept is not None
+    assert np.allclose(kept.up_world, learned.up_world, atol=1e-4)
+    assert kept.leg_length_m == pytest.approx(learned.leg_length_m, abs=1e-3)
+    assert kept.leg_length_m == load_baseline(baseline).leg_length_m

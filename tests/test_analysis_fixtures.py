@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from edge.analysis.backline import back_line
-from edge.analysis.offline import classify_frame
 from edge.capture.frames import Frame
 from edge.capture.sources import read_image
+from edge.commands.analyze import classify_frame
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.pose
-ROOT = Path(__file__).resolve().parents[1]
 METRICS = ROOT / "tests" / "metrics.json"
 
 

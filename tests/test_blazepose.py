@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,19 +48,6 @@ MAX_DETECTOR_SHARE = 0.10
 # MediaPipe's solution API stamps frames 1/30 s apart whatever the clip's real rate (5 fps
 # here); the One Euro filters see only these times.
 SIMULATED_FRAME_INTERVAL_S = 1.0 / 30.0
-
-
-def _fixtures_dir() -> Path:
-    env = os.environ.get("HINGEWATCH_FIXTURES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-
-
-@pytest.fixture(scope="module")
-def fixtures() -> Path:
-    path = _fixtures_dir()
-    if not path.is_dir():
-        pytest.skip(f"fixtures folder {path} is absent (set HINGEWATCH_FIXTURES)")
-    return path
 
 
 @pytest.fixture(scope="module")

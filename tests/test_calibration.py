@@ -77,3 +77,44 @@ def test_calibrate_command_on_real_clips(fixtures: Path, tmp_path: Path) -> None
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("hingewatch: error:")
     assert "standing frames" in done.stderr
+
+
+def _standing_clip() -> list:
+    rng = np.random.default_rng(4)
+    clip = make_clip(rng, kinds=("hinge",), n_bends=1, yaw_range_deg=(-20, 20), n_stands=1,
+                     noise=SynthNoise.none())
+    return [p for p in clip.poses if p is not None]
+
+
+def test_a_learned_baseline_is_kept_in_its_file_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "baseline.json"
+    now = [0.0]
+    cal = Calibrator(path, clock=lambda: now[0])
+    assert cal.baseline is None and not path.exists()
+    first = None
+    for pose in _standing_clip():
+        if cal.update(pose, kinematics(pose)) is not None and first is None:
+            first = cal.baseline
+            assert path.is_file()  # the first baseline is saved at once
+    assert first is not None and cal.baseline is not None
+    # Later ones wait for SAVE_EVERY_S (the clock stood still) or the stream's end.
+    assert np.allclose(load_baseline(path).up_world, first.up_world, atol=1e-4)
+    assert not np.allclose(cal.baseline.up_world, first.up_world, atol=1e-4)
+    cal.flush()
+    again = Calibrator(path)  # a restart
+    assert again.baseline is not None
+    assert np.allclose(again.baseline.up_world, cal.baseline.up_world, atol=1e-4)
+    assert again.baseline.leg_length_m == pytest.approx(cal.baseline.leg_length_m, abs=1e-3)
+
+
+def test_a_damaged_learned_baseline_costs_only_the_baseline(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text("{not json")
+    cal = Calibrator(path)
+    assert cal.baseline is None
+    assert "cannot read the learned baseline" in caplog.text
+    for pose in _standing_clip():
+        cal.update(pose, kinematics(pose))
+    assert load_baseline(path).leg_length_m == pytest.approx(cal.baseline.leg_length_m, abs=1e-3)

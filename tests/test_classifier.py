@@ -3,7 +3,7 @@ side-on, hip-dominant bend with a straight back, and what the verdict must be.""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,54 +35,84 @@ def _bend(kin: dict[str, Any], back: dict[str, Any] | None, frames: int = 5) -> 
     return [Sample(pose, replace(k, t_s=i / 10), line) for i in range(frames)]
 
 
-@pytest.mark.parametrize(
-    ("kin", "back", "posture", "reasons"),
-    [
-        ({}, {}, "hinge", set()),
-        ({}, {"bulge_norm": 0.08, "peak_at": 0.4}, "round", {"lumbar_rounding"}),
-        ({}, {"bulge_norm": 0.08, "peak_at": 0.7}, "round", {"upper_back_rounding"}),
-        ({}, {"upper_hump_norm": 0.09}, "round", {"upper_back_rounding"}),
-        # The same hump seen at 45°: the shoulder girdle's own breadth, not rounding.
-        ({"yaw_deg": 45.0}, {"upper_hump_norm": 0.09, "depth_mean_norm": 0.45}, "hinge", set()),
-        # A hump while the hands are at the shoulders is what they hold, and a hump no spine
-        # makes (a bar with plates) is something on them: the upper back is unseen, so a flat
-        # lower back alone is no hinge; a rounded one is still round.
-        ({}, {"upper_hump_norm": 0.12, "hands_at_shoulders": True}, "unsure", {"back_hidden"}),
-        ({}, {"upper_hump_norm": 0.38}, "unsure", {"back_hidden"}),
-        ({}, {"upper_hump_norm": 0.38, "bulge_norm": 0.09}, "round", {"lumbar_rounding"}),
-        # Between straight and rounded: unsure, never a guess.
-        ({}, {"bulge_norm": 0.035}, "unsure", {"back_unclear"}),
-        ({}, {"upper_hump_norm": 0.07}, "unsure", {"back_unclear"}),
-        # A straight outline far behind the joints is a bag or furniture, not a flat back.
-        ({}, {"depth_mean_norm": 0.5}, "unsure", {"back_unclear"}),
-        ({"yaw_deg": 75.0}, {}, "unsure", {"front_view"}),
-        ({}, {"hidden": True}, "unsure", {"back_hidden"}),
-        ({}, None, "unsure", {"back_unclear"}),
-        # Hips over the feet, trunk well forward, seen side-on, back unread: a waist bend.
-        ({"hip_shift_norm": -0.05}, None, "round", {"waist_bend"}),
-        # ... but not from a front view, where the hip position is a guess.
-        ({"hip_shift_norm": -0.05, "yaw_deg": 75.0}, None, "unsure", {"front_view"}),
-        # Knee-dominant with the chest up: a squat, back line or not.
-        ({"trunk_inclination_deg": 35.0, "hip_flexion_deg": 100.0, "knee_flexion_deg": 90.0},
-         None, "squat", set()),
-        # Trunk parallel to the shanks a little further forward: still a squat.
-        ({"trunk_inclination_deg": 53.0, "hip_flexion_deg": 105.0, "knee_flexion_deg": 90.0},
-         None, "squat", set()),
-        # A deadlift start (bent knees, trunk well forward, flat back) is a hinge.
-        ({"trunk_inclination_deg": 60.0, "hip_flexion_deg": 115.0, "knee_flexion_deg": 70.0},
-         {}, "hinge", set()),
-        # A rounded back in a squat is still round.
-        ({"trunk_inclination_deg": 48.0, "hip_flexion_deg": 110.0, "knee_flexion_deg": 95.0},
-         {"bulge_norm": 0.09}, "round", {"lumbar_rounding"}),
-        ({"knee_flexion_deg": 3.0}, {}, "hinge", {"locked_knees"}),
-        ({"head_flexion_deg": 50.0}, {}, "hinge", {"head_drop"}),
-    ],
-)
-def test_rules(kin: dict[str, Any], back: dict[str, Any] | None, posture: str,
-               reasons: set[str]) -> None:
-    verdict = classify_samples(_bend(kin, back))
-    assert verdict.posture == posture, verdict
-    assert set(verdict.reasons) == reasons, verdict.reasons
+@dataclass(frozen=True)
+class Case:
+    """One rule: what changes from the clean bend, and the verdict it must get."""
+
+    why: str
+    posture: str
+    kin: dict[str, Any] = field(default_factory=dict)
+    back: dict[str, Any] | None = field(default_factory=dict)  # None: the back line unread
+    reasons: frozenset[str] = frozenset()
+
+
+CASES = [
+    Case("a clean side-on hinge with a straight back", posture="hinge"),
+    Case("a bulge low on the back", posture="round",
+         back={"bulge_norm": 0.08, "peak_at": 0.4}, reasons=frozenset({"lumbar_rounding"})),
+    Case("a bulge high on the back", posture="round",
+         back={"bulge_norm": 0.08, "peak_at": 0.7}, reasons=frozenset({"upper_back_rounding"})),
+    Case("a hump over the lower outline", posture="round",
+         back={"upper_hump_norm": 0.09}, reasons=frozenset({"upper_back_rounding"})),
+    Case("the same hump seen at 45°: the shoulder girdle's own breadth, not rounding",
+         posture="hinge", kin={"yaw_deg": 45.0},
+         back={"upper_hump_norm": 0.09, "depth_mean_norm": 0.45}),
+    # A hump while the hands are at the shoulders is what they hold, and a hump no spine
+    # makes (a bar with plates) is something on them: the upper back is unseen, so a flat
+    # lower back alone is no hinge; a rounded one is still round.
+    Case("a hump with the hands at the shoulders", posture="unsure",
+         back={"upper_hump_norm": 0.12, "hands_at_shoulders": True},
+         reasons=frozenset({"back_hidden"})),
+    Case("a hump no spine makes", posture="unsure",
+         back={"upper_hump_norm": 0.38}, reasons=frozenset({"back_hidden"})),
+    Case("a hump no spine makes over a rounded lower back", posture="round",
+         back={"upper_hump_norm": 0.38, "bulge_norm": 0.09},
+         reasons=frozenset({"lumbar_rounding"})),
+    Case("between straight and rounded: unsure, never a guess", posture="unsure",
+         back={"bulge_norm": 0.035}, reasons=frozenset({"back_unclear"})),
+    Case("a small hump: unsure, never a guess", posture="unsure",
+         back={"upper_hump_norm": 0.07}, reasons=frozenset({"back_unclear"})),
+    Case("a straight outline far behind the joints is a bag or furniture", posture="unsure",
+         back={"depth_mean_norm": 0.5}, reasons=frozenset({"back_unclear"})),
+    Case("a front view", posture="unsure", kin={"yaw_deg": 75.0},
+         reasons=frozenset({"front_view"})),
+    Case("a hidden back", posture="unsure", back={"hidden": True},
+         reasons=frozenset({"back_hidden"})),
+    Case("no back line read", posture="unsure", back=None,
+         reasons=frozenset({"back_unclear"})),
+    Case("hips over the feet, trunk well forward, side-on, back unread: a waist bend",
+         posture="round", kin={"hip_shift_norm": -0.05}, back=None,
+         reasons=frozenset({"waist_bend"})),
+    Case("... but not from a front view, where the hip position is a guess", posture="unsure",
+         kin={"hip_shift_norm": -0.05, "yaw_deg": 75.0}, back=None,
+         reasons=frozenset({"front_view"})),
+    Case("knee-dominant with the chest up: a squat, back line or not", posture="squat",
+         kin={"trunk_inclination_deg": 35.0, "hip_flexion_deg": 100.0,
+              "knee_flexion_deg": 90.0}, back=None),
+    Case("trunk parallel to the shanks a little further forward: still a squat",
+         posture="squat", back=None,
+         kin={"trunk_inclination_deg": 53.0, "hip_flexion_deg": 105.0,
+              "knee_flexion_deg": 90.0}),
+    Case("a deadlift start (bent knees, trunk well forward, flat back) is a hinge",
+         posture="hinge",
+         kin={"trunk_inclination_deg": 60.0, "hip_flexion_deg": 115.0,
+              "knee_flexion_deg": 70.0}),
+    Case("a rounded back in a squat is still round", posture="round",
+         kin={"trunk_inclination_deg": 48.0, "hip_flexion_deg": 110.0,
+              "knee_flexion_deg": 95.0},
+         back={"bulge_norm": 0.09}, reasons=frozenset({"lumbar_rounding"})),
+    Case("straight knees", posture="hinge", kin={"knee_flexion_deg": 3.0},
+         reasons=frozenset({"locked_knees"})),
+    Case("the head dropped", posture="hinge", kin={"head_flexion_deg": 50.0},
+         reasons=frozenset({"head_drop"})),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.why)
+def test_rules(case: Case) -> None:
+    verdict = classify_samples(_bend(case.kin, case.back))
+    assert verdict.posture == case.posture, verdict
+    assert set(verdict.reasons) == case.reasons, verdict.reasons
 
 
 def test_unsure_has_no_confidence_and_a_clear_reading_beats_a_marginal_one() -> None:

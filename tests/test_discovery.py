@@ -22,9 +22,9 @@ from edge.delivery.topics import (
     state_topic,
     status_topic,
 )
+from tests.conftest import ROOT
 from tests.mqtt_broker import Broker, Collector
 
-ROOT = Path(__file__).resolve().parents[1]
 EVENT_FIELDS = set(json.loads((ROOT / "edge/schemas/bend-1.schema.json").read_text())
                    ["properties"])
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import cv2
@@ -15,13 +14,11 @@ from edge.capture.frames import Frame
 from edge.errors import ModelError
 from edge.pose.landmarks import Joint
 from edge.pose.movenet import COCO_JOINTS, INPUT_SIZE, MoveNet
+from tests.conftest import fixtures_dir
 
 pytestmark = pytest.mark.pose
 
-FIXTURES = Path(
-    os.environ.get("HINGEWATCH_FIXTURES")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
-)
+FIXTURES = fixtures_dir()
 MODEL = FIXTURES / "models" / "movenet_single_pose_lightning_ptq.tflite"
 # libcoral movenet_test.cc: keypoints scoring above 0.4 in both, at least 8, within 0.04.
 CORAL_MIN_SCORE = 0.4

@@ -21,9 +21,7 @@ from edge.delivery.outbox import (
     OutboxError,
     OutboxFullError,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-
+from tests.conftest import ROOT
 
 TOPIC = "hingewatch/kitchen/event"
 

@@ -5,15 +5,14 @@ figures can only go up. Issue 9's targets are written beside them."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from edge.analysis.evaluation import Tally
 from edge.analysis.recorded import load_recorded
 from edge.analysis.recorded_eval import score_items
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "tests" / "data" / "rendered" / "set1"
 METRICS = ROOT / "tests" / "metrics.json"
 # The recording and the classifier are deterministic; this slack absorbs float differences

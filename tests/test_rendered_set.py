@@ -23,8 +23,8 @@ from edge.analysis.recorded import (
 from edge.capture.frames import Frame
 from edge.capture.sources import read_image
 from edge.pose.landmarks import NUM_JOINTS
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "rendered"
 SETS = sorted(p.with_suffix("") for p in DATA.glob("*.npz"))
 
@@ -144,7 +144,7 @@ def test_a_fresh_recording_round_trips(fixtures: Path, tmp_path: Path) -> None:
 def test_recorded_poses_classify_as_their_pictures(fixtures: Path) -> None:
     """The recording keeps what the classifier reads: same verdict as the picture itself."""
     from edge.analysis.classifier import classify_picture
-    from edge.analysis.offline import classify_frame
+    from edge.commands.analyze import classify_frame
     from edge.pose.blazepose import BlazePose
 
     engine = BlazePose(tracking=False)

@@ -178,6 +178,44 @@ def test_pi_camera_settings_are_checked(fake_picamera2, kwargs: dict, message: s
         PiCameraSource(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("camera", "main", "lores", "rate"),
+    [({}, (1280, 720), (320, 240), 15.0),
+     ({"width": 640, "height": 480, "fps": 10.0}, (640, 480), (320, 240), 10.0),
+     # The motion gate's small stream is never larger than the main one.
+     ({"width": 160, "height": 120}, (160, 120), (160, 120), 15.0)],
+)
+def test_the_camera_table_reaches_the_pi_camera(fake_picamera2, camera: dict,
+                                                main: tuple, lores: tuple, rate: float) -> None:
+    from edge.config import parse
+    from edge.pose_stream import open_poses
+
+    config = parse({"camera": {"source": "camera", **camera}}, "test.toml")
+    with open_poses(config.camera) as cam:
+        frame = next(iter(cam))
+    configured = fake_picamera2[0].config
+    assert configured["main"]["size"] == main and frame.resolution_wh == main
+    assert configured["lores"]["size"] == lores
+    assert configured["controls"]["FrameRate"] == rate
+
+
+def test_a_webcam_is_asked_for_the_camera_table_and_says_what_it_gives(
+    fixtures: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The real OpenCV capture path, on a device that has no such mode: a file (OpenCV
+    # opens device paths and files alike, and a file keeps its own size and rate).
+    from edge.config import parse
+    from edge.pose_stream import open_poses
+
+    clip = fixtures / "video/pose_squats.mp4"
+    config = parse({"camera": {"source": f"webcam:{clip}", "width": 320, "height": 240,
+                               "fps": 7.0}}, "test.toml")
+    with open_poses(config.camera) as cam:
+        frame = next(iter(cam))
+    assert cam.size_wh == frame.resolution_wh == (720, 1280)
+    assert "gives 720x1280 at 5 fps, not the 320x240 at 7 fps asked for" in caplog.text
+
+
 def _jpeg(value: int = 90) -> bytes:
     rng = np.random.default_rng(1)
     ok, buf = cv2.imencode(".jpg", rng.integers(0, 255, (64, 96, 3), np.uint8),

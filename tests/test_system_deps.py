@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+
 SCRIPT = ROOT / "tests" / "system_deps.sh"
 PROGRAMS = ("mosquitto", "chromium", "systemd-analyze", "shellcheck")
 NOBODY = 65534

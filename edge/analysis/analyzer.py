@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +15,9 @@ from edge.analysis.calibration import Calibrator
 from edge.analysis.classifier import (
     BACKLINE_MIN_TRUNK_DEG,
     Verdict,
+    VerdictPosture,
     classify_bend,
+    classify_picture,
     time_beyond_deg_s,
 )
 from edge.analysis.kinematics import Baseline, forward_axis, kinematics
@@ -74,18 +77,22 @@ def is_lift(bend: Bend, up: np.ndarray) -> bool:
 
 
 class BendAnalyzer:
-    """`update(pose)` per frame (None when nobody is seen) → bends that just finished."""
+    """`update(pose)` per frame (None when nobody is seen) → bends that just finished.
+
+    `baseline` fixes the standing baseline; else it is learned as the person stands, and
+    with `learned_file` kept there across restarts."""
 
     def __init__(
         self,
         zones: tuple[Zone, ...] = DEFAULT_ZONES,
         baseline: Baseline | None = None,
         learn_baseline: bool = True,
+        learned_file: Path | None = None,
     ) -> None:
         self.zones = zones
         self.fixed_baseline = baseline
         self.learn_baseline = learn_baseline
-        self.calibrator = Calibrator()
+        self.calibrator = Calibrator(learned_file if baseline is None else None)
         self.segmenter = BendSegmenter()
         self._filter = OneEuroFilter(SIGNALS)
         self.last_sample: Sample | None = None
@@ -117,7 +124,11 @@ class BendAnalyzer:
         tipped = kin.trunk_inclination_deg >= BACKLINE_MIN_TRUNK_DEG
         return Sample(pose, kin, back_line(pose, kin.yaw_deg) if tipped else None)
 
-    def update(self, t_s: float, pose: Pose | None) -> list[AnalyzedBend]:
+    def update(self, t_s: float, pose: Pose | None,
+               zones: tuple[Zone, ...] | None = None) -> list[AnalyzedBend]:
+        """`zones`: the scene's own from now on (a simulated day's chores at new spots)."""
+        if zones is not None:
+            self.zones = zones
         sample = self.sample(pose) if pose is not None else None
         if sample is None:
             self._filter.reset()
@@ -125,7 +136,14 @@ class BendAnalyzer:
         return [self._analyze(b) for b in self.segmenter.update(t_s, sample)]
 
     def finish(self) -> list[AnalyzedBend]:
+        self.calibrator.flush()
         return [self._analyze(b) for b in self.segmenter.finish()]
+
+    def posture_now(self) -> VerdictPosture | None:
+        """The posture of the last frame alone (None: nobody seen)."""
+        if self.last_sample is None:
+            return None
+        return classify_picture(self.last_sample).posture
 
     def run(self, timed: Iterable[tuple[float, Pose | None]]) -> list[AnalyzedBend]:
         """Every bend of a whole stream of (t_s, pose), the last one closed at its end."""

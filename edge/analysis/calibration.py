@@ -1,13 +1,19 @@
 """Calibration: the standing baseline (up direction, torso and leg length) per device.
 
 Learned from upright frames as they come and refreshed as the person stands again; the
-`hingewatch calibrate SOURCE` command runs it on purpose and saves the result.
+`hingewatch calibrate SOURCE` command runs it on purpose and saves the result. Given a
+file, the calibrator starts from the baseline learned there before and keeps what it learns
+in it, so a restart does not forget it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +30,11 @@ STAND_MAX_KNEE_DEG = 15.0
 # longer before the first baseline and resists a single odd frame better.
 WINDOW_FRAMES = 150
 MIN_FRAMES = 20
+# A learned baseline changes with every standing frame: it is written at most this often
+# (and when the stream ends). Lowering it costs a file write per standing spell.
+SAVE_EVERY_S = 60.0
+
+log = logging.getLogger(__name__)
 
 
 def is_standing(kin: Kinematics) -> bool:
@@ -33,15 +44,30 @@ def is_standing(kin: Kinematics) -> bool:
 
 
 class Calibrator:
-    """`update(pose, kin)` per frame; `baseline` once enough standing has been seen."""
+    """`update(pose, kin)` per frame; `baseline` once enough standing has been seen.
 
-    def __init__(self) -> None:
+    With `file`, the baseline learned before is the start, and a new one is saved there."""
+
+    def __init__(self, file: Path | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.file = file
+        self._clock = clock
+        self._saved_s = -math.inf
+        self._unsaved = False
+        self.baseline: Baseline | None = None
         self.reset()
+        if file is not None and file.is_file():
+            try:
+                self.baseline = load_baseline(file)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                # A damaged file costs only the baseline: it is learned again.
+                log.warning("%s: cannot read the learned baseline (%s); learning it anew",
+                            file, exc)
 
     def reset(self) -> None:
         self._trunks: deque[np.ndarray] = deque(maxlen=WINDOW_FRAMES)
         self._legs: deque[float] = deque(maxlen=WINDOW_FRAMES)
-        self.baseline: Baseline | None = None
+        self.baseline = None
 
     @property
     def standing_frames(self) -> int:
@@ -65,16 +91,32 @@ class Calibrator:
                 torso_chord_m=float(np.median(np.linalg.norm(trunks, axis=1))),
                 leg_length_m=float(np.median(self._legs)),
             )
+            self._unsaved = True
+            if self._clock() - self._saved_s >= SAVE_EVERY_S:
+                self.flush()
         return self.baseline
+
+    def flush(self) -> None:
+        """Save a baseline learned since the last save (with a file)."""
+        if self.file is None or not self._unsaved or self.baseline is None:
+            return
+        try:
+            save_baseline(self.baseline, self.file)
+        except OSError as exc:
+            log.warning("%s: cannot keep the learned baseline: %s", self.file, exc)
+        self._unsaved = False
+        self._saved_s = self._clock()
 
 
 def save_baseline(baseline: Baseline, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
+    tmp = path.with_name(path.name + ".tmp")  # never a half-written file after a crash
+    tmp.write_text(json.dumps({
         "up_world": [round(float(v), 5) for v in baseline.up_world],
         "torso_chord_m": round(baseline.torso_chord_m, 4),
         "leg_length_m": round(baseline.leg_length_m, 4),
     }, indent=2) + "\n")
+    tmp.replace(path)
 
 
 def load_baseline(path: Path) -> Baseline:

@@ -16,6 +16,12 @@ import numpy as np
 from edge.capture.frames import Frame, FrameSource
 from edge.errors import SourceError
 
+# Asked for when the config says nothing: the main stream, its rate, and the small
+# motion-gate stream (never larger than the main one).
+MAIN_WH = (1280, 720)
+CAMERA_FPS = 15.0
+LORES_WH = (320, 240)
+
 
 def _import_picamera2() -> Any:
     try:
@@ -33,11 +39,13 @@ class PiCameraSource(FrameSource):
 
     def __init__(
         self,
-        main_wh: tuple[int, int] = (1280, 720),
-        lores_wh: tuple[int, int] = (320, 240),
-        fps: float = 15.0,
+        main_wh: tuple[int, int] = MAIN_WH,
+        lores_wh: tuple[int, int] | None = None,
+        fps: float = CAMERA_FPS,
         camera_index: int = 0,
     ) -> None:
+        if lores_wh is None:
+            lores_wh = (min(main_wh[0], LORES_WH[0]), min(main_wh[1], LORES_WH[1]))
         for name, (w, h) in (("main_wh", main_wh), ("lores_wh", lores_wh)):
             if w <= 0 or h <= 0 or w % 2 or h % 2:
                 raise ValueError(f"{name}: expected positive even sizes, got {(w, h)}")

@@ -42,6 +42,8 @@ class FrameSource:
     fps: float | None = None
     # How many frames it holds, when known (None for cameras and some containers).
     frame_count: int | None = None
+    # True when its frames are unrelated pictures (a folder), each to be read alone.
+    stills = False
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError

@@ -6,6 +6,7 @@ file. `open_source(spec)` picks one from a path or a camera name.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ import numpy as np
 from edge.capture.frames import Frame, FrameSource
 from edge.capture.jpeg import is_jpeg, jpeg_is_complete
 from edge.errors import SourceError
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif", ".m4v", ".mjpeg", ".h264"}
@@ -48,6 +51,8 @@ def read_image(path: Path) -> np.ndarray:
 
 class ImageSource(FrameSource):
     """One picture, or every picture in a folder (sorted by name), one frame each."""
+
+    stills = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -137,15 +142,33 @@ def quiet_opencv() -> Iterator[None]:
 
 
 class WebcamSource(FrameSource):
-    """A USB webcam through OpenCV; times are seconds since it opened."""
+    """A USB webcam through OpenCV (`webcam:N`, or a device path such as /dev/video2);
+    times are seconds since it opened. It is asked for `size_wh` and `fps`; a webcam
+    without that mode gives its nearest, which is said once in the log."""
 
-    def __init__(self, index: int) -> None:
-        self.name = f"webcam:{index}"
+    def __init__(self, device: int | str, size_wh: tuple[int, int] | None = None,
+                 fps: float | None = None) -> None:
+        self.name = f"webcam:{device}"
         with quiet_opencv():  # its backends each warn about a missing device
-            self._cap = cv2.VideoCapture(index)
+            self._cap = cv2.VideoCapture(device)
         if not self._cap.isOpened():
-            raise SourceError(f"webcam {index}: cannot be opened (is it plugged in?)")
+            raise SourceError(f"webcam {device}: cannot be opened (is it plugged in?)")
+        if size_wh is not None:
+            self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, size_wh[0])
+            self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size_wh[1])
+        if fps is not None:
+            self._cap.set(cv2.CAP_PROP_FPS, fps)
+        self.size_wh = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                        int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or None
+        wrong_size = size_wh is not None and self.size_wh != tuple(size_wh)
+        wrong_fps = fps is not None and self.fps is not None and abs(self.fps - fps) > 0.5
+        if wrong_size or wrong_fps:
+            w, h = self.size_wh
+            log.warning("%s gives %dx%d at %s fps, not the %s at %s fps asked for (it has no "
+                        "such mode)", self.name, w, h, f"{self.fps:g}" if self.fps else "?",
+                        "x".join(map(str, size_wh)) if size_wh else "size",
+                        f"{fps:g}" if fps is not None else "its own")
 
     def __iter__(self) -> Iterator[Frame]:
         start = time.monotonic()
@@ -161,17 +184,22 @@ class WebcamSource(FrameSource):
         self._cap.release()
 
 
-def open_source(spec: str) -> FrameSource:
-    """`camera` (the Pi camera), `webcam:N`, a picture, a folder of pictures, or a video."""
+def open_source(spec: str, size_wh: tuple[int, int] | None = None,
+                fps: float | None = None) -> FrameSource:
+    """`camera` (the Pi camera), `webcam:N` or `webcam:/dev/videoN`, a picture, a folder of
+    pictures, or a video. A camera is asked for `size_wh` and `fps`; files keep their own."""
     if spec in ("camera", "picamera", "picamera2"):
-        from edge.capture.camera import PiCameraSource
+        from edge.capture.camera import CAMERA_FPS, MAIN_WH, PiCameraSource
 
-        return PiCameraSource()
+        return PiCameraSource(size_wh or MAIN_WH, fps=fps or CAMERA_FPS)
     if spec.startswith("webcam:"):
-        index = spec.split(":", 1)[1]
-        if not index.isdigit():
-            raise SourceError(f"{spec}: expected webcam:N with N a number, e.g. webcam:0")
-        return WebcamSource(int(index))
+        device = spec.split(":", 1)[1]
+        if device.isdigit():
+            return WebcamSource(int(device), size_wh, fps)
+        if device.startswith("/"):
+            return WebcamSource(device, size_wh, fps)
+        raise SourceError(f"{spec}: expected webcam:N with N a number, e.g. webcam:0, or "
+                          "webcam:/dev/videoN")
     path = Path(spec)
     if path.is_dir():
         return ImageSource(path)

@@ -11,13 +11,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from edge.capture.sources import ImageSource, open_source
+from edge.capture.sources import open_source
 from edge.errors import HingewatchError
 from edge.pose.draw import contact_sheet, draw_pose, write_rgb
-from edge.pose.engine import ENGINES, create_engine
+from edge.pose.engine import ENGINES, PoseEngine, create_engine
 from edge.pose.landmarks import Pose
 from edge.pose.models import VARIANTS
-from edge.pose.smoothing import PoseSmoother
+from edge.pose_stream import PoseStream
 from edge.progress import Progress
 
 SHEET_FRAMES = 6  # a video drawn to a picture shows this many evenly spaced frames
@@ -31,6 +31,14 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runtime", choices=("auto", "litert", "tflite"), default="auto",
                    help="TFLite runtime (default: ai-edge-litert if installed)")
     p.add_argument("--model", type=Path, help="MoveNet model file (default: models/)")
+
+
+def engine_from(args: argparse.Namespace, tracking: bool = True) -> PoseEngine:
+    """The engine the command line asks for (see add_engine_arguments)."""
+    # MoveNet has no world landmarks and no person mask: its angles come from the picture
+    # and its verdicts never see the back line (lower confidence, no rounding reasons).
+    return create_engine(args.engine, args.variant, args.threads, args.runtime, tracking,
+                         model=args.model)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -65,11 +73,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in {".png", ".jpg", ".jpeg", ".mp4"}:
         raise HingewatchError(f"--out {out}: expected a .png, .jpg or .mp4 file")
-    with open_source(args.source) as source:
-        still = isinstance(source, ImageSource)
-        engine = create_engine(args.engine, args.variant, args.threads, args.runtime,
-                               tracking=not still, model=args.model)
-        smoother = None if (still or args.no_smooth) else PoseSmoother()
+    source = open_source(args.source)
+    with PoseStream(source, lambda: engine_from(args, tracking=not source.stills),
+                    smooth=not args.no_smooth, max_frames=args.max_frames or None) as stream:
         total = source.frame_count
         if args.max_frames:
             total = min(total or args.max_frames, args.max_frames)
@@ -78,12 +84,9 @@ def run(args: argparse.Namespace) -> int:
         writer: cv2.VideoWriter | None = None
         found = 0
         try:
-            for frame in source:
-                if args.max_frames and frame.index >= args.max_frames:
-                    break
-                pose = engine.process(frame)
-                if smoother is not None:
-                    pose = smoother.smooth(pose)
+            for timed in stream:
+                frame, pose = timed.frame, timed.pose
+                assert frame is not None  # a frame source's poses come with their frames
                 found += pose is not None
                 if args.json:
                     print(json.dumps(frame_record(frame.index, frame.t_s, pose)), flush=True)

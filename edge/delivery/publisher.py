@@ -8,13 +8,13 @@ that thread; nothing else.
 The thread connects (MQTT 5 with a persistent session, or 3.1.1 when the broker refuses
 5), waits for the CONNACK, and only when that says success publishes `online` (retained)
 on the status topic, the Home Assistant discovery and the last state, and then replays
-the outbox in insertion order, at most `max_inflight` events unacknowledged at a time.
-An event leaves the outbox only when the PUBACK for its own message id arrives, or when
-the broker will not take it: then it is set aside (see edge.delivery.poison). When the
-connection drops, what was in flight is forgotten and replayed from the outbox after the
-next CONNACK: nothing is lost, a duplicate is the worst case (consumers dedupe on
-`event_id`). Failed attempts wait with jittered exponential backoff; a refusal (a wrong
-password) is logged once as an error, not once per attempt.
+the outbox in insertion order, at most `max_inflight` events unacknowledged at a time
+(edge.delivery.sender). An event leaves the outbox only when the PUBACK for its own message
+id arrives, or when the broker will not take it: then it is set aside (see
+edge.delivery.poison). When the connection drops, what was in flight is forgotten and
+replayed from the outbox after the next CONNACK: nothing is lost, a duplicate is the worst
+case (consumers dedupe on `event_id`). Failed attempts wait with jittered exponential
+backoff; a refusal (a wrong password) is logged once as an error, not once per attempt.
 
 Only events use QoS 1, so the broker's Receive Maximum is all theirs; `online`, the
 discovery and the state go out at QoS 0 (retained): they are sent again on every
@@ -23,7 +23,6 @@ connect, and a connection that dies before they arrive leads to that reconnect.
 
 from __future__ import annotations
 
-import collections
 import json
 import logging
 import random
@@ -42,7 +41,7 @@ from edge.delivery.discovery import discovery_messages
 from edge.delivery.mqtt_config import MqttConfig, backoff_delay_s, explain_connect_error
 from edge.delivery.outbox import Outbox
 from edge.delivery.paho_io import Wakeup, io_step, new_client
-from edge.delivery.poison import STRIKES, PoisonTracker, refused_for_good, too_large
+from edge.delivery.sender import EventSender
 from edge.delivery.state import DeviceState
 from edge.delivery.topics import HA_STATUS, event_topic, state_topic, status_topic
 from edge.events import BendEvent, validate
@@ -96,16 +95,10 @@ class Publisher:
 
         # The network thread's own.
         self._client: mqtt.Client | None = None
-        self._window = config.max_inflight
-        self._inflight: dict[int, str] = {}  # message id -> event_id, this connection only
-        self._sent_s: dict[str, float] = {}  # event_id -> when it was sent (monotonic)
-        self._poison = PoisonTracker()
-        self._last_seq = 0  # the last outbox seq published on this connection
+        self._sender = EventSender(outbox, config.max_inflight, self._notify)
         self._outbox_shown = (False, True, 0)  # (near full, empty, dead) as last said
-        self._acks: collections.deque[tuple[int, ReasonCode]] = collections.deque()
         self._connack: ReasonCode | None = None
         self._connack_props: Properties | None = None
-        self._max_packet: int | None = None
         self._ha_online = False
         self._last_reported = ""
 
@@ -210,7 +203,7 @@ class Publisher:
             client = self._client = self._new_client()
         client.drop_out_messages()  # the outbox, not paho, decides what is resent
         self._connack = None
-        self._acks.clear()
+        self._sender.acks.clear()
         self.connect_attempts += 1
         try:
             if self._protocol == mqtt.MQTTv5:
@@ -243,7 +236,7 @@ class Publisher:
                 self._on_connected(client)
             if not ok:
                 if connected_at is not None:
-                    self._suspect_in_flight()
+                    self._sender.connection_lost()
                 self._set_disconnected()
                 if connected_at is not None:
                     self._fail(f"lost the connection to {cfg.url}; {self.outbox.depth} "
@@ -276,10 +269,8 @@ class Publisher:
         """CONNACK said success: now, and only now, say online."""
         receive_max = getattr(self._connack_props, "ReceiveMaximum", 65535)
         # MQTT 5: the broker says what it drops the connection for; 3.1.1 brokers do not.
-        self._max_packet = getattr(self._connack_props, "MaximumPacketSize", None)
-        self._window = max(1, min(self.config.max_inflight, int(receive_max)))
-        self._inflight.clear()
-        self._last_seq = 0
+        self._sender.connected(int(receive_max),
+                               getattr(self._connack_props, "MaximumPacketSize", None))
         client.publish(self._status_topic, "online", qos=0, retain=True)
         if self.config.ha_discovery:
             client.subscribe(HA_STATUS, qos=1)
@@ -317,8 +308,8 @@ class Publisher:
         deadline = time.monotonic() + self.config.connect_timeout_s
         info: mqtt.MQTTMessageInfo | None = None
         while time.monotonic() < deadline:
-            self._process_acks()  # acknowledged now: not resent after the next start
-            if not self._inflight and info is None:
+            self._sender.process_acks()  # acknowledged now: not resent after the next start
+            if not self._sender.in_flight and info is None:
                 # QoS 1 once no event is in flight: never beyond the Receive Maximum.
                 info = client.publish(self._status_topic, "offline", qos=1, retain=True)
             if info is not None and info.is_published():
@@ -328,8 +319,7 @@ class Publisher:
         client.disconnect()  # written at once: this thread is paho's only user
 
     def _set_disconnected(self) -> None:
-        self._inflight.clear()
-        self._sent_s.clear()
+        self._sender.disconnected()
         with self._changed:
             self._connected = False
             self._changed.notify_all()
@@ -348,19 +338,9 @@ class Publisher:
 
     def _service(self, client: mqtt.Client) -> None:
         """After each wake-up: acknowledgements, new events, state, discovery."""
-        self._process_acks()
+        self._sender.process_acks()
         if not self._stop.is_set():
-            # While a suspect waits, one at a time: the next drop then names the culprit.
-            room = (1 if self._poison.isolating else self._window) - len(self._inflight)
-            for entry in self.outbox.pending(room, after_seq=self._last_seq):
-                self._last_seq = entry.seq
-                if too_large(entry.topic, entry.payload, self._max_packet):
-                    self._set_aside(entry.event_id, "larger than the broker's maximum "
-                                    f"packet size ({self._max_packet} bytes)")
-                    continue
-                info = client.publish(entry.topic, entry.payload, qos=1, retain=False)
-                self._inflight[info.mid] = entry.event_id
-                self._sent_s[entry.event_id] = time.monotonic()
+            self._sender.send(client)
         refresh = False
         if self._ha_online:
             self._ha_online = False
@@ -381,43 +361,10 @@ class Publisher:
                             outbox_dead=self.outbox.dead_count)
             client.publish(self._state_topic, state.to_json(), qos=0, retain=True)
 
-    def _process_acks(self) -> None:
-        """Delete the events whose PUBACK came."""
-        acked: list[str] = []
-        while self._acks:
-            mid, reason = self._acks.popleft()
-            event_id = self._inflight.pop(mid, None)
-            if event_id is None:
-                continue  # the `offline` status: nothing to delete
-            self._sent_s.pop(event_id, None)
-            if refused_for_good(reason):
-                # Sending it again changes nothing: out of the queue's way, kept, counted.
-                self._set_aside(event_id, f"the broker refused it: {reason.getName()}")
-            elif reason.is_failure:
-                # Kept: it is retried after the next reconnect, never silently dropped.
-                log.error("the broker refused event %s for now: %s; it stays in the outbox",
-                          event_id, reason.getName())
-            else:
-                acked.append(event_id)
-                self._poison.settled(event_id)
-        if acked:
-            self.outbox.remove_many(acked)
-            with self._changed:
-                self._changed.notify_all()
-
-    def _suspect_in_flight(self) -> None:
-        """The connection dropped: what was in flight may be why (see edge.delivery.poison)."""
-        self._process_acks()  # acknowledged in the last read: not a suspect
-        in_flight = {e: self._sent_s.get(e, 0.0) for e in self._inflight.values()}
-        for event_id in self._poison.connection_lost(in_flight, time.monotonic()):
-            self._set_aside(event_id, f"the broker dropped the connection each time it was "
-                                      f"sent ({STRIKES} times alone)")
-
-    def _set_aside(self, event_id: str, reason: str) -> None:
-        self.outbox.set_aside(event_id, reason)
-        self._poison.settled(event_id)
+    def _notify(self) -> None:
+        """Events left the queue: wake whoever waits for it to drain."""
         with self._changed:
-            self._changed.notify_all()  # wait_drained counts only what still waits
+            self._changed.notify_all()
 
     def _publish_discovery(self, client: mqtt.Client) -> None:
         for message in discovery_messages(self.config.device_id, self._version):
@@ -432,7 +379,8 @@ class Publisher:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
                     reason: ReasonCode, properties: Properties | None) -> None:
-        self._acks.append((mid, reason))  # acted on after loop_read(), outside paho's locks
+        # Acted on after loop_read(), outside paho's locks.
+        self._sender.acks.append((mid, reason))
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:

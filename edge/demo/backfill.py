@@ -15,8 +15,8 @@ import numpy as np
 from edge.analysis.analyzer import AnalyzedBend, BendAnalyzer
 from edge.bend_events import to_event
 from edge.events import BendEvent
-from edge.synth.day import Day
-from edge.synth.household import household_stream, zones_for
+from edge.pose_stream import PoseStream
+from edge.synth.household import HouseholdSource
 
 # Simulated days analysed to fill the pool the history draws from.
 POOL_DAYS = 4
@@ -28,14 +28,10 @@ BENDS_PER_DAY = (6, 14)
 
 def bend_pool(seed: int = 0) -> list[AnalyzedBend]:
     analyzer = BendAnalyzer()
-
-    def new_day(day: Day) -> None:
-        analyzer.zones = zones_for(day)
-
     bends: list[AnalyzedBend] = []
-    for t_s, pose in household_stream(realtime=False, seed=seed, days=POOL_DAYS,
-                                      on_day=new_day):
-        bends += analyzer.update(t_s, pose)
+    with PoseStream(HouseholdSource(seed=seed, days=POOL_DAYS)) as stream:
+        for timed in stream:
+            bends += analyzer.update(timed.t_s, timed.pose, timed.zones)
     return bends + analyzer.finish()
 
 

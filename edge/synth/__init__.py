@@ -1,6 +1,7 @@
 """A synthetic household: an articulated body with a multi-segment spine bending in front of
 a virtual camera, producing the `Pose` values the BlazePose engine produces, with the true
-label of every bend. Tests and the demo use it; nothing in the pipeline imports it."""
+label of every bend. Tests, the demo and `eval --synthetic` use it; in the pipeline only the
+source factory (`edge.pose_stream.open_poses`, for `source = "synthetic"`) imports it."""
 
 from edge.synth.body import SynthBody, Track
 from edge.synth.camera import Camera, Placement

@@ -1,21 +1,20 @@
-"""The demo's endless household: day after simulated day of chores, as a pose stream.
+"""The demo's endless household: day after simulated day of chores, as a pose source.
 
-Each day is one person doing the chores in front of one camera; the stream plays them at
-the speed of life (or as fast as the pipeline takes them), and tells the caller the day's
+Each day is one person doing the chores in front of one camera; the pose stream plays them
+at the speed of life (or as fast as the pipeline takes them), and the source tells the day's
 zones so bends land in the right activity.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
 
 from edge.analysis.zones import Zone
 from edge.pose.landmarks import Pose
+from edge.pose_stream import PoseSource
 from edge.synth.day import Day, household_day
 
 # Half the side of the square zone drawn around where an activity's hands work (share of
@@ -34,38 +33,36 @@ def zones_for(day: Day) -> tuple[Zone, ...]:
     return tuple(zones)
 
 
-def household_stream(
-    realtime: bool = True,
-    stop: threading.Event | None = None,
-    seed: int | None = None,
-    days: int | None = None,
-    on_day: Callable[[Day], None] | None = None,
-    fps: float = 10.0,
-) -> Iterator[tuple[float, Pose | None]]:
-    """(t_s, pose) for `days` simulated days (None: until `stop` is set)."""
-    rng = np.random.default_rng(seed)
-    stop = stop or threading.Event()
-    offset = 0.0
-    started = time.monotonic()
-    n = 0
-    while not stop.is_set() and (days is None or n < days):
-        day = household_day(rng, fps=fps)
-        if on_day is not None:
-            on_day(day)
-        duration = 0.0
-        for i, pose in enumerate(day.clip.poses):
-            t = offset + i / day.clip.fps
-            if realtime:
-                ahead = t - (time.monotonic() - started)
-                if ahead > 0 and stop.wait(ahead):
-                    return
-            elif stop.is_set():
-                return
-            if pose is not None:
-                # The clip's own clock starts at 0 every day; the stream's runs on.
-                pose = replace(pose, t_s=t)
-            yield t, pose
-            duration = (i + 1) / day.clip.fps
-        offset += duration
-        n += 1
+class HouseholdSource(PoseSource):
+    """(t_s, pose) for `days` simulated days (None: without end), as fast as they are read
+    (the pose stream paces them); `zones` are the current day's."""
 
+    name = "synthetic"
+    simulated = True
+    model = ("synthetic", "synthetic")
+
+    def __init__(self, seed: int | None = None, days: int | None = None,
+                 fps: float = 10.0) -> None:
+        self.seed = seed
+        self.days = days
+        self.fps = fps
+        self.zones: tuple[Zone, ...] | None = None
+
+    def __iter__(self) -> Iterator[tuple[float, Pose | None]]:
+        rng = np.random.default_rng(self.seed)
+        offset = 0.0
+        n = 0
+        while self.days is None or n < self.days:
+            day = household_day(rng, fps=self.fps)
+            # The simulated person does each chore at a new spot: zones follow them.
+            self.zones = zones_for(day)
+            duration = 0.0
+            for i, pose in enumerate(day.clip.poses):
+                t = offset + i / day.clip.fps
+                if pose is not None:
+                    # The clip's own clock starts at 0 every day; the stream's runs on.
+                    pose = replace(pose, t_s=t)
+                yield t, pose
+                duration = (i + 1) / day.clip.fps
+            offset += duration
+            n += 1
