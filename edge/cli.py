@@ -22,6 +22,7 @@ from edge.commands import edge as edge_cmd  # noqa: E402
 from edge.commands import models as models_cmd  # noqa: E402
 from edge.commands import outbox as outbox_cmd  # noqa: E402
 from edge.commands import pose as pose_cmd  # noqa: E402
+from edge.commands import practice as practice_cmd  # noqa: E402
 from edge.demo import run as demo_cmd  # noqa: E402
 from edge.errors import HingewatchError  # noqa: E402
 
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(sub)
     pose_cmd.add_parser(sub)
     analyze_cmd.add_parsers(sub)
+    practice_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
     edge_cmd.add_parser(sub)
     outbox_cmd.add_parser(sub)

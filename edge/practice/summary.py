@@ -125,6 +125,7 @@ def rep_record(r: Rep) -> dict[str, Any]:
         "index": r.index,
         "start_s": round(r.start_s, 3),
         "end_s": round(r.end_s, 3),
+        "deepest_s": round(r.deepest_s, 3),
         "posture": r.posture,
         "confidence": round(r.confidence, 3),
         "reasons": list(r.reasons),
