@@ -31,6 +31,7 @@ from edge.health import CpuMeter, soc_temperature_c
 from edge.pose.engine import PoseEngine, create_engine
 from edge.pose.landmarks import Pose
 from edge.pose.smoothing import PoseSmoother
+from edge.practice.hook import PracticeHook
 from edge.sdnotify import Notifier
 
 log = logging.getLogger("hingewatch.agent")
@@ -85,11 +86,13 @@ class Agent:
         self.last_posture: Posture | None = None  # the latest bend delivered (None until one)
         self._last_state_s = 0.0
         self._fps_window: list[float] = []
+        self.practice = PracticeHook(config)  # practice sessions, live stream, everyday cue
 
     # -- the loop ------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> int:
         self.publisher.start()
+        self.practice.start()
         self.notifier.ready(f"watching {self.config.camera.source}")
         retry_s = self.config.camera.retry_min_s
         while not stop.is_set():
@@ -135,6 +138,7 @@ class Agent:
         for bend in self.analyzer.finish():  # the bend under way, cut by the stop
             self._deliver(bend)
         self._publish_state(force=True)
+        self.practice.close()
         drained = self.publisher.wait_drained(DRAIN_TIMEOUT_S)
         if not drained:
             log.warning("%d event(s) wait in the outbox for the broker; they are kept for "
@@ -190,8 +194,10 @@ class Agent:
         if self.simulated:
             self.health.status = "ok"
             self.health.analysed += 1
-        for bend in self.analyzer.update(t_s, pose):
+        bends = self.analyzer.update(t_s, pose)
+        for bend in bends:
             self._deliver(bend)
+        self.practice.frame(t_s, self.analyzer.last_sample, bends)
         now = time.monotonic()
         self._fps_window = [t for t in self._fps_window if now - t < 2.0] + [now]
         self.notifier.watchdog(now)
@@ -213,6 +219,7 @@ class Agent:
             return
         self.health.bends += 1
         self.last_posture = posture
+        self.practice.delivered(posture)
         ended = datetime.now(UTC) if self.simulated else (
             self._clock_origin + timedelta(seconds=bend.bend.end_s))
         self.habits.add(ended.astimezone().date(), bend.verdict.posture)

@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edge.analysis.analyzer import BendAnalyzer
 from edge.analysis.bends import Sample
+from edge.config import parse
+from edge.delivery.discovery import discovery_topic
 from edge.delivery.link import DeviceLink
 from edge.delivery.live import (
     LIVE_SCHEMA_ID,
@@ -34,6 +38,7 @@ from edge.delivery.topics import (
 )
 from edge.pose.landmarks import Pose
 from edge.practice.drills import DRILL_IDS
+from edge.practice.hook import PracticeHook
 from edge.practice.runner import PracticeRunner
 from edge.practice.summary import parse_summary
 from edge.synth import Camera, Motion, make_clip
@@ -285,3 +290,53 @@ def test_a_malformed_command_is_counted_and_the_device_carries_on(
         runner.stream.stop()
     finally:
         sender.stop()
+
+
+def test_the_agent_hook_streams_a_session_and_says_a_cue(mosquitto: Broker,
+                                                         tmp_path: Path) -> None:
+    config = parse({
+        "device": {"id": "kitchen", "state_dir": str(tmp_path)},
+        "mqtt": {"host": "127.0.0.1", "port": mosquitto.port},
+        "cue": {"enabled": True, "rounded_bends": 2, "min_gap_min": 0.0,
+                "quiet_start": "00:00", "quiet_end": "00:00"},
+    }, "device.toml")
+    noon = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    hook = PracticeHook(config, clock=lambda: noon)
+    live, practice, cue = live_topic("kitchen"), practice_topic("kitchen"), cue_topic("kitchen")
+    ha_cue = discovery_topic("event", "kitchen", "cue")
+    viewer = Collector(mosquitto.port, [live, practice, cue, ha_cue], client_id="viewer",
+                       clean=True).start()
+    hook.start()
+    try:
+        assert hook.link.wait_ready(WAIT_S)
+        assert viewer.wait_for(lambda ms: any(m.topic == ha_cue for m in ms), WAIT_S)
+        viewer.client.publish(practice_cmd_topic("kitchen"),
+                              b'{"drill":"dowel_hinge","action":"start"}', qos=1)
+        assert _until(lambda: hook.runner.stream.drill == "dowel_hinge")
+        m = _motion("round", "lumbar", 70, 15, lumbar=45)
+        clip = make_clip(np.random.default_rng(1), motions=[m, m],
+                         camera=Camera.around(0.0, 0.0, 3.2, resolution_wh=(640, 480), fps=FPS))
+        analyzer = BendAnalyzer()
+        for i, pose in enumerate(clip.poses):
+            bends = analyzer.update(i / FPS, pose)
+            hook.frame(i / FPS, analyzer.last_sample, bends)
+            for b in bends:
+                hook.delivered(b.verdict.posture)
+            time.sleep(1 / 25)  # under the 30 frames/s cap
+        for b in analyzer.finish():
+            hook.frame(len(clip.poses) / FPS, None, [b])
+            hook.delivered(b.verdict.posture)
+        hook.close()  # stops the open session: its summary goes out first
+        assert viewer.wait_for(lambda ms: any(m.topic == practice for m in ms), WAIT_S)
+        summary = parse_summary(viewer.on_topic(practice)[0].payload)
+        assert summary["reps"] == 2 and summary["good"] == 0
+        assert all(r["cue"] == "keep the stick on your head, mid-back and tailbone"
+                   for r in summary["rep_scores"])
+        assert viewer.wait_for(lambda ms: any(m.topic == cue for m in ms), WAIT_S)
+        said = json.loads(viewer.on_topic(cue)[0].payload)
+        assert said["rounded_bends"] == 2 and said["words"] == config.cue.words
+        frames = [json.loads(m.payload) for m in viewer.on_topic(live)]
+        assert frames and any("rep" in f for f in frames)
+    finally:
+        viewer.stop()
+        hook.link.close(0.0)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -30,8 +31,11 @@ class DeviceLink:
     """`start()`, then `send(topic, payload, qos)`; commands go to `on_command(payload)`."""
 
     def __init__(self, config: MqttConfig, on_command: Callable[[bytes], object],
-                 environ: dict[str, str] | None = None) -> None:
+                 environ: dict[str, str] | None = None,
+                 retained: Sequence[tuple[str, str]] = ()) -> None:
         self.config = config
+        # Sent retained on every connect (the cue's Home Assistant discovery).
+        self._retained = tuple(retained)
         self.cmd_topic = practice_cmd_topic(config.device_id)
         self._on_command = on_command
         v5 = config.protocol != "3.1.1"
@@ -56,6 +60,7 @@ class DeviceLink:
         self.client.on_disconnect = self._disconnected
         self._subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: self._subscribed.set()
+        self._unacked: list[mqtt.MQTTMessageInfo] = []  # QoS 1 sends, flushed on close
 
     def start(self) -> DeviceLink:
         self.client.connect_async(self.config.host, self.config.port,
@@ -72,9 +77,22 @@ class DeviceLink:
         nothing); paho keeps QoS 1 messages for the reconnect."""
         if qos == 0 and not self.client.is_connected():
             return
-        self.client.publish(topic, payload, qos=qos, retain=False)
+        info = self.client.publish(topic, payload, qos=qos, retain=False)
+        if qos:
+            self._unacked = [i for i in self._unacked if not i.is_published()] + [info]
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Wait up to `timeout_s` for QoS 1 sends (a session's summary) to be acknowledged,
+        then disconnect."""
+        deadline = time.monotonic() + timeout_s
+        for info in self._unacked:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.client.is_connected():
+                break
+            try:
+                info.wait_for_publish(left)
+            except (RuntimeError, ValueError):  # never queued (disconnected, too large)
+                continue
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -84,6 +102,8 @@ class DeviceLink:
             log.error("link to %s refused: %s", self.config.url, reason)
             return
         client.subscribe(self.cmd_topic, qos=1)
+        for topic, payload in self._retained:
+            client.publish(topic, payload, qos=0, retain=True)
 
     def _disconnected(self, *args: Any) -> None:
         self._subscribed.clear()
