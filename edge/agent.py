@@ -33,6 +33,7 @@ from edge.pose_stream import (
     motion_gate,
     open_poses,
 )
+from edge.practice.hook import PracticeHook
 from edge.sdnotify import Notifier
 
 log = logging.getLogger("hingewatch.agent")
@@ -73,11 +74,13 @@ class Agent:
         self.bends = 0
         self.last_posture: Posture | None = None  # the latest bend delivered (None until one)
         self._last_state_s = 0.0
+        self.practice = PracticeHook(config)  # practice sessions, live stream, everyday cue
 
     # -- the loop ------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> int:
         self.publisher.start()
+        self.practice.start()
         self.notifier.ready(f"watching {self.config.camera.source}")
         retry_s = self.config.camera.retry_min_s
         while not stop.is_set():
@@ -122,6 +125,7 @@ class Agent:
         for bend in self.analyzer.finish():  # the bend under way, cut by the stop
             self._deliver(bend)
         self._publish_state(force=True)
+        self.practice.close()
         drained = self.publisher.wait_drained(DRAIN_TIMEOUT_S)
         if not drained:
             log.warning("%d event(s) wait in the outbox for the broker; they are kept for "
@@ -143,8 +147,10 @@ class Agent:
         return self.engine
 
     def _handle(self, timed: TimedPose) -> None:
-        for bend in self.analyzer.update(timed.t_s, timed.pose, timed.zones):
+        bends = self.analyzer.update(timed.t_s, timed.pose, timed.zones)
+        for bend in bends:
             self._deliver(bend)
+        self.practice.frame(timed.t_s, self.analyzer.last_sample, bends)
         self.notifier.watchdog()
         self._publish_state()
 
@@ -162,6 +168,7 @@ class Agent:
             return
         self.bends += 1
         self.last_posture = event.posture
+        self.practice.delivered(event.posture)
         ended = datetime.fromisoformat(event.ended_at)
         self.habits.add(ended.astimezone().date(), event.posture)
         log.info("bend %s %.0f%% %s (%s)", event.posture, 100 * event.confidence,

@@ -24,6 +24,7 @@ from edge.commands import evaluate as evaluate_cmd  # noqa: E402
 from edge.commands import models as models_cmd  # noqa: E402
 from edge.commands import outbox as outbox_cmd  # noqa: E402
 from edge.commands import pose as pose_cmd  # noqa: E402
+from edge.commands import practice as practice_cmd  # noqa: E402
 from edge.demo import run as demo_cmd  # noqa: E402
 from edge.errors import HingewatchError  # noqa: E402
 
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze_cmd.add_parser(sub)
     evaluate_cmd.add_parser(sub)
     calibrate_cmd.add_parser(sub)
+    practice_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
     edge_cmd.add_parser(sub)
     outbox_cmd.add_parser(sub)

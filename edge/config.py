@@ -1,9 +1,9 @@
 """One TOML file configures a device; it is checked before anything starts.
 
 Tables: [device], [camera], [pose], [analysis], [motion], [[zones]], [mqtt] (see
-edge.delivery.mqtt_config) and [dashboard] (checked by the dashboard, which edge does not
-import). An unknown key, a wrong type or an out-of-range value ends in one line naming the
-file, the table, the key and what is allowed.
+edge.delivery.mqtt_config), [cue] (edge.delivery.cue) and [dashboard] (checked by the
+dashboard, which edge does not import). An unknown key, a wrong type or an out-of-range
+value ends in one line naming the file, the table, the key and what is allowed.
 """
 
 from __future__ import annotations
@@ -117,6 +117,41 @@ class MotionConfig:
 
 
 @dataclass(frozen=True)
+class CueConfig:
+    # A gentle cue in everyday life (edge.delivery.cue): off unless turned on.
+    enabled: bool = False
+    # After this many rounded bends within window_min minutes, one cue.
+    rounded_bends: int = 3
+    window_min: float = 10.0
+    # At least this many minutes between two cues.
+    min_gap_min: float = 60.0
+    # Never more than this many cues a day.
+    max_per_day: int = 3
+    # No cue from quiet_start to quiet_end, local time ("HH:MM"; across midnight when
+    # start is later than end; equal: no quiet hours).
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    # What a speaker or phone says.
+    words: str = "Try a hip hinge: hips back, as if closing a drawer with them."
+
+    def __post_init__(self) -> None:
+        _need(1 <= self.rounded_bends <= 100, "rounded_bends", "1-100", self.rounded_bends)
+        _need(0.5 <= self.window_min <= 24 * 60, "window_min", "0.5-1440", self.window_min)
+        _need(0 <= self.min_gap_min <= 24 * 60, "min_gap_min", "0-1440", self.min_gap_min)
+        _need(1 <= self.max_per_day <= 100, "max_per_day", "1-100", self.max_per_day)
+        for key in ("quiet_start", "quiet_end"):
+            value = getattr(self, key)
+            _need(_is_hhmm(value), key, "a time of day HH:MM (00:00-23:59)", value)
+        _need(0 < len(self.words.strip()) <= 200, "words", "1-200 characters", self.words)
+
+
+def _is_hhmm(text: str) -> bool:
+    hh, _, mm = text.partition(":")
+    return (len(hh) == 2 and len(mm) == 2 and hh.isdigit() and mm.isdigit()
+            and hh.isascii() and mm.isascii() and int(hh) < 24 and int(mm) < 60)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None = None
     device: DeviceConfig = field(default_factory=DeviceConfig)
@@ -126,6 +161,7 @@ class Config:
     motion: MotionConfig = field(default_factory=MotionConfig)
     zones: tuple[Zone, ...] = DEFAULT_ZONES
     mqtt: MqttConfig = field(default_factory=MqttConfig)
+    cue: CueConfig = field(default_factory=CueConfig)
     # Checked by the dashboard (`hingewatch config check` does both).
     dashboard: dict[str, Any] = field(default_factory=dict)
 
@@ -137,6 +173,7 @@ SECTIONS: dict[str, type] = {
     "analysis": AnalysisConfig,
     "motion": MotionConfig,
     "mqtt": MqttConfig,
+    "cue": CueConfig,
 }
 
 

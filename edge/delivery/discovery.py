@@ -1,4 +1,5 @@
-"""Home Assistant MQTT discovery: one device, four sensors and a bend `event` entity.
+"""Home Assistant MQTT discovery: one device, four sensors, a bend `event` entity and, with
+the everyday cue turned on ([cue] enabled), a `cue` event entity.
 
 A home that already runs Home Assistant sees the device without configuration. Each
 entity has a retained config message at `homeassistant/<platform>/hingewatch_<device>/
@@ -7,8 +8,9 @@ by `device.identifiers`, all available only while `hingewatch/<device>/status` s
 `online`. The sensors read fields of the retained state JSON (`DeviceState`); the
 `event` entity reads the event topic and fires `hinge`, `round` or `squat`, with a few
 of the event's fields as attributes (never the skeleton: Home Assistant would store it
-with every state change). The publisher sends these on every connect and again when
-`homeassistant/status` says `online` (Home Assistant restarted).
+with every state change). The cue entity fires `cue` with the words to say (an
+automation hands them to a speaker or a phone). The publisher sends these on every
+connect and again when `homeassistant/status` says `online` (Home Assistant restarted).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from edge import __version__
 from edge.delivery.topics import (
     check_device_id,
+    cue_topic,
     event_topic,
     ha_discovery_topic,
     state_topic,
@@ -42,6 +45,11 @@ _EVENT_TEMPLATE = (
     " 'activity': value_json.activity, 'zone': value_json.zone,"
     " 'duration_s': value_json.duration_s, 'ended_at': value_json.ended_at} | tojson }}"
 )
+_CUE_TEMPLATE = (
+    "{{ {'event_type': 'cue', 'words': value_json.words,"
+    " 'rounded_bends': value_json.rounded_bends, 'window_min': value_json.window_min,"
+    " 'at': value_json.at} | tojson }}"
+)
 
 
 @dataclass(frozen=True)
@@ -59,9 +67,10 @@ def discovery_topic(platform: str, device_id: str, object_id: str) -> str:
 
 
 def discovery_messages(
-    device_id: str, software_version: str = __version__
+    device_id: str, software_version: str = __version__, *, cue: bool = False
 ) -> list[DiscoveryMessage]:
-    """Every config message for one device, to be published retained at QoS 1."""
+    """Every config message for one device, to be published retained at QoS 1; `cue`:
+    the everyday cue is on, so its event entity too."""
     node = node_id(device_id)
     common: dict[str, Any] = {
         "availability_topic": status_topic(device_id),
@@ -128,6 +137,17 @@ def discovery_messages(
         **common,
         "unique_id": f"{node}_bend",
     }))
+    if cue:
+        messages.append(_message("event", device_id, "cue", {
+            "name": "Hinge cue",
+            "state_topic": cue_topic(device_id),
+            "qos": 1,
+            "event_types": ["cue"],
+            "value_template": _CUE_TEMPLATE,
+            "icon": "mdi:account-voice",
+            **common,
+            "unique_id": f"{node}_cue",
+        }))
     return messages
 
 

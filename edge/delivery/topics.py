@@ -14,6 +14,9 @@ DEVICE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ALL_EVENTS = f"{PREFIX}/+/event"
 ALL_STATUS = f"{PREFIX}/+/status"
 ALL_STATE = f"{PREFIX}/+/state"
+ALL_PRACTICE = f"{PREFIX}/+/practice"
+ALL_LIVE = f"{PREFIX}/+/live"
+ALL_CUES = f"{PREFIX}/+/cue"
 
 
 def check_device_id(device_id: str) -> str:
@@ -37,6 +40,26 @@ def status_topic(device_id: str) -> str:
 def state_topic(device_id: str) -> str:
     """Retained live state: person present, posture now, fps, outbox depth."""
     return f"{PREFIX}/{check_device_id(device_id)}/state"
+
+
+def practice_topic(device_id: str) -> str:
+    """One JSON practice summary per session (`hingewatch.practice/1`); QoS 1, not retained."""
+    return f"{PREFIX}/{check_device_id(device_id)}/practice"
+
+
+def practice_cmd_topic(device_id: str) -> str:
+    """Commands to the device: {"drill": …, "action": "start"|"stop"}; validated there."""
+    return f"{PREFIX}/{check_device_id(device_id)}/practice/cmd"
+
+
+def live_topic(device_id: str) -> str:
+    """Landmarks and the back line while a practice session is open; QoS 0, not retained."""
+    return f"{PREFIX}/{check_device_id(device_id)}/live"
+
+
+def cue_topic(device_id: str) -> str:
+    """A gentle cue in everyday life (the words to say); QoS 1, not retained."""
+    return f"{PREFIX}/{check_device_id(device_id)}/cue"
 
 
 def ha_discovery_topic(platform: str, device_id: str, object_id: str) -> str:
