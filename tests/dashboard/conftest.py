@@ -17,8 +17,9 @@ import pytest
 from dashboard import auth
 from dashboard.clock import now_ms
 from dashboard.server import Dashboard
-from dashboard.settings import Settings
+from dashboard.settings import DashboardMqtt, Settings
 from dashboard.store import Writer
+from edge.config_tables import changed
 from tests.mqtt_broker import Broker, start_broker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,7 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0,
 
 def make_settings(folder: Path, **changes: object) -> Settings:
     base = Settings(db_path=folder / "dashboard.sqlite3", http_port=0, timezone=ZONE,
-                    mqtt_client_id=f"hw-dash-{uuid.uuid4().hex[:10]}")
+                    mqtt=DashboardMqtt(client_id=f"hw-dash-{uuid.uuid4().hex[:10]}"))
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -97,7 +98,7 @@ def writer(dash_settings: Settings) -> Iterator[Writer]:
 @pytest.fixture
 def running(dash_settings: Settings, mosquitto: Broker) -> Iterator[Dashboard]:
     """Ingest from the test's Mosquitto plus the web server, in this process."""
-    dash = Dashboard(replace(dash_settings, mqtt_port=mosquitto.port)).start()
+    dash = Dashboard(changed(dash_settings, {"mqtt_port": mosquitto.port})).start()
     assert dash.ingest is not None and dash.ingest.wait_connected(10)
     yield dash
     dash.stop()
