@@ -46,6 +46,19 @@ def make_settings(folder: Path, **changes: object) -> Settings:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
+def systemd_credential(folder: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+                       secret: str) -> Path:
+    """`secret` as the systemd credential `name` ($CREDENTIALS_DIRECTORY), with the
+    environment's broker login cleared so that the credential is where it comes from."""
+    creds = folder / "credentials"
+    creds.mkdir(exist_ok=True)
+    (creds / name).write_text(secret + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    for variable in ("HINGEWATCH_MQTT_PASSWORD", "HINGEWATCH_MQTT_USERNAME"):
+        monkeypatch.delenv(variable, raising=False)
+    return creds / name
+
+
 def add_user(writer: Writer, name: str, role: str, password: str = PASSWORD) -> None:
     writer.add_user(name, auth.hash_password(password), role, now_ms(), replace=True)
 

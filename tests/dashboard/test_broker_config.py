@@ -23,7 +23,7 @@ from dashboard.ingest import Ingest
 from dashboard.settings import DashboardMqtt, Settings
 from dashboard.store import Writer
 from edge.delivery.mqtt_client import UNSUPPORTED_PROTOCOL, falls_back
-from tests.dashboard.conftest import ZONE
+from tests.dashboard.conftest import ZONE, systemd_credential
 from tests.mqtt_broker import (
     free_port,
     have_mosquitto,
@@ -60,12 +60,7 @@ def test_the_dashboard_logs_in_over_tls_with_a_systemd_credential(
     tls = make_tls_files(tmp_path)
     broker = start_broker(tmp_path, tls=tls,
                           password_file=make_password_file(tmp_path, {"dashboard": "s3cret"}))
-    creds = tmp_path / "credentials"
-    creds.mkdir()
-    (creds / "mqtt.password").write_text("s3cret\n")
-    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
-    monkeypatch.delenv("HINGEWATCH_MQTT_PASSWORD", raising=False)
-    monkeypatch.delenv("HINGEWATCH_MQTT_USERNAME", raising=False)
+    password = systemd_credential(tmp_path, monkeypatch, "mqtt.password", "s3cret")
     try:
         config = _config(tmp_path, {"host": "localhost", "port": broker.port,
                                     "username": "dashboard", "ca_file": str(tls.ca_file),
@@ -75,7 +70,7 @@ def test_the_dashboard_logs_in_over_tls_with_a_systemd_credential(
         for ingest in _ingest(settings):
             assert ingest.wait_connected(15), ingest.status()
         # The same broker refuses a wrong password, and the dashboard says so.
-        (creds / "mqtt.password").write_text("wrong\n")
+        password.write_text("wrong\n")
         for ingest in _ingest(load_settings(config)):
             deadline = time.monotonic() + 15
             while "Not authorized" not in caplog.text and time.monotonic() < deadline:

@@ -18,7 +18,7 @@ from dashboard.cli import add_parser
 from dashboard.config import load_settings
 from dashboard.errors import SettingsError
 from dashboard.store import Reader
-from tests.dashboard.conftest import ROOT, login
+from tests.dashboard.conftest import ROOT, login, systemd_credential
 
 
 def run(*args: str, stdin: str = "", env: dict[str, str] | None = None
@@ -91,12 +91,7 @@ def test_settings_come_from_the_file_then_environment_then_options(
                       f'db_path = "{tmp_path / "d.sqlite3"}"\n'
                       '[dashboard.mqtt]\nhost = "hub.local"\nport = 1884\n'
                       'username = "dashboard"\n')
-    creds = tmp_path / "creds"
-    creds.mkdir()
-    (creds / "mqtt.password").write_text("s3cret\n")
-    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
-    monkeypatch.delenv("HINGEWATCH_MQTT_PASSWORD", raising=False)
-    monkeypatch.delenv("HINGEWATCH_MQTT_USERNAME", raising=False)
+    systemd_credential(tmp_path, monkeypatch, "mqtt.password", "s3cret")
     s = load_settings(config, http_port=9000, mqtt_port=1885)
     assert (s.mqtt.host, s.mqtt.port, s.mqtt.credentials(), s.http_port) == (
         "hub.local", 1885, ("dashboard", "s3cret"), 9000)
