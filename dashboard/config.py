@@ -14,8 +14,7 @@ from typing import Any
 
 from dashboard.errors import SettingsError
 from dashboard.settings import Settings
-from edge.config import DEFAULT_PATH, load
-from edge.config_tables import changed
+from edge.config_tables import DEFAULT_PATH, changed
 from edge.errors import HingewatchError
 
 DEFAULT_CONFIG = DEFAULT_PATH
@@ -25,6 +24,10 @@ def load_settings(config: Path | None = None, **options: Any) -> Settings:
     """Settings from the config file (`config`, else /etc/hingewatch/hingewatch.toml when it
     exists; every table of it is checked) and `options` (None values are ignored). The
     secrets are read once here, so a missing password file fails now, in one line."""
+    # Here, not at the top: the whole tree pulls numpy (zones), and `python -m dashboard
+    # --help` needs only the standard library.
+    from edge.config import load
+
     try:
         settings: Settings = changed(load(config).dashboard,
                                      {k: v for k, v in options.items() if v is not None})

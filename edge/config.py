@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from edge.analysis.zones import DEFAULT_ZONES, Zone
 from edge.config_dashboard import DashboardConfig
 from edge.config_tables import (
+    DEFAULT_PATH,
     Between,
     ConfigError,
     Table,
@@ -30,7 +31,6 @@ from edge.delivery.topics import check_device_id
 
 __all__ = ["Config", "ConfigError", "documented_keys", "load", "outbox_path", "parse"]
 
-DEFAULT_PATH = Path("/etc/hingewatch/hingewatch.toml")
 EXAMPLE_PATH = Path(__file__).with_name("config_example.toml")
 Rate = Annotated[float, Between(1, 60)]
 

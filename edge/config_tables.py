@@ -18,6 +18,8 @@ from typing import Any, ClassVar, Literal
 
 from edge.errors import HingewatchError
 
+# The config file of an installed device (`--config FILE` elsewhere).
+DEFAULT_PATH = Path("/etc/hingewatch/hingewatch.toml")
 # A real config is a few KiB; the bound keeps `config check /dev/zero` from eating memory.
 MAX_CONFIG_BYTES = 1024 * 1024
 
