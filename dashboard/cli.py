@@ -23,8 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     `dashboard adduser` to the main command line's subparsers."""
     about = ("Collects every device's events from the MQTT broker into SQLite and serves "
              "the dashboard (Today, Week, Events, Report, Devices, Health) and its JSON "
-             "API. Settings come from the [dashboard] table of the config file, then "
-             "these options.")
+             "API. Settings come from the [dashboard] and [dashboard.mqtt] tables of the "
+             "config file, then these options.")
     p = sub.add_parser("dashboard", help="collect events from MQTT and serve the web dashboard",
                        description=about + " Without a command it serves.")
     _serve_options(p)

@@ -84,10 +84,12 @@ def test_bad_values_name_the_file_the_table_and_the_key(
     ("[dashboard]\nhttp_prot = 8080\n", "http_prot"),
     ("[dashboard.mqtt]\nkeepalive_s = 1\n", "keepalive_s"),
 ])
-def test_config_check_exits_2_with_one_line(tmp_path: Path, toml: str, key: str) -> None:
+@pytest.mark.parametrize("command", [["config", "check"], ["dashboard", "serve", "--config"]])
+def test_config_check_exits_2_with_one_line(tmp_path: Path, toml: str, key: str,
+                                            command: list[str]) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(toml)
-    done = subprocess.run([sys.executable, "-m", "edge.cli", "config", "check", str(path)],
+    done = subprocess.run([sys.executable, "-m", "edge.cli", *command, str(path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and key in done.stderr and str(path) in done.stderr
