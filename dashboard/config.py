@@ -9,6 +9,8 @@ the user name from `HINGEWATCH_MQTT_USERNAME` or `username`, the password from
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +30,23 @@ def load_settings(config: Path | None = None, **options: Any) -> Settings:
     # --help` needs only the standard library.
     from edge.config import load
 
-    try:
-        settings: Settings = changed(load(config).dashboard,
+    with _one_line(""):
+        from_file: Settings = load(config).dashboard
+    with _one_line("command line: "):
+        settings: Settings = changed(from_file,
                                      {k: v for k, v in options.items() if v is not None})
+    with _one_line("[dashboard.mqtt]: "):
         settings.mqtt.credentials()
         settings.mqtt.ssl_context()
+    with _one_line("[dashboard]: "):
         _ = settings.secret_key
-    except HingewatchError as exc:
-        raise SettingsError(str(exc)) from None
     return settings
+
+
+@contextmanager
+def _one_line(where: str) -> Iterator[None]:
+    """A config error as the dashboard's one-line SettingsError, saying where it is."""
+    try:
+        yield
+    except HingewatchError as exc:
+        raise SettingsError(f"{where}{exc}") from None
