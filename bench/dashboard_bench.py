@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from dashboard.messages import classify  # noqa: E402
 from dashboard.server import Dashboard  # noqa: E402
-from dashboard.settings import Settings  # noqa: E402
+from dashboard.settings import DashboardMqtt, Settings  # noqa: E402
 from dashboard.store import Reader, Writer  # noqa: E402
 from dashboard.summary import IsoWeek  # noqa: E402
 from edge.ulid import new_ulid  # noqa: E402
@@ -107,8 +107,8 @@ def wait_written(dash: Dashboard, n: int, timeout_s: float) -> float:
 
 def bench_ingest(folder: Path, n: int, inflight: int) -> dict[str, Any]:
     broker = start_broker(folder)
-    settings = Settings(db_path=folder / "ingest.sqlite3", mqtt_port=broker.port, http_port=0,
-                        timezone=ZONE, mqtt_client_id="bench-dashboard")
+    settings = Settings(db_path=folder / "ingest.sqlite3", http_port=0, timezone=ZONE,
+                        mqtt=DashboardMqtt(port=broker.port, client_id="bench-dashboard"))
     size = len(full_payloads(1)[0])
     try:
         # Live: the dashboard ingests while the publisher sends.

@@ -23,8 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     `dashboard adduser` to the main command line's subparsers."""
     about = ("Collects every device's events from the MQTT broker into SQLite and serves "
              "the dashboard (Today, Week, Events, Report, Devices, Health) and its JSON "
-             "API. Settings come from the [dashboard] table of the config file, then "
-             "these options.")
+             "API. Settings come from the [dashboard] and [dashboard.mqtt] tables of the "
+             "config file, then these options.")
     p = sub.add_parser("dashboard", help="collect events from MQTT and serve the web dashboard",
                        description=about + " Without a command it serves.")
     _serve_options(p)
@@ -67,16 +67,16 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
                    help=f"address to serve on (default {d.http_host}: this machine only)")
     p.add_argument("--port", type=int, default=_ABSENT, dest="http_port",
                    help=f"default {d.http_port}")
-    p.add_argument("--mqtt-host", default=_ABSENT, help=f"broker (default {d.mqtt_host})")
-    p.add_argument("--mqtt-port", type=int, default=_ABSENT, help=f"default {d.mqtt_port}")
+    p.add_argument("--mqtt-host", default=_ABSENT, help=f"broker (default {d.mqtt.host})")
+    p.add_argument("--mqtt-port", type=int, default=_ABSENT, help=f"default {d.mqtt.port}")
     p.add_argument("--mqtt-username", default=_ABSENT)
-    p.add_argument("--mqtt-protocol", choices=("5", "3.1.1"), default=_ABSENT,
-                   help="MQTT version (default 5; 3.1.1 for a broker without MQTT 5)")
+    p.add_argument("--mqtt-protocol", choices=("auto", "5", "3.1.1"), default=_ABSENT,
+                   help="MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)")
     p.add_argument("--mqtt-password-file", type=Path, default=_ABSENT,
-                   help="a file whose first line is the broker password")
+                   help="a file holding only the broker password")
     p.add_argument("--client-id", default=_ABSENT, dest="mqtt_client_id",
                    help="MQTT client id; the broker keeps our session (and queued events) "
-                        f"under it (default {d.mqtt_client_id})")
+                        f"under it (default {d.mqtt.client_id})")
     p.add_argument("--allow-localhost", action="store_const", const=True, default=_ABSENT,
                    help="let requests from 127.0.0.1 in without a login, as a reviewer "
                         "(not behind a reverse proxy on the same machine)")

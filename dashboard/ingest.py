@@ -10,6 +10,7 @@ loop), one writes batches; everything the writer does not manage to store is ret
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -17,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from dashboard.clock import now_ms
@@ -25,6 +25,7 @@ from dashboard.errors import StoreError
 from dashboard.messages import MAX_EVENT_BYTES, Message, Rejected, classify
 from dashboard.settings import Settings
 from dashboard.store import BatchResult, Writer
+from edge.delivery.mqtt_client import connect_options, falls_back, first_protocol, new_client
 from edge.delivery.topics import ALL_EVENTS, ALL_STATE, ALL_STATUS
 
 log = logging.getLogger("hingewatch.dashboard.ingest")
@@ -71,6 +72,7 @@ class Ingest:
         self._zone = settings.zone
         self._queue: queue.Queue[Pending] = queue.Queue()
         self._client: mqtt.Client | None = None
+        self._protocol: int = mqtt.MQTTv5
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._accepting = True
@@ -181,6 +183,9 @@ class Ingest:
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
                     reason: mqtt.ReasonCode, properties: Properties | None) -> None:
         if reason.is_failure:
+            if falls_back(self.settings.mqtt, self._protocol, reason):
+                self._connect(mqtt.MQTTv311)  # the broker answered: it speaks 3.1.1 only
+                return
             self._set_connected(False, f"broker refused the connection: {reason}")
             return
         self._set_connected(True, None)
@@ -191,6 +196,8 @@ class Ingest:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: mqtt.DisconnectFlags,
                        reason: mqtt.ReasonCode, properties: Properties | None) -> None:
+        if client is not self._client:
+            return  # the refused MQTT 5 client going away after the fallback to 3.1.1
         self._set_connected(False, None if self._stopping.is_set() else f"disconnected: {reason}")
 
     def _set_connected(self, connected: bool, error: str | None) -> None:
@@ -202,7 +209,7 @@ class Ingest:
 
     @property
     def broker(self) -> str:
-        return f"{self.settings.mqtt_host}:{self.settings.mqtt_port}"
+        return self.settings.mqtt.url
 
     def status(self) -> IngestStatus:
         with self._progress:
@@ -211,34 +218,28 @@ class Ingest:
                             self._store_error, received, written)
 
     def start(self) -> None:
-        s = self.settings
-        v5 = s.mqtt_protocol == "5"
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=s.mqtt_client_id,
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, manual_ack=True,
-            # 3.1.1 keeps the session with clean_session False (v5 says it at connect).
-            clean_session=None if v5 else False,
-        )
-        if s.mqtt_username:
-            client.username_pw_set(s.mqtt_username, s.mqtt_password)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = s.mqtt_session_expiry_s
-        props.ReceiveMaximum = RECEIVE_MAXIMUM
-        props.MaximumPacketSize = MAX_PACKET_BYTES
-        self._client = client
         self._thread = threading.Thread(target=self._write_loop, name="ingest-writer",
                                         daemon=True)
         self._thread.start()
+        self._connect(first_protocol(self.settings.mqtt))
+
+    def _connect(self, protocol: int) -> None:
+        """The agent's way to the broker (edge.delivery.mqtt_client): login, TLS, session."""
+        cfg = self.settings.mqtt
+        if self._client is not None:
+            self._client.loop_stop()  # the refused MQTT 5 client (called from its thread)
+        self._protocol = protocol
+        client = new_client(cfg, protocol, *cfg.credentials(), cfg.ssl_context(),
+                            manual_ack=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=math.ceil(cfg.reconnect_min_s),
+                                   max_delay=math.ceil(cfg.reconnect_max_s))
+        self._client = client
         # connect_async + loop_start: a broker that is down now is retried, not fatal.
-        if v5:
-            client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=30, clean_start=False,
-                                 properties=props)
-        else:
-            client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=30)
+        client.connect_async(cfg.host, cfg.port, **connect_options(
+            cfg, protocol, ReceiveMaximum=RECEIVE_MAXIMUM, MaximumPacketSize=MAX_PACKET_BYTES))
         client.loop_start()
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:

@@ -172,7 +172,7 @@ def run(settings: Settings, *, demo_user: bool = False,
         dash.ingest.start()
     announce(f"hingewatch dashboard: open {dash.url}"
              + (" (no login from this machine)" if settings.allow_localhost else ""))
-    announce(f"collecting events from mqtt://{settings.mqtt_host}:{settings.mqtt_port} "
+    announce(f"collecting events from {settings.mqtt.url} "
              f"into {settings.db_path}")
     try:
         dash.server.run(sockets=[dash.sock])  # handles SIGINT and SIGTERM itself

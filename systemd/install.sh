@@ -242,9 +242,10 @@ else
   toml_set "$CONFIG.new" mqtt password_file "$(toml_string "$MQTT_SECRET")"
   toml_set "$CONFIG.new" mqtt outbox_path "$(toml_string "$STATE_DIR/outbox.sqlite3")"
   if ((WITH_DASHBOARD)); then
-    toml_set "$CONFIG.new" dashboard mqtt_host "$(toml_string "$BROKER_HOST")"
-    toml_set "$CONFIG.new" dashboard mqtt_port "$BROKER_PORT"
-    toml_set "$CONFIG.new" dashboard mqtt_username '"dashboard"'
+    toml_set "$CONFIG.new" dashboard.mqtt host "$(toml_string "$BROKER_HOST")"
+    toml_set "$CONFIG.new" dashboard.mqtt port "$BROKER_PORT"
+    toml_set "$CONFIG.new" dashboard.mqtt tls "$BROKER_TLS"
+    toml_set "$CONFIG.new" dashboard.mqtt username '"dashboard"'
     toml_set "$CONFIG.new" dashboard db_path "$(toml_string "$DASHBOARD_STATE_DIR/dashboard.sqlite3")"
   fi
   run "$HINGEWATCH" config check "$CONFIG.new"

@@ -13,17 +13,31 @@ import pytest
 from edge.config import EXAMPLE_PATH, ConfigError, documented_keys, load, parse
 
 
+def _example_tables(text: str) -> dict[str, str]:
+    """The example's text by table name (`zones` gathers the commented [[zones]])."""
+    parts: dict[str, str] = {}
+    name = ""
+    for line in text.splitlines():
+        header = re.match(r"^#? ?\[\[?([\w.]+)\]\]?$", line)
+        if header:
+            name = header.group(1)
+        parts[name] = parts.get(name, "") + line + "\n"
+    return parts
+
+
 def test_the_example_parses_to_the_defaults_and_names_every_key() -> None:
     data = tomllib.loads(EXAMPLE_PATH.read_text())
     config = parse(data, "example.toml")
     default = parse({}, "empty.toml")
-    for section in ("device", "camera", "pose", "analysis", "motion", "mqtt"):
+    for section in ("device", "camera", "pose", "analysis", "motion", "mqtt", "dashboard"):
         assert getattr(config, section) == getattr(default, section), section
     assert config.zones == default.zones
-    text = EXAMPLE_PATH.read_text()
+    tables = _example_tables(EXAMPLE_PATH.read_text())
     for section, keys in documented_keys().items():
+        assert section in tables, f"[{section}] not in the example"
         for key in keys:
-            assert re.search(rf"^#? ?{key} =", text, re.M), f"[{section}] {key} not in example"
+            assert re.search(rf"^#? ?{key} =", tables[section], re.M), \
+                f"[{section}] {key} not in the example"
 
 
 @pytest.mark.parametrize(
@@ -44,6 +58,15 @@ def test_the_example_parses_to_the_defaults_and_names_every_key() -> None:
         ("[[zones]]\nname = 'Sink'\npolygon = [[0, 0], [1, 0], [1, 1]]\n",
          "activity: expected 1-32"),
         ("x = ", "not valid TOML"),
+        ("[dashboard]\nhttp_prot = 1\n", "[dashboard]: unknown key 'http_prot'"),
+        ("[dashboard]\nmqtt_host = 'hub'\n",
+         "[dashboard]: unknown key 'mqtt_host'; it is 'host' in the [dashboard.mqtt] table"),
+        ("[dashboard.mqtt]\nport = 0\n", "[dashboard.mqtt]: port: expected 1-65535"),
+        ("[dashboard.mqtt]\noutbox_path = 'x'\n", "[dashboard.mqtt]: unknown key 'outbox_path'"),
+        ("[dashboard]\nstreak_goal = 1.5\n", "[dashboard]: streak_goal: expected 0 < goal"),
+        ("[dashboard]\ntimezone = 'Mars/Olympus'\n", "[dashboard]: timezone: expected an IANA"),
+        ("[dashboard.mqtt]\npassword_file = '/nonexistent/pw'\n",
+         "[dashboard.mqtt]: password_file: /nonexistent/pw does not exist"),
     ],
 )
 def test_bad_values_name_the_file_the_table_and_the_key(
@@ -56,13 +79,20 @@ def test_bad_values_name_the_file_the_table_and_the_key(
     assert str(path) in str(info.value) and message in str(info.value)
 
 
-def test_config_check_exits_2_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("toml", "key"), [
+    ("[camera]\nheight = 7\n", "height"),
+    ("[dashboard]\nhttp_prot = 8080\n", "http_prot"),
+    ("[dashboard.mqtt]\nkeepalive_s = 1\n", "keepalive_s"),
+])
+@pytest.mark.parametrize("command", [["config", "check"], ["dashboard", "serve", "--config"]])
+def test_config_check_exits_2_with_one_line(tmp_path: Path, toml: str, key: str,
+                                            command: list[str]) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text("[camera]\nheight = 7\n")
-    done = subprocess.run([sys.executable, "-m", "edge.cli", "config", "check", str(path)],
+    path.write_text(toml)
+    done = subprocess.run([sys.executable, "-m", "edge.cli", *command, str(path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and "height" in done.stderr and str(path) in done.stderr
+    assert done.stderr.count("\n") == 1 and key in done.stderr and str(path) in done.stderr
 
 
 def test_config_example_is_what_check_accepts(tmp_path: Path) -> None:
@@ -76,13 +106,14 @@ def test_config_example_is_what_check_accepts(tmp_path: Path) -> None:
     assert "ok" in done.stdout
 
 
-def test_every_config_key_is_in_the_readme() -> None:
+def test_every_config_key_is_in_its_readme_row() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for section, keys in documented_keys().items():
         table = f"`[[{section}]]`" if section == "zones" else f"`[{section}]`"
-        assert table in readme, f"{table} missing from the README"
-        for key in keys:
-            assert f"`{key}`" in readme, f"[{section}] {key} missing from the README"
+        rows = [line for line in readme.splitlines() if line.startswith(f"| {table} |")]
+        assert rows, f"{table} has no row in the README's configuration table"
+        missing = [key for key in keys if f"`{key}`" not in rows[0]]
+        assert not missing, f"{table} keys missing from its README row: {missing}"
 
 
 def _check(path: Path | str) -> subprocess.CompletedProcess[str]:

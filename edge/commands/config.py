@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edge.config import EXAMPLE_PATH, ConfigError, load
+from edge.config import EXAMPLE_PATH, load
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,18 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    config = load(args.file)
-    if config.dashboard:
-        # The CLI may import the dashboard; edge's own modules never do.
-        from dashboard.config import load_settings
-        from dashboard.errors import SettingsError
-
-        try:
-            load_settings(args.file)
-        except SettingsError as exc:
-            raise ConfigError(str(exc)) from None
+    config = load(args.file)  # every table, [dashboard] too: one loader
     print(f"{args.file}: ok (device {config.device.id}, source {config.camera.source}, "
-          f"broker {config.mqtt.url}, {len(config.zones)} zones)")
+          f"broker {config.mqtt.url}, {len(config.zones)} zones, "
+          f"dashboard on port {config.dashboard.http_port})")
     return 0
 
 

@@ -1,11 +1,13 @@
 """Where the broker is and how to reach it: one frozen, checked value, the reconnect
 backoff, and the words for a connection that failed.
 
-Secrets never live in the config file: the password comes from `password_file` (a file
-holding only the password, like a Docker or systemd credential) or from the environment
-variable `HINGEWATCH_MQTT_PASSWORD`; the user name from `username` or
-`HINGEWATCH_MQTT_USERNAME`. TLS is on when `tls` is true, the URL says `mqtts://`, or a
-`ca_file` / `cert_file` is given.
+`BrokerConfig` is the connection, shared by the agent (`[mqtt]`, `MqttConfig` adds the
+outbox and Home Assistant) and the dashboard (`[dashboard.mqtt]`): the same login, TLS,
+protocol and timeouts on both. Secrets never live in the config file (see
+edge.credentials): the password comes from `password_file`, the environment variable
+`HINGEWATCH_MQTT_PASSWORD` or the systemd credential `mqtt.password`; the user name from
+`HINGEWATCH_MQTT_USERNAME` or `username`. TLS is on when `tls` is true, the URL says
+`mqtts://`, or a `ca_file` / `cert_file` is given.
 """
 
 from __future__ import annotations
@@ -16,20 +18,27 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
+from edge.config_tables import Between, Table
+from edge.credentials import Secret, SecretError
 from edge.delivery.topics import check_device_id
 from edge.errors import HingewatchError
 
 ENV_USERNAME = "HINGEWATCH_MQTT_USERNAME"
 ENV_PASSWORD = "HINGEWATCH_MQTT_PASSWORD"
+PASSWORD = Secret("password_file", ENV_PASSWORD, "mqtt.password")
 DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
 
 Protocol = Literal["auto", "5", "3.1.1"]
+Port = Annotated[int, Between(1, 65535)]
+Seconds32 = Annotated[int, Between(0, 0xFFFFFFFF)]
+Backoff = Annotated[float, Between(0.01, 3600)]
 # Longest backoff exponent: 2**20 times reconnect_min_s is far past any sane maximum.
 _MAX_EXPONENT = 20
+_CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
 class MqttConfigError(HingewatchError):
@@ -37,69 +46,125 @@ class MqttConfigError(HingewatchError):
 
 
 @dataclass(frozen=True)
-class MqttConfig:
-    """Broker connection and outbox settings (the `[mqtt]` table of the config file)."""
+class BrokerConfig(Table):
+    """How to reach the broker: host, login, TLS, protocol, timeouts, session."""
+
+    error: ClassVar[type[Exception]] = MqttConfigError
 
     host: str = "localhost"
-    port: int = DEFAULT_PORT
-    device_id: str = "hingewatch"
-    # Empty: `hingewatch-<device_id>`. Stable across restarts so the broker keeps the session.
+    port: Port = DEFAULT_PORT
+    # Empty: a name of our own (see effective_client_id). Stable across restarts: the
+    # broker keeps our session (and what it queued for us) under it.
     client_id: str = ""
     # "auto": MQTT 5, and 3.1.1 when the broker refuses 5.
     protocol: Protocol = "auto"
     # Raising it notices a dead link later; lowering it sends more PINGREQs.
-    keepalive_s: int = 30
+    keepalive_s: Annotated[int, Between(5, 3600)] = 30
     # How long to wait for TCP + TLS + CONNACK. Raising it tolerates slower links but a
     # silent broker holds up the next attempt that much longer.
-    connect_timeout_s: float = 5.0
-    # MQTT 5: how long the broker keeps our session after we go. Raising it keeps the
-    # subscription to homeassistant/status through longer outages; costs broker memory.
-    session_expiry_s: int = 86_400
+    connect_timeout_s: Annotated[float, Between(0.5, 120)] = 5.0
+    # MQTT 5: how long the broker keeps our session after we go. Raising it rides out
+    # longer outages; costs broker memory.
+    session_expiry_s: Seconds32 = 86_400
     # Reconnect backoff: the first wait, doubled per failed attempt up to the maximum,
     # each wait jittered to 50-100 %. Raising the maximum is gentler on a broker that
     # refuses us; lowering it reconnects sooner after a long outage.
-    reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 60.0
-    # Events sent but not yet acknowledged. Raising it speeds delivery over slow links
-    # (never above the broker's Receive Maximum) and resends more after a reconnect.
-    max_inflight: int = 20
+    reconnect_min_s: Annotated[float, Between(0.01, 60)] = 0.5
+    reconnect_max_s: Backoff = 60.0
     username: str = ""
     password_file: Path | None = None
     tls: bool = False
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
+
+    def check(self) -> None:
+        self.need(bool(self.host.strip()), "host", "a host name or address", self.host)
+        self.need(len(self.client_id) <= 128 and set(self.client_id) <= _CLIENT_ID_CHARS,
+                  "client_id", "at most 128 letters, digits, '_', '.' or '-'", self.client_id)
+        self.need(self.protocol in ("auto", "5", "3.1.1"), "protocol", "auto, 5 or 3.1.1",
+                  self.protocol)
+        self.need(self.reconnect_min_s <= self.reconnect_max_s, "reconnect_max_s",
+                  f"{self.reconnect_min_s}-3600 (at least reconnect_min_s)",
+                  self.reconnect_max_s)
+        self.need(self.key_file is None or self.cert_file is not None, "key_file",
+                  "only together with cert_file", self.key_file)
+
+    @property
+    def effective_client_id(self) -> str:
+        return self.client_id or "hingewatch"
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls or self.ca_file is not None or self.cert_file is not None
+
+    @property
+    def url(self) -> str:
+        return f"{'mqtts' if self.uses_tls else 'mqtt'}://{self.host}:{self.port}"
+
+    def credentials(self, environ: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+        """(username, password): username "" means anonymous. The environment's user name
+        wins over the file's, as on every other setting a deployment overrides."""
+        env = os.environ if environ is None else environ
+        username = env.get(ENV_USERNAME) or self.username
+        try:
+            password = PASSWORD.read(self.password_file, env)
+        except SecretError as exc:
+            raise MqttConfigError(str(exc)) from exc
+        if password is not None and not username:
+            raise MqttConfigError(
+                f"a password is set but no user name: set username or {ENV_USERNAME}"
+            )
+        return username, password
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context (None without TLS); checks the broker's certificate and name."""
+        if not self.uses_tls:
+            return None
+        for key in ("ca_file", "cert_file", "key_file"):
+            value = getattr(self, key)
+            if value is not None and not Path(value).expanduser().is_file():
+                raise MqttConfigError(f"{key}: {value} is not a file")
+        try:
+            ca = None if self.ca_file is None else str(Path(self.ca_file).expanduser())
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+        except (ssl.SSLError, OSError) as exc:
+            raise MqttConfigError(f"ca_file: {self.ca_file} is not a PEM CA: {exc}") from exc
+        if self.cert_file is not None:
+            try:
+                context.load_cert_chain(
+                    str(Path(self.cert_file).expanduser()),
+                    None if self.key_file is None else str(Path(self.key_file).expanduser()),
+                )
+            except (ssl.SSLError, OSError) as exc:
+                raise MqttConfigError(
+                    f"cert_file/key_file: cannot load {self.cert_file}: {exc}"
+                ) from exc
+        return context
+
+
+@dataclass(frozen=True)
+class MqttConfig(BrokerConfig):
+    """The agent's broker settings (the `[mqtt]` table): the connection, the outbox, Home
+    Assistant. `device_id` comes from `[device] id`."""
+
+    device_id: str = "hingewatch"
+    # Events sent but not yet acknowledged. Raising it speeds delivery over slow links
+    # (never above the broker's Receive Maximum) and resends more after a reconnect.
+    max_inflight: Port = 20
     # Publish Home Assistant MQTT discovery for this device.
     ha_discovery: bool = True
     # None: `<[device] state_dir>/outbox-<device_id>.sqlite3`, one outbox per device.
     outbox_path: Path | None = None
     # Events kept while the broker does not acknowledge; see edge.delivery.outbox.
-    outbox_max_events: int = 100_000
+    outbox_max_events: Annotated[int, Between(1, 100_000_000)] = 100_000
 
-    def __post_init__(self) -> None:
-        _need(bool(self.host.strip()), "host", "a host name or address", self.host)
-        _need(1 <= self.port <= 65535, "port", "1-65535", self.port)
+    def check(self) -> None:
+        super().check()
         try:
             check_device_id(self.device_id)
         except ValueError as exc:
             raise MqttConfigError(str(exc)) from exc
-        _need(len(self.client_id) <= 128, "client_id", "at most 128 characters", self.client_id)
-        _need(self.protocol in ("auto", "5", "3.1.1"), "protocol", "auto, 5 or 3.1.1",
-              self.protocol)
-        _need(5 <= self.keepalive_s <= 3600, "keepalive_s", "5-3600", self.keepalive_s)
-        _need(0.5 <= self.connect_timeout_s <= 120, "connect_timeout_s", "0.5-120",
-              self.connect_timeout_s)
-        _need(0 <= self.session_expiry_s <= 0xFFFFFFFF, "session_expiry_s", "0-4294967295",
-              self.session_expiry_s)
-        _need(0.01 <= self.reconnect_min_s <= 60, "reconnect_min_s", "0.01-60",
-              self.reconnect_min_s)
-        _need(self.reconnect_min_s <= self.reconnect_max_s <= 3600, "reconnect_max_s",
-              f"{self.reconnect_min_s}-3600 (at least reconnect_min_s)", self.reconnect_max_s)
-        _need(1 <= self.max_inflight <= 65535, "max_inflight", "1-65535", self.max_inflight)
-        _need(self.key_file is None or self.cert_file is not None, "key_file",
-              "only together with cert_file", self.key_file)
-        _need(1 <= self.outbox_max_events <= 100_000_000, "outbox_max_events", "1-100000000",
-              self.outbox_max_events)
 
     @classmethod
     def from_url(cls, url: str, device_id: str, **settings: Any) -> MqttConfig:
@@ -133,71 +198,9 @@ class MqttConfig:
     def effective_client_id(self) -> str:
         return self.client_id or f"hingewatch-{self.device_id}"
 
-    @property
-    def uses_tls(self) -> bool:
-        return self.tls or self.ca_file is not None or self.cert_file is not None
-
-    @property
-    def url(self) -> str:
-        return f"{'mqtts' if self.uses_tls else 'mqtt'}://{self.host}:{self.port}"
-
-    def credentials(self, environ: Mapping[str, str] | None = None) -> tuple[str, str | None]:
-        """(username, password): username "" means anonymous."""
-        env = os.environ if environ is None else environ
-        username = self.username or env.get(ENV_USERNAME, "")
-        password: str | None
-        if self.password_file is not None:
-            path = Path(self.password_file).expanduser()
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise MqttConfigError(
-                    f"password_file: cannot read {path}: {exc.strerror or exc}"
-                ) from exc
-            password = text.rstrip("\r\n")
-            if not password:
-                raise MqttConfigError(f"password_file: {path} is empty")
-        else:
-            password = env.get(ENV_PASSWORD) or None
-        if password is not None and not username:
-            raise MqttConfigError(
-                f"a password is set but no user name: set username or {ENV_USERNAME}"
-            )
-        return username, password
-
-    def ssl_context(self) -> ssl.SSLContext | None:
-        """The TLS context (None without TLS); checks the broker's certificate and name."""
-        if not self.uses_tls:
-            return None
-        for key in ("ca_file", "cert_file", "key_file"):
-            value = getattr(self, key)
-            if value is not None and not Path(value).expanduser().is_file():
-                raise MqttConfigError(f"{key}: {value} is not a file")
-        try:
-            ca = None if self.ca_file is None else str(Path(self.ca_file).expanduser())
-            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
-        except (ssl.SSLError, OSError) as exc:
-            raise MqttConfigError(f"ca_file: {self.ca_file} is not a PEM CA: {exc}") from exc
-        if self.cert_file is not None:
-            try:
-                context.load_cert_chain(
-                    str(Path(self.cert_file).expanduser()),
-                    None if self.key_file is None else str(Path(self.key_file).expanduser()),
-                )
-            except (ssl.SSLError, OSError) as exc:
-                raise MqttConfigError(
-                    f"cert_file/key_file: cannot load {self.cert_file}: {exc}"
-                ) from exc
-        return context
-
 
 CONFIG_KEYS: tuple[str, ...] = tuple(f.name for f in fields(MqttConfig))
 ENVIRONMENT: tuple[str, ...] = (ENV_USERNAME, ENV_PASSWORD)
-
-
-def _need(ok: bool, key: str, allowed: str, value: object) -> None:
-    if not ok:
-        raise MqttConfigError(f"{key}: expected {allowed}, got {value!r}")
 
 
 def backoff_delay_s(attempt: int, min_s: float, max_s: float, rng: random.Random) -> float:

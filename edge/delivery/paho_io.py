@@ -9,8 +9,8 @@ import socket
 import ssl
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.delivery.mqtt_client import new_client as broker_client
 from edge.delivery.mqtt_config import MqttConfig
 
 
@@ -60,18 +60,9 @@ def io_step(client: mqtt.Client, wakeup: Wakeup, timeout_s: float) -> bool:
 
 def new_client(cfg: MqttConfig, protocol: int, will_topic: str, username: str,
                password: str | None, ssl_context: ssl.SSLContext | None) -> mqtt.Client:
-    """A paho client with the persistent session, the `offline` will, login and TLS."""
-    if protocol == mqtt.MQTTv5:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, cfg.effective_client_id,
-                             protocol=mqtt.MQTTv5)
-    else:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, cfg.effective_client_id,
-                             clean_session=False, protocol=mqtt.MQTTv311)
+    """The shared broker client (edge.delivery.mqtt_client) with the `offline` will and
+    the agent's in-flight window."""
+    client = broker_client(cfg, protocol, username, password, ssl_context)
     client.will_set(will_topic, "offline", qos=1, retain=True)
-    if username:
-        client.username_pw_set(username, password)
-    if ssl_context is not None:
-        client.tls_set_context(ssl_context)
-    client.connect_timeout = cfg.connect_timeout_s
     client.max_inflight_messages_set(cfg.max_inflight)
     return client

@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         dashboard = children.start("dashboard", cli + [
             "dashboard", "serve", "--db", str(db), "--port", str(http_port),
             "--mqtt-host", "127.0.0.1", "--mqtt-port", str(port),
-            "--mqtt-protocol", "3.1.1" if protocol == "3.1.1" else "5",
+            "--mqtt-protocol", protocol,  # the agent's: "auto" (Mosquitto) or "3.1.1"
             "--client-id", "hingewatch-demo-dashboard"], work / "dashboard.log", env=env)
         url = f"http://127.0.0.1:{http_port}/"
         _dashboard_ready(url, dashboard)

@@ -17,8 +17,9 @@ import pytest
 from dashboard import auth
 from dashboard.clock import now_ms
 from dashboard.server import Dashboard
-from dashboard.settings import Settings
+from dashboard.settings import DashboardMqtt, Settings
 from dashboard.store import Writer
+from edge.config_tables import changed
 from tests.mqtt_broker import Broker, start_broker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,8 +42,21 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0,
 
 def make_settings(folder: Path, **changes: object) -> Settings:
     base = Settings(db_path=folder / "dashboard.sqlite3", http_port=0, timezone=ZONE,
-                    mqtt_client_id=f"hw-dash-{uuid.uuid4().hex[:10]}")
+                    mqtt=DashboardMqtt(client_id=f"hw-dash-{uuid.uuid4().hex[:10]}"))
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def systemd_credential(folder: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+                       secret: str) -> Path:
+    """`secret` as the systemd credential `name` ($CREDENTIALS_DIRECTORY), with the
+    environment's broker login cleared so that the credential is where it comes from."""
+    creds = folder / "credentials"
+    creds.mkdir(exist_ok=True)
+    (creds / name).write_text(secret + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    for variable in ("HINGEWATCH_MQTT_PASSWORD", "HINGEWATCH_MQTT_USERNAME"):
+        monkeypatch.delenv(variable, raising=False)
+    return creds / name
 
 
 def add_user(writer: Writer, name: str, role: str, password: str = PASSWORD) -> None:
@@ -97,7 +111,7 @@ def writer(dash_settings: Settings) -> Iterator[Writer]:
 @pytest.fixture
 def running(dash_settings: Settings, mosquitto: Broker) -> Iterator[Dashboard]:
     """Ingest from the test's Mosquitto plus the web server, in this process."""
-    dash = Dashboard(replace(dash_settings, mqtt_port=mosquitto.port)).start()
+    dash = Dashboard(changed(dash_settings, {"mqtt_port": mosquitto.port})).start()
     assert dash.ingest is not None and dash.ingest.wait_connected(10)
     yield dash
     dash.stop()

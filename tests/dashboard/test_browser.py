@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from playwright.sync_api import expect
 from dashboard.server import Dashboard
 from dashboard.store import Reader
 from dashboard.words import REASON_WORDS as WORDS
+from edge.config_tables import changed
 from edge.delivery.state import DeviceState
 from tests.dashboard.conftest import PASSWORD, add_user, make_settings, publish, wait_until
 from tests.dashboard.factory import make_event, week_of_events
@@ -27,7 +27,7 @@ from tests.mqtt_broker import Broker
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, module_broker: Broker) -> Iterator[Dashboard]:
     settings = make_settings(tmp_path_factory.mktemp("browser"))
-    dash = Dashboard(replace(settings, mqtt_port=module_broker.port)).start()
+    dash = Dashboard(changed(settings, {"mqtt_port": module_broker.port})).start()
     assert dash.ingest is not None and dash.ingest.wait_connected(10)
     add_user(dash.writer, "anna", "reviewer")
     yield dash

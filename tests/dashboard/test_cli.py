@@ -18,7 +18,7 @@ from dashboard.cli import add_parser
 from dashboard.config import load_settings
 from dashboard.errors import SettingsError
 from dashboard.store import Reader
-from tests.dashboard.conftest import ROOT, login
+from tests.dashboard.conftest import ROOT, login, systemd_credential
 
 
 def run(*args: str, stdin: str = "", env: dict[str, str] | None = None
@@ -87,24 +87,21 @@ def test_settings_come_from_the_file_then_environment_then_options(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "hingewatch.toml"
-    config.write_text('[device]\nid = "kitchen"\n[dashboard]\nmqtt_host = "hub.local"\n'
-                      'mqtt_port = 1884\nmqtt_username = "dashboard"\nhttp_port = 8081\n'
-                      f'db_path = "{tmp_path / "d.sqlite3"}"\n')
-    creds = tmp_path / "creds"
-    creds.mkdir()
-    (creds / "mqtt.password").write_text("s3cret\n")
-    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
-    monkeypatch.delenv("HINGEWATCH_MQTT_PASSWORD", raising=False)
-    s = load_settings(config, http_port=9000)
-    assert (s.mqtt_host, s.mqtt_port, s.mqtt_username, s.mqtt_password, s.http_port) == (
-        "hub.local", 1884, "dashboard", "s3cret", 9000)
+    config.write_text('[device]\nid = "kitchen"\n[dashboard]\nhttp_port = 8081\n'
+                      f'db_path = "{tmp_path / "d.sqlite3"}"\n'
+                      '[dashboard.mqtt]\nhost = "hub.local"\nport = 1884\n'
+                      'username = "dashboard"\n')
+    systemd_credential(tmp_path, monkeypatch, "mqtt.password", "s3cret")
+    s = load_settings(config, http_port=9000, mqtt_port=1885)
+    assert (s.mqtt.host, s.mqtt.port, s.mqtt.credentials(), s.http_port) == (
+        "hub.local", 1885, ("dashboard", "s3cret"), 9000)
     monkeypatch.setenv("HINGEWATCH_MQTT_USERNAME", "other")
-    assert load_settings(config).mqtt_username == "other"
+    assert load_settings(config).mqtt.credentials()[0] == "other"
     config.write_text("[dashboard]\nhttp_prot = 1\n")
     with pytest.raises(SettingsError, match=r"hingewatch.toml: \[dashboard\]: unknown key"):
         load_settings(config)
     config.write_text('[dashboard]\nhttp_port = "80"\n')
-    with pytest.raises(SettingsError, match="http_port: expected int"):
+    with pytest.raises(SettingsError, match="http_port: expected a whole number"):
         load_settings(config)
 
 

@@ -4,7 +4,6 @@ each message is refused with a named reason, counted, and never breaks a page.""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from dashboard.messages import StateMessage
 from dashboard.server import Dashboard
 from dashboard.settings import Settings
 from dashboard.store import Reader
+from edge.config_tables import changed
 from edge.delivery.state import DeviceState, StateError, validate_state
 from edge.events import EventError, validate
 from tests.dashboard.conftest import add_user, login, publish, wait_until
@@ -38,7 +38,7 @@ def event_dict(**changes: Any) -> dict[str, Any]:
 
 def test_a_bad_retained_state_is_dropped_and_no_page_breaks_across_restarts(
         dash_settings: Settings, mosquitto: Broker) -> None:
-    settings = replace(dash_settings, mqtt_port=mosquitto.port)
+    settings = changed(dash_settings, {"mqtt_port": mosquitto.port})
     publish(mosquitto.port, [("hingewatch/kitchen/state", '{"posture_now":{"a":1}}'),
                              ("hingewatch/hall/state", json.dumps({"posture_now": [1]}))],
             retain=True)
@@ -59,7 +59,7 @@ def test_a_bad_retained_state_is_dropped_and_no_page_breaks_across_restarts(
 
 def test_a_bad_state_already_stored_renders_as_no_state(dash_settings: Settings,
                                                         mosquitto: Broker) -> None:
-    settings = replace(dash_settings, mqtt_port=mosquitto.port)
+    settings = changed(dash_settings, {"mqtt_port": mosquitto.port})
     with Dashboard(settings) as dash:
         add_user(dash.writer, "anna", "viewer")
         # As an older dashboard stored it, before states were checked on arrival.

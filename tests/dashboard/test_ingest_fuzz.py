@@ -8,7 +8,6 @@ dashboard.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from dashboard.ingest import Ingest
 from dashboard.messages import EventMessage
 from dashboard.settings import Settings
 from dashboard.store import Reader, Writer
+from edge.config_tables import changed
 from tests.dashboard.conftest import publish, wait_until
 from tests.dashboard.strategies import _BASE, broken_events, json_values
 from tests.mqtt_broker import Broker
@@ -109,7 +109,7 @@ def test_malformed_messages_through_a_real_broker_are_counted(
 
     # Topics a broker refuses to publish on ('//' is fine, '+' and '#' are not) stay out.
     corpus = [m for m in corpus if "+" not in m[0] and "#" not in m[0]]
-    dash = Dashboard(replace(dash_settings, mqtt_port=mosquitto.port)).start()
+    dash = Dashboard(changed(dash_settings, {"mqtt_port": mosquitto.port})).start()
     try:
         assert dash.ingest is not None and dash.ingest.wait_connected(10)
         # Only what the dashboard subscribed to reaches it: hingewatch/<one level>/<kind>.

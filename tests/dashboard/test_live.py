@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from dashboard.live import MAX_STREAMS_PER_SESSION
 from dashboard.server import Dashboard
 from dashboard.settings import Settings
 from dashboard.store import Writer
+from edge.config_tables import changed
 from tests.dashboard.conftest import ROOT, add_user, login, make_settings, publish
 from tests.dashboard.factory import make_event
 from tests.mqtt_broker import Broker
@@ -113,7 +113,7 @@ async def next_update(chunks: object, bound_s: float) -> str:
 
 def test_many_streams_closed_while_events_flow_keep_updates_coming(
         dash_settings: Settings, mosquitto: Broker, server_errors: Errors) -> None:
-    with Dashboard(replace(dash_settings, mqtt_port=mosquitto.port)) as dash:
+    with Dashboard(changed(dash_settings, {"mqtt_port": mosquitto.port})) as dash:
         add_user(dash.writer, "anna", "viewer")
         jars = cookies_of(dash.url, SESSIONS)
 
@@ -194,7 +194,7 @@ def test_sigterm_ends_a_dashboard_with_open_streams(tmp_path: Path, mosquitto: B
     proc = subprocess.Popen(
         [sys.executable, "-m", "dashboard", "serve", "--port", "0", "--db",
          str(settings.db_path), "--mqtt-port", str(mosquitto.port), "--client-id",
-         settings.mqtt_client_id, "--timezone", settings.timezone],
+         settings.mqtt.client_id, "--timezone", settings.timezone],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from dashboard.ingest import MAX_PACKET_BYTES
 from dashboard.server import Dashboard
 from dashboard.settings import Settings
 from dashboard.store import Reader
+from edge.config_tables import changed
 from tests.dashboard.conftest import ROOT, publish, wait_until
 from tests.dashboard.factory import make_event
 from tests.mqtt_broker import Broker, Collector, start_broker
@@ -26,7 +26,7 @@ def an_event() -> str:
 
 def test_a_message_over_our_packet_size_never_reaches_the_dashboard(
         dash_settings: Settings, mosquitto: Broker) -> None:
-    with Dashboard(replace(dash_settings, mqtt_port=mosquitto.port)) as dash:
+    with Dashboard(changed(dash_settings, {"mqtt_port": mosquitto.port})) as dash:
         assert dash.ingest is not None
         huge = b"{" + b" " * (2 * MAX_PACKET_BYTES) + b"}"
         publish(mosquitto.port, [("hingewatch/kitchen/event", huge),

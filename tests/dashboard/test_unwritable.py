@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from dashboard.server import Dashboard
 from dashboard.settings import Settings
 from dashboard.store import Reader, Writer
+from edge.config_tables import changed
 from tests.dashboard.conftest import ROOT, add_user, login, publish, wait_until
 from tests.dashboard.factory import make_event
 from tests.mqtt_broker import Broker
@@ -68,7 +68,7 @@ def test_health_shows_an_unwritable_database_and_ingest_recovers(
     now = datetime.now(UTC)
     first = [make_event("hinge", now - timedelta(minutes=10 + i), frames=2) for i in range(5)]
     later = [make_event("round", now - timedelta(minutes=1 + i), frames=2) for i in range(5)]
-    with Dashboard(replace(dash_settings, mqtt_port=mosquitto.port)) as dash:
+    with Dashboard(changed(dash_settings, {"mqtt_port": mosquitto.port})) as dash:
         assert dash.ingest is not None
         add_user(dash.writer, "anna", "viewer")
         client, _ = login(dash.url, "anna")
