@@ -39,11 +39,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dashboard.messages import classify  # noqa: E402
-from dashboard.server import Dashboard  # noqa: E402
+from dashboard.ingest.messages import classify  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
-from dashboard.store import Reader, Writer  # noqa: E402
-from dashboard.summary import IsoWeek  # noqa: E402
+from dashboard.store.db import Reader, Writer  # noqa: E402
+from dashboard.store.summary import IsoWeek  # noqa: E402
+from dashboard.web.server import Dashboard  # noqa: E402
 from edge.ulid import new_ulid  # noqa: E402
 from tests.dashboard.conftest import add_user, login  # noqa: E402
 from tests.dashboard.factory import ACTIVITIES, make_event  # noqa: E402

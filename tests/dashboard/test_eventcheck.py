@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import eventcheck
-from dashboard.eventcheck import (
+from dashboard.ingest import eventcheck
+from dashboard.ingest.eventcheck import (
     NotJsonError,
     NotObjectError,
     UnknownSchemaError,

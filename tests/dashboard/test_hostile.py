@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboard.eventcheck import decode_event
-from dashboard.messages import StateMessage
-from dashboard.server import Dashboard
+from dashboard.ingest.eventcheck import decode_event
+from dashboard.ingest.messages import StateMessage
 from dashboard.settings import Settings
-from dashboard.store import Reader
+from dashboard.store.db import Reader
+from dashboard.web.server import Dashboard
 from edge.delivery.state import DeviceState, StateError, validate_state
 from edge.events import EventError, validate
 from tests.dashboard.conftest import add_user, login, publish, wait_until

@@ -13,10 +13,10 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.ingest import Ingest
-from dashboard.messages import EventMessage
+from dashboard.ingest.messages import EventMessage
+from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
-from dashboard.store import Reader, Writer
+from dashboard.store.db import Reader, Writer
 from tests.dashboard.conftest import publish, wait_until
 from tests.dashboard.strategies import _BASE, broken_events, json_values
 from tests.mqtt_broker import Broker
@@ -105,7 +105,7 @@ def test_ten_thousand_malformed_payloads_are_all_counted(dash_settings: Settings
 def test_malformed_messages_through_a_real_broker_are_counted(
     dash_settings: Settings, mosquitto: Broker, corpus: list[tuple[str, bytes]]
 ) -> None:
-    from dashboard.server import Dashboard
+    from dashboard.web.server import Dashboard
 
     # Topics a broker refuses to publish on ('//' is fine, '+' and '#' are not) stay out.
     corpus = [m for m in corpus if "+" not in m[0] and "#" not in m[0]]

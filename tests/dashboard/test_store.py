@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import sql
 from dashboard.errors import StoreVersionError, UserError
-from dashboard.messages import EventMessage, Rejected, StateMessage, StatusMessage, classify
+from dashboard.ingest.messages import EventMessage, Rejected, StateMessage, StatusMessage, classify
 from dashboard.settings import Settings
-from dashboard.store import Reader, Writer
+from dashboard.store import sql
+from dashboard.store.db import Reader, Writer
 from edge.delivery.state import DeviceState
 from edge.events import BendEvent
 from tests.dashboard.conftest import ZONE

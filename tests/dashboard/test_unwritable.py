@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.server import Dashboard
 from dashboard.settings import Settings
-from dashboard.store import Reader, Writer
+from dashboard.store.db import Reader, Writer
+from dashboard.web.server import Dashboard
 from tests.dashboard.conftest import ROOT, add_user, login, publish, wait_until
 from tests.dashboard.factory import make_event
 from tests.mqtt_broker import Broker

@@ -16,12 +16,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dashboard import api, live, pages, report
 from dashboard.errors import StoreError
-from dashboard.ingest import Ingest
+from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
-from dashboard.store import Reader, Writer
-from dashboard.web import (
+from dashboard.store.db import Reader, Writer
+from dashboard.web import api, live, pages, report
+from dashboard.web.deps import (
     HERE,
     Forbidden,
     LoginRequired,

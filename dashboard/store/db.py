@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dashboard import sql
 from dashboard.errors import StoreError, StoreVersionError, UserError
-from dashboard.messages import (
+from dashboard.ingest.messages import (
     EventMessage,
     Message,
     Rejected,
@@ -28,8 +27,9 @@ from dashboard.messages import (
     StatusMessage,
     local_day,
 )
-from dashboard.records import DayRow, Device, EventRecord, IngestCounts, RejectCount, User
-from dashboard.skeleton import Pose, unpack
+from dashboard.store import sql
+from dashboard.store.records import DayRow, Device, EventRecord, IngestCounts, RejectCount, User
+from dashboard.web.skeleton import Pose, unpack
 
 BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("hingewatch.dashboard.store")

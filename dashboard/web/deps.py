@@ -19,13 +19,13 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dashboard import auth, words
 from dashboard.clock import now_ms, parse_ms
-from dashboard.ingest import Ingest
-from dashboard.logins import LoginGuard
-from dashboard.records import User
+from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
-from dashboard.store import Reader, Writer
+from dashboard.store.db import Reader, Writer
+from dashboard.store.records import User
+from dashboard.web import auth, words
+from dashboard.web.logins import LoginGuard
 
 HERE = Path(__file__).parent
 LOOPBACK = frozenset(("127.0.0.1", "::1", "::ffff:127.0.0.1"))

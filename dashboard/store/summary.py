@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from dashboard.clock import utc_ms
 from dashboard.errors import WeekError, WeekRangeError
-from dashboard.records import DayRow
-from dashboard.store import Reader
+from dashboard.store.db import Reader
+from dashboard.store.records import DayRow
 from edge.events import POSTURES, hinge_share
 
 TREND_WEEKS = 8

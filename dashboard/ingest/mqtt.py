@@ -22,9 +22,9 @@ from paho.mqtt.properties import Properties
 
 from dashboard.clock import now_ms
 from dashboard.errors import StoreError
-from dashboard.messages import MAX_EVENT_BYTES, Message, Rejected, classify
+from dashboard.ingest.messages import MAX_EVENT_BYTES, Message, Rejected, classify
 from dashboard.settings import Settings
-from dashboard.store import BatchResult, Writer
+from dashboard.store.db import BatchResult, Writer
 from edge.delivery.topics import ALL_EVENTS, ALL_STATE, ALL_STATUS
 
 log = logging.getLogger("hingewatch.dashboard.ingest")

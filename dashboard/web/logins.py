@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from anyio import to_thread
 
-from dashboard import auth
+from dashboard.web import auth
 
 HASHES_AT_ONCE = 2
 FREE_PER_ACCOUNT = 5

@@ -30,9 +30,9 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from dashboard.errors import StoreError
-from dashboard.pages import today_context
-from dashboard.store import Reader
-from dashboard.web import Services, UserDep, identity, services
+from dashboard.store.db import Reader
+from dashboard.web.deps import Services, UserDep, identity, services
+from dashboard.web.pages import today_context
 
 log = logging.getLogger("hingewatch.dashboard.live")
 

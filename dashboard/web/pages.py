@@ -14,11 +14,10 @@ from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dashboard import auth, charts, skeleton, words
 from dashboard.clock import now_ms, parse_ms, utc_ms
 from dashboard.errors import WeekError
-from dashboard.sql import LABELS, EventQuery
-from dashboard.summary import (
+from dashboard.store.sql import LABELS, EventQuery
+from dashboard.store.summary import (
     IsoWeek,
     PostureCounts,
     WeekSummary,
@@ -27,7 +26,8 @@ from dashboard.summary import (
     today,
     week_summary,
 )
-from dashboard.web import (
+from dashboard.web import auth, charts, skeleton, words
+from dashboard.web.deps import (
     CsrfDep,
     Forbidden,
     ReviewerDep,

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from dashboard.ergonomics import reba_trunk_score
-from dashboard.eventcheck import (
+from dashboard.ingest.eventcheck import (
     Event,
     NotJsonError,
     NotObjectError,
     UnknownSchemaError,
     decode_event,
 )
-from dashboard.skeleton import pack
+from dashboard.web.skeleton import pack
 from edge.delivery.state import StateError, validate_state
 from edge.delivery.topics import device_of
 from edge.events import EventError

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.messages import state_or_none
-from dashboard.sql import EVENT_COLUMNS
+from dashboard.ingest.messages import state_or_none
+from dashboard.store.sql import EVENT_COLUMNS
 
 
 @dataclass(frozen=True)

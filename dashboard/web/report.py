@@ -13,11 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from dashboard.ergonomics import REBA_TRUNK_BANDS
-from dashboard.pages import _day, _opt, parse_device, parse_week, week_charts
-from dashboard.records import EventRecord
-from dashboard.sql import EventQuery
-from dashboard.summary import day_bounds_utc, week_summary
-from dashboard.web import SvcDep, UserDep, render
+from dashboard.store.records import EventRecord
+from dashboard.store.sql import EventQuery
+from dashboard.store.summary import day_bounds_utc, week_summary
+from dashboard.web.deps import SvcDep, UserDep, render
+from dashboard.web.pages import _day, _opt, parse_device, parse_week, week_charts
 
 router = APIRouter(include_in_schema=False)
 

@@ -8,8 +8,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query
 
-from dashboard import words
-from dashboard.api_models import (
+from dashboard.clock import now_ms
+from dashboard.errors import WeekError
+from dashboard.store.records import EventRecord
+from dashboard.store.sql import EventQuery
+from dashboard.store.summary import (
+    COUNTED,
+    FIRST_DAY,
+    LAST_DAY,
+    IsoWeek,
+    PostureCounts,
+    Streak,
+    day_bounds_utc,
+    today,
+    week_summary,
+)
+from dashboard.web import words
+from dashboard.web.api_models import (
     ActivityOut,
     CountsOut,
     DayOut,
@@ -29,22 +44,7 @@ from dashboard.api_models import (
     SummaryOut,
     TrendOut,
 )
-from dashboard.clock import now_ms
-from dashboard.errors import WeekError
-from dashboard.records import EventRecord
-from dashboard.sql import EventQuery
-from dashboard.summary import (
-    COUNTED,
-    FIRST_DAY,
-    LAST_DAY,
-    IsoWeek,
-    PostureCounts,
-    Streak,
-    day_bounds_utc,
-    today,
-    week_summary,
-)
-from dashboard.web import ReviewerDep, SvcDep, UserDep
+from dashboard.web.deps import ReviewerDep, SvcDep, UserDep
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "not logged in"},
