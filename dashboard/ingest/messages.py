@@ -23,7 +23,7 @@ from dashboard.ingest.eventcheck import (
     UnknownSchemaError,
     decode_event,
 )
-from dashboard.web.skeleton import pack
+from dashboard.store.landmarks import pack
 from edge.delivery.state import StateError, validate_state
 from edge.delivery.topics import device_of
 from edge.events import EventError
@@ -48,7 +48,7 @@ class EventMessage:
     event_id: str
     row: tuple[object, ...]     # the values of `sql.INSERT_EVENT`
     trace_rate_hz: float
-    landmarks: bytes            # skeleton + trace, packed by `skeleton.pack`
+    landmarks: bytes            # skeleton + trace, packed by `landmarks.pack`
     software_version: str
     model: str                  # "name variant"
 

@@ -28,8 +28,8 @@ from dashboard.ingest.messages import (
     local_day,
 )
 from dashboard.store import sql
+from dashboard.store.landmarks import StoredTrace, unpack
 from dashboard.store.records import DayRow, Device, EventRecord, IngestCounts, RejectCount, User
-from dashboard.web.skeleton import Pose, unpack
 
 BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("hingewatch.dashboard.store")
@@ -318,7 +318,7 @@ class Reader:
         row = self._conn.execute(sql.GET_EVENT, (event_id,)).fetchone()
         return None if row is None else EventRecord.from_row(row)
 
-    def event_pose(self, event_id: str) -> Pose | None:
+    def event_trace(self, event_id: str) -> StoredTrace | None:
         row = self._conn.execute(sql.GET_POSE, (event_id,)).fetchone()
         return None if row is None else unpack(row[1], float(row[0]))
 

@@ -80,7 +80,7 @@ CREATE INDEX events_device_started ON events (device_id, started_at);
 CREATE TABLE event_pose (
     id INTEGER PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
     trace_rate_hz REAL NOT NULL,
-    landmarks BLOB NOT NULL            -- skeleton then trace frames, int16 (skeleton.pack)
+    landmarks BLOB NOT NULL            -- skeleton then trace frames, int16 (landmarks.pack)
 );
 
 CREATE TABLE reviews (

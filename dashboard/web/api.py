@@ -121,11 +121,11 @@ def list_events(
 def get_event(event_id: EVENT_ID, user: UserDep,
               svc: SvcDep) -> dict[str, Any]:
     event = svc.reader.event(event_id)
-    pose = svc.reader.event_pose(event_id)
-    if event is None or pose is None:
+    stored = svc.reader.event_trace(event_id)
+    if event is None or stored is None:
         raise HTTPException(404, "no such event")
-    return {**event_out(event), "skeleton": pose.skeleton.tolist(),
-            "trace": {"rate_hz": pose.rate_hz, "frames": pose.trace.tolist()}}
+    return {**event_out(event), "skeleton": stored.skeleton.tolist(),
+            "trace": {"rate_hz": stored.rate_hz, "frames": stored.trace.tolist()}}
 
 
 def _counts(c: PostureCounts) -> dict[str, Any]:

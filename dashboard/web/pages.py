@@ -197,24 +197,24 @@ def events_page(request: Request, *, device: str | None = None, activity: str | 
 def event_page(request: Request, *, event_id: str, saved: int = 0,
                user: UserDep, svc: SvcDep) -> Response:
     event = svc.reader.event(event_id)
-    pose = svc.reader.event_pose(event_id)
-    if event is None or pose is None:
+    stored = svc.reader.event_trace(event_id)
+    if event is None or stored is None:
         raise HTTPException(404, f"no event {event_id[:40]!r}")
     label = (f"{words.posture_word(event.posture)}: skeleton at the deepest moment, "
              f"trunk {event.peak_trunk_inclination_deg:.0f}° from vertical")
-    figure = skeleton.svg(pose.skeleton, pose.trace, label=label, posture=event.posture,
+    figure = skeleton.svg(stored.skeleton, stored.trace, label=label, posture=event.posture,
                           svg_id="skeleton")
     replay = None
-    if len(pose.trace):
+    if len(stored.trace):
         replay = json.dumps({
-            "rate_hz": pose.rate_hz,
+            "rate_hz": stored.rate_hz,
             "bones": skeleton.CONNECTIONS,
             "trunk": [skeleton.LEFT_HIP, skeleton.RIGHT_HIP, skeleton.LEFT_SHOULDER,
                       skeleton.RIGHT_SHOULDER],
-            "frames": skeleton.replay_frames(pose.skeleton, pose.trace),
+            "frames": skeleton.replay_frames(stored.skeleton, stored.trace),
         }, separators=(",", ":"))
     return render(request, "event.html", {
-        "e": event, "figure": figure, "replay": replay, "n_frames": len(pose.trace),
+        "e": event, "figure": figure, "replay": replay, "n_frames": len(stored.trace),
         "labels": LABELS, "saved": bool(saved),
     })
 

@@ -1,9 +1,5 @@
-"""Landmarks at rest and on the page: packed for the store, drawn as inline SVG.
-
-The store keeps the skeleton and trace as little-endian int16 in 1/10,000ths of the frame
-(the precision the edge sends: `BendEvent.to_dict` rounds to 4 decimals), ~6 kB for a
-full 30-frame trace, instead of the 25 kB message.
-"""
+"""An event's skeleton on the page: drawn as inline SVG, and its trace in the same
+coordinates for the replay script. (The store's packing is `dashboard.store.landmarks`.)"""
 
 from __future__ import annotations
 
@@ -12,9 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from markupsafe import Markup
 
-SCALE = 10_000
-N_LANDMARKS = 33
-_DTYPE = np.dtype("<i2")  # [-2, 3] x 10,000 fits; the schema's bounds are checked below
+from dashboard.store.landmarks import N_LANDMARKS
 
 # BlazePose's 33 landmarks, joined as MediaPipe draws them (POSE_CONNECTIONS).
 CONNECTIONS: tuple[tuple[int, int], ...] = (
@@ -29,32 +23,8 @@ LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
 VISIBLE = 0.5
 
 
-def pack(values: np.ndarray) -> bytes:
-    """Skeleton then trace frames (each 33 x 3 values, flattened) to int16 bytes."""
-    scaled = np.rint(np.asarray(values, dtype=np.float64) * SCALE)
-    if scaled.size and (scaled.min() < np.iinfo(_DTYPE).min or scaled.max() > np.iinfo(_DTYPE).max):
-        raise ValueError("landmark values beyond what int16 at 1e-4 holds")
-    return scaled.astype(_DTYPE).tobytes()
-
-
 @dataclass(frozen=True)
-class Pose:
-    """`skeleton` (33, 3) at the deepest moment and `trace` (n, 33, 3); x, y over the
-    frame's width and height, then visibility."""
-
-    skeleton: np.ndarray
-    trace: np.ndarray
-    rate_hz: float
-
-
-def unpack(blob: bytes, rate_hz: float) -> Pose:
-    values = np.frombuffer(blob, dtype=_DTYPE).astype(np.float64) / SCALE
-    frames = values.reshape(-1, N_LANDMARKS, 3)
-    return Pose(frames[0], frames[1:], rate_hz)
-
-
-@dataclass(frozen=True)
-class Frame:
+class ViewBox:
     """The drawing area: (x * aspect - x0, y - y0) * scale lands in a width x height box."""
 
     x0: float
@@ -64,7 +34,7 @@ class Frame:
     height: float
 
 
-def frame_for(frames: np.ndarray, aspect_wh: float = 4 / 3, size: float = 300.0) -> Frame:
+def view_box(frames: np.ndarray, aspect_wh: float = 4 / 3, size: float = 300.0) -> ViewBox:
     """Fit every visible landmark of every frame, with a margin, into one box, so that the
     replay does not jump. x is scaled by the picture's aspect (normalised x is over width)."""
     pts = frames.reshape(-1, 3)
@@ -75,14 +45,20 @@ def frame_for(frames: np.ndarray, aspect_wh: float = 4 / 3, size: float = 300.0)
     x_lo, x_hi, y_lo, y_hi = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
     span = max(x_hi - x_lo, y_hi - y_lo, 0.05) * 1.15
     cx, cy = (x_lo + x_hi) / 2, (y_lo + y_hi) / 2
-    return Frame(cx - span / 2, cy - span / 2, size / span, size, size)
+    return ViewBox(cx - span / 2, cy - span / 2, size / span, size, size)
 
 
-def _scaled(frame: Frame, skeleton: np.ndarray, aspect_wh: float) -> np.ndarray:
+def _box_of(skeleton: np.ndarray, frames: np.ndarray, aspect_wh: float) -> ViewBox:
+    """One box for the still and every replay frame, so that they line up."""
+    return view_box(np.concatenate([skeleton[None], frames]) if len(frames) else skeleton[None],
+                    aspect_wh)
+
+
+def _scaled(box: ViewBox, skeleton: np.ndarray, aspect_wh: float) -> np.ndarray:
     out = skeleton.copy()
-    out[:, 0] = skeleton[:, 0] * aspect_wh - frame.x0
-    out[:, 1] = skeleton[:, 1] - frame.y0
-    out[:, :2] *= frame.scale
+    out[:, 0] = skeleton[:, 0] * aspect_wh - box.x0
+    out[:, 1] = skeleton[:, 1] - box.y0
+    out[:, :2] *= box.scale
     return np.round(out, 1)
 
 
@@ -90,12 +66,11 @@ def svg(skeleton: np.ndarray, frames: np.ndarray, *, label: str, posture: str,
         svg_id: str, aspect_wh: float = 4 / 3) -> Markup:
     """The skeleton as inline SVG: bones, joints, and the trunk line (mid-hip to
     mid-shoulder) drawn thick in the posture's colour, beside a dashed vertical."""
-    frame = frame_for(np.concatenate([skeleton[None], frames]) if len(frames) else skeleton[None],
-                      aspect_wh)
-    p = _scaled(frame, skeleton, aspect_wh)
+    box = _box_of(skeleton, frames, aspect_wh)
+    p = _scaled(box, skeleton, aspect_wh)
     parts = [
-        f'<svg id="{svg_id}" class="skeleton posture-{posture}" viewBox="0 0 {frame.width:g} '
-        f'{frame.height:g}" role="img" aria-label="{Markup.escape(label)}">',
+        f'<svg id="{svg_id}" class="skeleton posture-{posture}" viewBox="0 0 {box.width:g} '
+        f'{box.height:g}" role="img" aria-label="{Markup.escape(label)}">',
         f"<title>{Markup.escape(label)}</title>",
         '<rect class="sk-bg" x="0" y="0" width="100%" height="100%"/>',
     ]
@@ -129,6 +104,5 @@ def svg(skeleton: np.ndarray, frames: np.ndarray, *, label: str, posture: str,
 def replay_frames(skeleton: np.ndarray, frames: np.ndarray,
                   aspect_wh: float = 4 / 3) -> list[list[list[float]]]:
     """The trace in the same viewBox coordinates as `svg`, for the replay script."""
-    frame = frame_for(np.concatenate([skeleton[None], frames]) if len(frames) else skeleton[None],
-                      aspect_wh)
-    return [_scaled(frame, f, aspect_wh).tolist() for f in frames]
+    box = _box_of(skeleton, frames, aspect_wh)
+    return [_scaled(box, f, aspect_wh).tolist() for f in frames]

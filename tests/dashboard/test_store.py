@@ -183,7 +183,7 @@ def test_event_pages_filter_and_count(writer: Writer, dash_settings: Settings) -
     first = events[0].started_at
     later = (datetime.fromisoformat(first) + timedelta(days=1)).isoformat()
     assert reader.event_page(sql.EventQuery(started_before=later), 100, 0)[1] == 5
-    pose = reader.event_pose(events[0].event_id)
+    pose = reader.event_trace(events[0].event_id)
     assert pose is not None and pose.skeleton.shape == (33, 3) and pose.trace.shape == (1, 33, 3)
     assert abs(pose.skeleton[0][0] - events[0].skeleton[0][0]) < 1e-4
     reader.close()
