@@ -114,9 +114,9 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
 
 def run_adduser(args: argparse.Namespace) -> int:
-    from dashboard.clock import now_ms
     from dashboard.store.db import Writer
     from dashboard.web import auth
+    from edge.events import now_ms
 
     def add() -> int:
         settings = settings_from(args)

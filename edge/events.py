@@ -79,6 +79,12 @@ def parse_utc_ms(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
+def now_ms() -> str:
+    """Now, as `utc_ms` writes it: what the state's `updated_at` and the dashboard's store
+    stamp."""
+    return utc_ms(datetime.now(UTC))
+
+
 @dataclass(frozen=True)
 class BendMetrics:
     """Peaks over the bend, units in the names."""

@@ -20,12 +20,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from dashboard.clock import now_ms
 from dashboard.errors import StoreError
 from dashboard.ingest.messages import MAX_EVENT_BYTES, Message, Rejected, classify
 from dashboard.settings import Settings
 from dashboard.store.db import BatchResult, Writer
 from edge.delivery.topics import ALL_EVENTS, ALL_STATE, ALL_STATUS
+from edge.events import now_ms
 
 log = logging.getLogger("hingewatch.dashboard.ingest")
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dashboard.clock import utc_ms
 from dashboard.errors import WeekError, WeekRangeError
 from dashboard.store.db import Reader
 from dashboard.store.records import DayRow
-from edge.events import POSTURES, hinge_share
+from edge.events import POSTURES, hinge_share, utc_ms
 
 TREND_WEEKS = 8
 # The years a week or a day may be asked for: no event is before 2000 (messages.EARLIEST),

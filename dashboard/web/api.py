@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query
 
-from dashboard.clock import now_ms
 from dashboard.errors import WeekError
 from dashboard.store.records import EventRecord
 from dashboard.store.sql import EventQuery
@@ -45,6 +44,7 @@ from dashboard.web.api_models import (
     TrendOut,
 )
 from dashboard.web.deps import ReviewerDep, SvcDep, UserDep
+from edge.events import now_ms
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "not logged in"},

@@ -19,13 +19,13 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dashboard.clock import now_ms, parse_ms
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
 from dashboard.store.db import Reader, Writer
 from dashboard.store.records import User
 from dashboard.web import auth, words
 from dashboard.web.logins import LoginGuard
+from edge.events import now_ms, parse_utc_ms
 
 HERE = Path(__file__).parent
 LOOPBACK = frozenset(("127.0.0.1", "::1", "::ffff:127.0.0.1"))
@@ -190,7 +190,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     def local(text: str | None, fmt: str = "%a %d %b %H:%M") -> str:
         if not text:
             return "—"
-        return parse_ms(text).astimezone(zone).strftime(fmt)
+        return parse_utc_ms(text).astimezone(zone).strftime(fmt)
 
     env.filters["local"] = local
     env.filters["clock"] = lambda text: local(text, "%H:%M:%S")
@@ -222,7 +222,7 @@ def duration_words(seconds: float | None) -> str:
 def ago(text: str | None, now: datetime | None = None) -> str:
     if not text:
         return "never"
-    then = parse_ms(text)
+    then = parse_utc_ms(text)
     seconds = ((now or datetime.now(then.tzinfo)) - then).total_seconds()
     if seconds < 60:
         return "just now"

@@ -14,7 +14,6 @@ from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dashboard.clock import now_ms, parse_ms, utc_ms
 from dashboard.errors import WeekError
 from dashboard.store.sql import LABELS, EventQuery
 from dashboard.store.summary import (
@@ -38,7 +37,7 @@ from dashboard.web.deps import (
     render,
     session_cookie,
 )
-from edge.events import POSTURES
+from edge.events import POSTURES, now_ms, parse_utc_ms, utc_ms
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("hingewatch.dashboard.login")
@@ -321,4 +320,4 @@ def logout(request: Request, _: CsrfDep,
 
 
 def _plus_seconds(utc_text: str, seconds: int) -> str:
-    return utc_ms(parse_ms(utc_text) + timedelta(seconds=seconds))
+    return utc_ms(parse_utc_ms(utc_text) + timedelta(seconds=seconds))

@@ -20,13 +20,13 @@ from dataclasses import replace
 
 import uvicorn
 
-from dashboard.clock import now_ms
 from dashboard.errors import DashboardError
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
 from dashboard.store.db import Writer
 from dashboard.web import auth
 from dashboard.web.app import create_app
+from edge.events import now_ms
 
 log = logging.getLogger("hingewatch.dashboard")
 DEMO_USER = "demo"

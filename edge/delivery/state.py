@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from edge.events import Posture, utc_ms
+from edge.events import Posture, now_ms
 
 _SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 STATE_SCHEMA_ID = "hingewatch.state/2"
@@ -31,10 +30,6 @@ AgentStatus = Literal["starting", "ok", "sleeping", "degraded", "stopping"]
 
 class StateError(ValueError):
     """A payload that is not a valid state of a version read here; the message says where."""
-
-
-def _now() -> str:
-    return utc_ms(datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -54,7 +49,7 @@ class DeviceState:
     outbox_near_full: bool = False
     # Events set aside because the broker would not take them (see edge.delivery.outbox).
     outbox_dead: int = 0
-    updated_at: str = field(default_factory=_now)
+    updated_at: str = field(default_factory=now_ms)
     # Health (optional fields of hingewatch.state/1): what the agent is doing — `ok`,
     # `sleeping` (motion gate: nothing moves), `degraded` (camera lost, retrying), `starting`,
     # `stopping` —, frames the camera delivered that were lost, the share of pose runs that

@@ -14,11 +14,11 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 
-from dashboard.clock import now_ms
 from dashboard.settings import Settings
 from dashboard.store.db import Writer
 from dashboard.web import auth
 from dashboard.web.server import Dashboard
+from edge.events import now_ms
 from tests.mqtt_broker import Broker, start_broker
 
 ROOT = Path(__file__).resolve().parents[2]
