@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -24,9 +23,9 @@ from dashboard.ingest.eventcheck import (
     decode_event,
 )
 from dashboard.store.landmarks import pack
-from edge.delivery.state import StateError, validate_state
 from edge.delivery.topics import device_of
 from edge.events import EventError
+from edge.state import StateError, parse_state
 
 log = logging.getLogger("hingewatch.dashboard.ingest")
 
@@ -186,27 +185,10 @@ def _state(topic: str, device_id: str, payload: bytes) -> Message:
     except msgspec.DecodeError as exc:
         return Rejected("bad_state", topic, f"not JSON: {_short(exc)}")
     try:
-        validate_state(data)
+        state = parse_state(data)
     except StateError as exc:
         return Rejected("bad_state", topic, _short(exc))
-    if data["device_id"] != device_id:
-        return Rejected("device_mismatch", topic, f"state of device_id {data['device_id']!r}")
+    if state["device_id"] != device_id:
+        return Rejected("device_mismatch", topic, f"state of device_id {state['device_id']!r}")
     # Kept as received (re-encoded compactly); the pages pick the fields they know.
-    return StateMessage(device_id, msgspec.json.encode(data).decode())
-
-
-def state_or_none(state_json: str | None) -> dict[str, Any] | None:
-    """A stored state, if it is a valid one; anything else (stored before states were
-    checked on arrival) reads as no state, so it can never break a page."""
-    data = _checked_state(state_json) if state_json else None
-    return None if data is None else dict(data)  # a copy: the cached one stays as read
-
-
-@lru_cache(maxsize=256)
-def _checked_state(state_json: str) -> dict[str, Any] | None:
-    try:
-        data = msgspec.json.decode(state_json)
-        validate_state(data)
-    except (msgspec.DecodeError, StateError):
-        return None
-    return data if isinstance(data, dict) else None
+    return StateMessage(device_id, msgspec.json.encode(state).decode())

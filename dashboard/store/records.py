@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from dashboard.ingest.messages import state_or_none
+import msgspec
+
 from dashboard.store.sql import EVENT_COLUMNS
+from edge.state import StateError, StatePayload, parse_state
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class Device:
     device_id: str
     status: str | None
     status_at: str | None
-    state: dict[str, Any] | None
+    state: StatePayload | None
     state_at: str | None
     last_message_at: str | None
     last_event_at: str | None
@@ -135,3 +138,18 @@ class DayRow:
     duration_s: float
     deep_s: float
     reba: tuple[int, int, int, int]
+
+
+def state_or_none(state_json: str | None) -> StatePayload | None:
+    """A stored state, if it is a valid one; anything else (stored before states were
+    checked on arrival) reads as no state, so it can never break a page."""
+    state = _checked_state(state_json) if state_json else None
+    return None if state is None else state.copy()  # a copy: the cached one stays as read
+
+
+@lru_cache(maxsize=256)
+def _checked_state(state_json: str) -> StatePayload | None:
+    try:
+        return parse_state(msgspec.json.decode(state_json))
+    except (msgspec.DecodeError, StateError):
+        return None

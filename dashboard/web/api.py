@@ -45,6 +45,7 @@ from dashboard.web.api_models import (
 )
 from dashboard.web.deps import ReviewerDep, SvcDep, UserDep
 from edge.events import now_ms
+from edge.state import StatePayload
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "not logged in"},
@@ -191,7 +192,7 @@ def health(user: UserDep, svc: SvcDep) -> HealthOut:
     )
 
 
-def _outbox_dead(state: dict[str, Any] | None) -> int | None:
+def _outbox_dead(state: StatePayload | None) -> int | None:
     # Optional in both state versions: a state without it has set nothing aside.
     return None if state is None else int(state.get("outbox_dead", 0))
 

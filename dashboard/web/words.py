@@ -6,8 +6,8 @@ one cue that fixes it.
 
 from __future__ import annotations
 
-from edge.delivery.state import STATE_SCHEMA_PATHS
 from edge.events import SCHEMA_PATHS
+from edge.state import STATE_SCHEMA_PATHS
 
 POSTURE_WORDS: dict[str, str] = {
     "hinge": "Hip hinge",

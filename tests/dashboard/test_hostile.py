@@ -16,8 +16,9 @@ from dashboard.ingest.messages import StateMessage
 from dashboard.settings import Settings
 from dashboard.store.db import Reader
 from dashboard.web.server import Dashboard
-from edge.delivery.state import DeviceState, StateError, validate_state
+from edge.delivery.state import DeviceState
 from edge.events import EventError, validate
+from edge.state import StateError, validate_state
 from tests.dashboard.conftest import add_user, login, publish, wait_until
 from tests.dashboard.factory import make_event
 from tests.mqtt_broker import Broker
