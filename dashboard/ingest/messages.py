@@ -23,6 +23,7 @@ from dashboard.ingest.eventcheck import (
     decode_event,
 )
 from dashboard.store.landmarks import pack
+from dashboard.store.records import EVENT_COLUMNS, METRIC_COLUMNS
 from edge.delivery.topics import device_of
 from edge.events import EventError
 from edge.state import StateError, parse_state
@@ -45,7 +46,7 @@ KINDS = frozenset(("event", "status", "state"))
 class EventMessage:
     device_id: str
     event_id: str
-    row: tuple[object, ...]     # the values of `sql.INSERT_EVENT`
+    row: dict[str, object]      # the `events` row by column name (`sql.INSERT_EVENT`)
     trace_rate_hz: float
     landmarks: bytes            # skeleton + trace, packed by `landmarks.pack`
     software_version: str
@@ -85,19 +86,20 @@ def local_day(started_at: str, zone: ZoneInfo) -> str:
     return _local_day(started_at[:16], zone)
 
 
-def event_row(e: Event, zone: ZoneInfo, received_at: str) -> tuple[object, ...]:
-    """The `events` row of a checked event (column order of `sql.EVENT_COLUMNS`)."""
-    m = e.metrics
-    return (
-        e.event_id, e.device_id, e.started_at, e.ended_at, local_day(e.started_at, zone),
-        float(e.duration_s), e.posture, float(e.confidence), " ".join(e.reasons), e.activity,
-        e.zone, int(e.lift), e.view, float(m.peak_trunk_inclination_deg),
-        float(m.peak_hip_flexion_deg), float(m.peak_knee_flexion_deg),
-        float(m.peak_hip_shift_norm),
-        None if m.back_bulge_norm is None else float(m.back_bulge_norm),
-        float(m.time_beyond_60_deg_s), reba_trunk_score(m.peak_trunk_inclination_deg),
-        e.model.name, e.model.variant, e.software_version, int(e.simulated), received_at,
-    )
+def event_row(e: Event, zone: ZoneInfo, received_at: str) -> dict[str, object]:
+    """The `events` row of a checked event, by column name (`EVENT_COLUMNS`)."""
+    return {
+        **{c: getattr(e, c) for c in EVENT_COLUMNS if c in e.__struct_fields__},
+        **{c: getattr(e.metrics, c) for c in METRIC_COLUMNS},
+        "day": local_day(e.started_at, zone),
+        "reasons": " ".join(e.reasons),
+        "lift": int(e.lift),
+        "reba_trunk": reba_trunk_score(e.metrics.peak_trunk_inclination_deg),
+        "model_name": e.model.name,
+        "model_variant": e.model.variant,
+        "simulated": int(e.simulated),
+        "received_at": received_at,
+    }
 
 
 def _short(exc: BaseException) -> str:

@@ -29,7 +29,15 @@ from dashboard.ingest.messages import (
 )
 from dashboard.store import sql
 from dashboard.store.landmarks import StoredTrace, unpack
-from dashboard.store.records import DayRow, Device, EventRecord, IngestCounts, RejectCount, User
+from dashboard.store.records import (
+    DayRow,
+    Device,
+    EventRecord,
+    IngestCounts,
+    RejectCount,
+    User,
+    named,
+)
 
 BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("hingewatch.dashboard.store")
@@ -187,8 +195,8 @@ class Writer:
                     cur = c.execute(sql.INSERT_EVENT, m.row)
                     if cur.rowcount == 1:
                         c.execute(sql.INSERT_POSE, (cur.lastrowid, m.trace_rate_hz, m.landmarks))
-                        c.execute(sql.DEVICE_EVENT, (m.device_id, m.row[2], m.software_version,
-                                                     m.model))
+                        c.execute(sql.DEVICE_EVENT, (m.device_id, m.row["started_at"],
+                                                     m.software_version, m.model))
                         stored += 1
                     else:
                         duplicates += 1
@@ -270,6 +278,7 @@ class Reader:
             conn = sqlite3.connect(
                 self._uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
             )
+            conn.row_factory = sqlite3.Row  # records are built by column name
             for pragma in sql.PRAGMAS_READER:
                 conn.execute(pragma)
         except sqlite3.Error as exc:
@@ -328,11 +337,7 @@ class Reader:
         rows = self._conn.execute(
             sql.DAILY_SUMS, {"first": first, "last": last, "device": device_id}
         ).fetchall()
-        return [
-            DayRow(r[0], r[1], r[2], int(r[3]), int(r[4]), float(r[5]), float(r[6]),
-                   (int(r[7]), int(r[8]), int(r[9]), int(r[10])))
-            for r in rows
-        ]
+        return [DayRow.from_row(r) for r in rows]
 
     def share_by_day(self, last: str, device_id: str | None) -> list[tuple[str, int, int]]:
         """(day, hinges, rounds) for every day up to `last` that had either."""
@@ -353,7 +358,7 @@ class Reader:
         for kind, count, at in self._conn.execute(sql.INGEST_COUNTS):
             by_kind[kind] = int(count)
             last_at[kind] = at
-        rejects = tuple(RejectCount(*r) for r in self._conn.execute(sql.REJECTS))
+        rejects = tuple(named(RejectCount, r) for r in self._conn.execute(sql.REJECTS))
         return IngestCounts(by_kind, last_at, rejects)
 
     def event_total(self) -> int:

@@ -1,15 +1,24 @@
-"""Plain values read from the store and handed to pages and the API."""
+"""Plain values read from the store and handed to pages and the API; each is built from its
+row by column name (the reader's rows are `sqlite3.Row`s)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from dashboard.store.sql import EVENT_COLUMNS
+from edge.events import BendMetrics
 from edge.state import StateError, StatePayload, parse_state
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+# The `events` columns of the metrics: the event's own, by name (`BendMetrics`).
+METRIC_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(BendMetrics))
 
 
 @dataclass(frozen=True)
@@ -20,9 +29,13 @@ class Review:
     reviewed_at: str
 
 
+REVIEW_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Review))
+
+
 @dataclass(frozen=True)
 class EventRecord:
-    """One stored bend: the device's verdict as sent, and the review if there is one."""
+    """One stored bend: the device's verdict as sent, and the review if there is one. Its
+    fields, with `metrics` spread out, are the `events` table's columns (`EVENT_COLUMNS`)."""
 
     event_id: str
     device_id: str
@@ -37,12 +50,7 @@ class EventRecord:
     zone: str | None
     lift: bool
     view: str
-    peak_trunk_inclination_deg: float
-    peak_hip_flexion_deg: float
-    peak_knee_flexion_deg: float
-    peak_hip_shift_norm: float
-    back_bulge_norm: float | None
-    time_beyond_60_deg_s: float
+    metrics: BendMetrics
     reba_trunk: int
     model_name: str
     model_variant: str
@@ -52,19 +60,34 @@ class EventRecord:
     review: Review | None
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> EventRecord:
-        values = dict(zip(EVENT_COLUMNS, row[: len(EVENT_COLUMNS)], strict=True))
+    def from_row(cls, row: sqlite3.Row) -> EventRecord:
+        values: dict[str, Any] = {c: row[c] for c in EVENT_COLUMNS if c not in METRIC_COLUMNS}
         values["reasons"] = tuple(values["reasons"].split())
         values["lift"] = bool(values["lift"])
         values["simulated"] = bool(values["simulated"])
-        label, note, reviewer, reviewed_at = row[len(EVENT_COLUMNS):]
-        review = None if label is None else Review(label, note, reviewer, reviewed_at)
-        return cls(**values, review=review)
+        metrics = BendMetrics(**{c: row[c] for c in METRIC_COLUMNS})
+        review = (None if row["label"] is None
+                  else Review(**{c: row[c] for c in REVIEW_COLUMNS}))
+        return cls(**values, metrics=metrics, review=review)
 
     @property
     def effective_posture(self) -> str:
         """What the charts count: the reviewer's label when there is one."""
         return self.review.label if self.review else self.posture
+
+
+def _event_columns() -> tuple[str, ...]:
+    out: list[str] = []
+    for f in fields(EventRecord):
+        if f.name == "metrics":
+            out.extend(METRIC_COLUMNS)
+        elif f.name != "review":
+            out.append(f.name)
+    return tuple(out)
+
+
+# The `events` columns but `id`, in table order; a test holds them to the table.
+EVENT_COLUMNS: tuple[str, ...] = _event_columns()
 
 
 @dataclass(frozen=True)
@@ -81,9 +104,9 @@ class Device:
     model: str | None
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> Device:
-        return cls(row[0], row[1], row[2], state_or_none(row[3]), row[4], row[5], row[6],
-                   row[7], row[8], row[9])
+    def from_row(cls, row: sqlite3.Row) -> Device:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        return cls(**{**values, "state": state_or_none(values["state"])})
 
     @property
     def online(self) -> bool:
@@ -138,6 +161,17 @@ class DayRow:
     duration_s: float
     deep_s: float
     reba: tuple[int, int, int, int]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> DayRow:
+        return cls(row["day"], row["activity"], row["posture"], int(row["n"]),
+                   int(row["n_simulated"]), float(row["duration_s"]), float(row["deep_s"]),
+                   (int(row["reba1"]), int(row["reba2"]), int(row["reba3"]), int(row["reba4"])))
+
+
+def named(cls: type[R], row: sqlite3.Row) -> R:
+    """A record whose fields are all columns of `row`, by name."""
+    return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 
 def state_or_none(state_json: str | None) -> StatePayload | None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dashboard.store.records import EVENT_COLUMNS, REVIEW_COLUMNS
+
 # What a reviewer may call a bend. The device's own verdict (`events.posture`) has no CHECK:
 # it is whatever the event's schema allowed (bend/2 added `unsure`, no migration needed).
 LABELS: tuple[str, ...] = ("hinge", "round", "squat", "not_a_bend")
@@ -187,16 +189,9 @@ META_SET = (
 
 # --- ingest -----------------------------------------------------------------------------
 
-EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id", "device_id", "started_at", "ended_at", "day", "duration_s", "posture",
-    "confidence", "reasons", "activity", "zone", "lift", "view",
-    "peak_trunk_inclination_deg", "peak_hip_flexion_deg", "peak_knee_flexion_deg",
-    "peak_hip_shift_norm", "back_bulge_norm", "time_beyond_60_deg_s", "reba_trunk",
-    "model_name", "model_variant", "software_version", "simulated", "received_at",
-)
 INSERT_EVENT = (
     f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+    f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)})"
 )
 INSERT_POSE = "INSERT INTO event_pose (id, trace_rate_hz, landmarks) VALUES (?, ?, ?)"
 DEVICE_EVENT = (
@@ -273,7 +268,7 @@ GET_SESSION = (
 # --- reading ----------------------------------------------------------------------------
 
 EVENT_FIELDS = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
-REVIEW_FIELDS = "r.label, r.note, r.reviewer, r.reviewed_at"
+REVIEW_FIELDS = ", ".join(f"r.{c}" for c in REVIEW_COLUMNS)
 _EVENT_FROM = "FROM events AS e LEFT JOIN reviews AS r ON r.event_id = e.event_id"
 
 GET_EVENT = f"SELECT {EVENT_FIELDS}, {REVIEW_FIELDS} {_EVENT_FROM} WHERE e.event_id = ?"
@@ -343,8 +338,9 @@ class EventQuery:
 
 
 DAILY_SUMS = (
-    "SELECT day, activity, posture, sum(n), sum(n_simulated), sum(duration_s), sum(deep_s), "
-    "sum(reba1), sum(reba2), sum(reba3), sum(reba4) FROM daily "
+    "SELECT day, activity, posture, "
+    + ", ".join(f"sum({c}) AS {c}" for c, _ in _DAILY_SUMS)
+    + " FROM daily "
     "WHERE day >= :first AND day <= :last AND (:device IS NULL OR device_id = :device) "
     "AND n > 0 GROUP BY day, activity, posture ORDER BY day"
 )

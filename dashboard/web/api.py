@@ -3,6 +3,7 @@ cookie, or loopback when allowed); a write also needs the `X-CSRF-Token` header.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -67,14 +68,7 @@ def event_out(e: EventRecord) -> dict[str, Any]:
         "effective_posture": e.effective_posture, "confidence": e.confidence,
         "reasons": list(e.reasons), "activity": e.activity, "zone": e.zone, "lift": e.lift,
         "view": e.view,
-        "metrics": {
-            "peak_trunk_inclination_deg": e.peak_trunk_inclination_deg,
-            "peak_hip_flexion_deg": e.peak_hip_flexion_deg,
-            "peak_knee_flexion_deg": e.peak_knee_flexion_deg,
-            "peak_hip_shift_norm": e.peak_hip_shift_norm,
-            "back_bulge_norm": e.back_bulge_norm,
-            "time_beyond_60_deg_s": e.time_beyond_60_deg_s,
-        },
+        "metrics": asdict(e.metrics),
         "reba_trunk_score": e.reba_trunk,
         "model": {"name": e.model_name, "variant": e.model_variant},
         "software_version": e.software_version, "simulated": e.simulated,

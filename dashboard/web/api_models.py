@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from edge.events import Posture
+from edge.events import BendMetrics, Posture
 
 Label = Literal["hinge", "round", "squat", "not_a_bend"]
 # The device's verdicts, from the edge's one vocabulary: `unsure` (hingewatch.bend/2) is a
@@ -24,15 +24,6 @@ class ReviewOut(BaseModel):
     note: str
     reviewer: str
     reviewed_at: str = Field(description="UTC, ISO 8601 with milliseconds")
-
-
-class MetricsOut(BaseModel):
-    peak_trunk_inclination_deg: float
-    peak_hip_flexion_deg: float
-    peak_knee_flexion_deg: float
-    peak_hip_shift_norm: float
-    back_bulge_norm: float | None
-    time_beyond_60_deg_s: float
 
 
 class ModelOut(BaseModel):
@@ -58,7 +49,7 @@ class EventOut(BaseModel):
     zone: str | None
     lift: bool
     view: str
-    metrics: MetricsOut
+    metrics: BendMetrics = Field(description="the event's own metrics (edge.events.BendMetrics)")
     reba_trunk_score: int = Field(ge=1, le=4)
     model: ModelOut
     software_version: str

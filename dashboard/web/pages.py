@@ -200,7 +200,7 @@ def event_page(request: Request, *, event_id: str, saved: int = 0,
     if event is None or stored is None:
         raise HTTPException(404, f"no event {event_id[:40]!r}")
     label = (f"{words.posture_word(event.posture)}: skeleton at the deepest moment, "
-             f"trunk {event.peak_trunk_inclination_deg:.0f}° from vertical")
+             f"trunk {event.metrics.peak_trunk_inclination_deg:.0f}° from vertical")
     figure = skeleton.svg(stored.skeleton, stored.trace, label=label, posture=event.posture,
                           svg_id="skeleton")
     replay = None

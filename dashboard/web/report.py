@@ -6,6 +6,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import astuple
 from datetime import date
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from dashboard.ergonomics import REBA_TRUNK_BANDS
-from dashboard.store.records import EventRecord
+from dashboard.store.records import METRIC_COLUMNS, EventRecord
 from dashboard.store.sql import EventQuery
 from dashboard.store.summary import day_bounds_utc, week_summary
 from dashboard.web.deps import SvcDep, UserDep, render
@@ -23,9 +24,8 @@ router = APIRouter(include_in_schema=False)
 
 CSV_COLUMNS = (
     "event_id", "device_id", "started_at", "ended_at", "local_day", "duration_s", "posture",
-    "confidence", "reasons", "activity", "zone", "lift", "view",
-    "peak_trunk_inclination_deg", "peak_hip_flexion_deg", "peak_knee_flexion_deg",
-    "peak_hip_shift_norm", "back_bulge_norm", "time_beyond_60_deg_s", "reba_trunk_score",
+    "confidence", "reasons", "activity", "zone", "lift", "view", *METRIC_COLUMNS,
+    "reba_trunk_score",
     "simulated", "model", "software_version", "review_label", "review_note", "reviewer",
     "reviewed_at",
 )
@@ -43,9 +43,8 @@ def csv_row(e: EventRecord) -> list[Any]:
     return [_cell(v) for v in (
         e.event_id, e.device_id, e.started_at, e.ended_at, e.day, e.duration_s, e.posture,
         e.confidence, " ".join(e.reasons), e.activity, e.zone or "", int(e.lift), e.view,
-        e.peak_trunk_inclination_deg, e.peak_hip_flexion_deg, e.peak_knee_flexion_deg,
-        e.peak_hip_shift_norm, "" if e.back_bulge_norm is None else e.back_bulge_norm,
-        e.time_beyond_60_deg_s, e.reba_trunk, int(e.simulated),
+        *("" if v is None else v for v in astuple(e.metrics)),
+        e.reba_trunk, int(e.simulated),
         f"{e.model_name}/{e.model_variant}", e.software_version,
         r.label if r else "", r.note if r else "", r.reviewer if r else "",
         r.reviewed_at if r else "",

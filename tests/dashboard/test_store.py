@@ -15,6 +15,7 @@ from dashboard.ingest.messages import EventMessage, Rejected, StateMessage, Stat
 from dashboard.settings import Settings
 from dashboard.store import sql
 from dashboard.store.db import Reader, Writer
+from dashboard.store.records import EVENT_COLUMNS
 from edge.delivery.state import DeviceState
 from edge.events import BendEvent
 from tests.dashboard.conftest import ZONE
@@ -88,6 +89,28 @@ def test_duplicates_are_stored_once(writer: Writer, dash_settings: Settings) -> 
     assert counts == {"event_stored": len(events), "event_duplicate": 5}
     assert reader.devices()[0].events_total == len(events)
     reader.close()
+
+
+def test_an_event_row_is_built_by_column_name_and_read_back_whole(
+        writer: Writer, dash_settings: Settings) -> None:
+    from zoneinfo import ZoneInfo
+
+    conn = sqlite3.connect(dash_settings.db_path)
+    table = [r[1] for r in conn.execute("PRAGMA table_info(events)")]
+    conn.close()
+    assert ("id", *EVENT_COLUMNS) == tuple(table)
+    event = make_event("round", datetime(2026, 11, 24, 7, 41, tzinfo=UTC), frames=2)
+    message = classify("hingewatch/kitchen/event", event.to_json().encode(), ZoneInfo(ZONE), NOW)
+    assert isinstance(message, EventMessage) and set(message.row) == set(EVENT_COLUMNS)
+    writer.write_batch([message], NOW)
+    reader = Reader(dash_settings.db_path)
+    record = reader.event(event.event_id)
+    reader.close()
+    assert record is not None and record.metrics == event.metrics
+    assert (record.started_at, record.posture, record.reasons, record.lift, record.view) == (
+        event.started_at, event.posture, event.reasons, event.lift, event.view)
+    assert (record.model_name, record.model_variant, record.received_at) == (
+        event.model_name, event.model_variant, NOW)
 
 
 def test_statuses_states_and_rejects_are_kept(writer: Writer, dash_settings: Settings) -> None:
