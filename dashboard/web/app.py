@@ -20,7 +20,7 @@ from dashboard.errors import StoreError
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
 from dashboard.store.db import Reader, Writer
-from dashboard.web import api, live, pages, report
+from dashboard.web import api, live, pages, params, report
 from dashboard.web.deps import (
     HERE,
     Forbidden,
@@ -114,8 +114,8 @@ def _handlers(app: FastAPI) -> None:
     async def forbidden(request: Request, exc: Forbidden) -> Response:
         return _error(request, 403, str(exc))
 
-    @app.exception_handler(pages.BadRequest)
-    async def bad_request(request: Request, exc: pages.BadRequest) -> Response:
+    @app.exception_handler(params.BadRequest)
+    async def bad_request(request: Request, exc: params.BadRequest) -> Response:
         return _error(request, 400, str(exc))
 
     @app.exception_handler(StarletteHTTPException)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,16 +14,13 @@ from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dashboard.errors import WeekError
 from dashboard.store.sql import LABELS, EventQuery
 from dashboard.store.summary import (
     IsoWeek,
     PostureCounts,
     WeekSummary,
-    check_year,
     day_bounds_utc,
     today,
-    week_summary,
 )
 from dashboard.web import auth, charts, skeleton, words
 from dashboard.web.deps import (
@@ -37,6 +34,15 @@ from dashboard.web.deps import (
     render,
     session_cookie,
 )
+from dashboard.web.params import (
+    BadRequest,
+    opt,
+    parse_choice,
+    parse_day,
+    parse_device,
+    utc_bounds,
+    week_view,
+)
 from edge.events import POSTURES, now_ms, parse_utc_ms, utc_ms
 
 router = APIRouter(include_in_schema=False)
@@ -46,49 +52,6 @@ MAX_NOTE_CHARS = 2000
 # The bands of "bends per day by posture"; an unsure bend is a bend too, in grey.
 SERIES = (("hinge", "Hinge", "c-hinge"), ("squat", "Squat", "c-squat"),
           ("round", "Rounded", "c-round"), ("unsure", "Unsure", "c-unsure"))
-
-
-class BadRequest(Exception):
-    """A query parameter a person typed wrong; shown as a 400 page that says which."""
-
-
-def _opt(value: str | None) -> str | None:
-    return value.strip() if value and value.strip() else None
-
-
-def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
-    value = _opt(value)
-    if value is not None and value not in allowed:
-        raise BadRequest(f"{name}: expected one of {', '.join(allowed)}, got {value[:40]!r}")
-    return value
-
-
-def _day(name: str, value: str | None) -> date | None:
-    value = _opt(value)
-    try:
-        day = None if value is None else date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"{name}: expected a date YYYY-MM-DD, got {str(value)[:40]!r}") from None
-    try:
-        if day is not None:
-            check_year(name, day.year)
-    except WeekError as exc:
-        raise BadRequest(str(exc)) from None
-    return day
-
-
-def parse_week(svc: Services, text: str | None) -> IsoWeek:
-    text = _opt(text)
-    if text is None:
-        return IsoWeek.of(today(svc.settings.zone))
-    try:
-        return IsoWeek.parse(text)
-    except WeekError as exc:
-        raise BadRequest(str(exc)) from None
-
-
-def parse_device(svc: Services, text: str | None) -> str | None:
-    return _choice("device", text, tuple(d.device_id for d in svc.reader.devices()))
 
 
 # --- Today ----------------------------------------------------------------------------------
@@ -150,9 +113,7 @@ def week_charts(s: WeekSummary) -> dict[str, Any]:
 @router.get("/week")
 def week_page(request: Request, *, week: str | None = None, device: str | None = None,
               user: UserDep, svc: SvcDep) -> Response:
-    w = parse_week(svc, week)
-    device_id = parse_device(svc, device)
-    summary = week_summary(svc.reader, w, device_id, svc.settings.streak_goal)
+    _, device_id, summary = week_view(svc, week, device)
     return render(request, "week.html", {
         "s": summary, **week_charts(summary), "devices": svc.reader.devices(),
         "device": device_id, "this_week": IsoWeek.of(today(svc.settings.zone)),
@@ -167,22 +128,21 @@ def events_page(request: Request, *, device: str | None = None, activity: str | 
                 posture: str | None = None, reviewed: str | None = None,
                 start: str | None = None, end: str | None = None, page: int = 1,
                 user: UserDep, svc: SvcDep) -> Response:
-    zone = svc.settings.zone
-    first, last = _day("start", start), _day("end", end)
+    started_from, started_before = utc_bounds(parse_day("start", start), parse_day("end", end),
+                                              svc.settings.zone)
     query = EventQuery(
         device_id=parse_device(svc, device),
-        activity=_choice("activity", activity, tuple(svc.reader.activities())),
-        posture=_choice("posture", posture, POSTURES),
-        reviewed={"yes": True, "no": False, None: None}[_choice("reviewed", reviewed,
+        activity=parse_choice("activity", activity, tuple(svc.reader.activities())),
+        posture=parse_choice("posture", posture, POSTURES),
+        reviewed={"yes": True, "no": False, None: None}[parse_choice("reviewed", reviewed,
                                                                   ("yes", "no"))],
-        started_from=day_bounds_utc(first, zone)[0] if first else None,
-        started_before=day_bounds_utc(last, zone)[1] if last else None,
+        started_from=started_from, started_before=started_before,
     )
     page = max(1, min(page, 100_000))
     events, total = svc.reader.event_page(query, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     filters = {k: v for k, v in {"device": device, "activity": activity, "posture": posture,
                                  "reviewed": reviewed, "start": start, "end": end}.items()
-               if _opt(v)}
+               if opt(v)}
     return render(request, "events.html", {
         "events": events, "total": total, "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)), "filters": filters,

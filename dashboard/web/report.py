@@ -16,9 +16,9 @@ from fastapi.responses import Response, StreamingResponse
 from dashboard.ergonomics import REBA_TRUNK_BANDS
 from dashboard.store.records import METRIC_COLUMNS, EventRecord
 from dashboard.store.sql import EventQuery
-from dashboard.store.summary import day_bounds_utc, week_summary
 from dashboard.web.deps import SvcDep, UserDep, render
-from dashboard.web.pages import _day, _opt, parse_device, parse_week, week_charts
+from dashboard.web.pages import week_charts
+from dashboard.web.params import opt, parse_day, parse_device, parse_week, utc_bounds, week_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,13 +63,10 @@ def review_table(events: list[EventRecord]) -> dict[str, Any]:
 @router.get("/report")
 def report_page(request: Request, *, week: str | None = None, device: str | None = None,
                 user: UserDep, svc: SvcDep) -> Response:
-    w = parse_week(svc, week)
-    device_id = parse_device(svc, device)
-    summary = week_summary(svc.reader, w, device_id, svc.settings.streak_goal)
-    zone = svc.settings.zone
-    query = EventQuery(device_id=device_id, reviewed=True,
-                       started_from=day_bounds_utc(w.first_day, zone)[0],
-                       started_before=day_bounds_utc(w.last_day, zone)[1])
+    w, device_id, summary = week_view(svc, week, device)
+    started_from, started_before = utc_bounds(w.first_day, w.last_day, svc.settings.zone)
+    query = EventQuery(device_id=device_id, reviewed=True, started_from=started_from,
+                       started_before=started_before)
     reviewed = list(svc.reader.iter_events(query))
     reba_total = sum(summary.reba) or 1
     return render(request, "report.html", {
@@ -85,21 +82,18 @@ def export_csv(request: Request, *, week: str | None = None, device: str | None 
                user: UserDep,
                svc: SvcDep) -> StreamingResponse:
     """Every event (or a week's, or a date range's) with its review, oldest first."""
-    zone = svc.settings.zone
     device_id = parse_device(svc, device)
     first: date | None
     last: date | None
-    if _opt(week):
+    if opt(week):
         w = parse_week(svc, week)
         first, last, name = w.first_day, w.last_day, f"hingewatch-{w}"
     else:
-        first, last = _day("start", start), _day("end", end)
+        first, last = parse_day("start", start), parse_day("end", end)
         name = "hingewatch-events"
-    query = EventQuery(
-        device_id=device_id,
-        started_from=day_bounds_utc(first, zone)[0] if first else None,
-        started_before=day_bounds_utc(last, zone)[1] if last else None,
-    )
+    started_from, started_before = utc_bounds(first, last, svc.settings.zone)
+    query = EventQuery(device_id=device_id, started_from=started_from,
+                       started_before=started_before)
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
