@@ -372,9 +372,6 @@ class Reader:
         row = self._conn.execute(sql.GET_USER, (name,)).fetchone()
         return None if row is None else (User(row[0], row[2]), str(row[1]))
 
-    def user_count(self) -> int:
-        return int(self._conn.execute(sql.COUNT_USERS).fetchone()[0])
-
     def session_user(self, token_hash: str, now: str) -> User | None:
         row = self._conn.execute(sql.GET_SESSION, (token_hash, now)).fetchone()
         return None if row is None else User(row[0], row[1])

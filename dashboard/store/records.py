@@ -134,10 +134,6 @@ class IngestCounts:
     def rejected_total(self) -> int:
         return sum(r.count for r in self.rejects)
 
-    @property
-    def ingested_total(self) -> int:
-        return sum(self.by_kind.values())
-
 
 @dataclass(frozen=True)
 class User:

@@ -253,7 +253,6 @@ EVENT_EXISTS = "SELECT 1 FROM events WHERE event_id = ?"
 INSERT_USER = "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)"
 UPDATE_USER = "UPDATE users SET password_hash = ?, role = ? WHERE name = ?"
 GET_USER = "SELECT name, password_hash, role FROM users WHERE name = ?"
-COUNT_USERS = "SELECT count(*) FROM users"
 INSERT_SESSION = (
     "INSERT INTO sessions (token_hash, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)"
 )
