@@ -41,8 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 from dashboard.ingest.messages import classify  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
-from dashboard.store.db import Reader, Writer  # noqa: E402
+from dashboard.store.reader import Reader  # noqa: E402
 from dashboard.store.summary import IsoWeek  # noqa: E402
+from dashboard.store.writer import Writer  # noqa: E402
 from dashboard.web.server import Dashboard  # noqa: E402
 from edge.ulid import new_ulid  # noqa: E402
 from tests.dashboard.conftest import add_user, login  # noqa: E402

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
 
-from dashboard.store.db import Writer  # noqa: E402
+from dashboard.store.writer import Writer  # noqa: E402
 from dashboard.web.live import MAX_STREAMS_PER_SESSION  # noqa: E402
 from tests.dashboard.conftest import PASSWORD, add_user  # noqa: E402
 from tests.dashboard.factory import make_event  # noqa: E402

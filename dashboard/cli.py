@@ -114,7 +114,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
 
 def run_adduser(args: argparse.Namespace) -> int:
-    from dashboard.store.db import Writer
+    from dashboard.store.writer import Writer
     from dashboard.web import auth
     from edge.events import now_ms
 

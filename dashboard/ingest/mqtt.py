@@ -23,7 +23,7 @@ from paho.mqtt.properties import Properties
 from dashboard.errors import StoreError
 from dashboard.ingest.messages import MAX_EVENT_BYTES, Message, Rejected, classify
 from dashboard.settings import Settings
-from dashboard.store.db import BatchResult, Writer
+from dashboard.store.writer import BatchResult, Writer
 from edge.delivery.topics import ALL_EVENTS, ALL_STATE, ALL_STATUS
 from edge.events import now_ms
 

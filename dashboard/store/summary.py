@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dashboard.errors import WeekError, WeekRangeError
-from dashboard.store.db import Reader
+from dashboard.store.reader import Reader
 from dashboard.store.records import DayRow
 from edge.events import POSTURES, hinge_share, utc_ms
 

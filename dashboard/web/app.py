@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dashboard.errors import StoreError
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
-from dashboard.store.db import Reader, Writer
+from dashboard.store.reader import Reader
+from dashboard.store.writer import Writer
 from dashboard.web import api, live, pages, params, report
 from dashboard.web.deps import (
     HERE,

@@ -21,8 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
-from dashboard.store.db import Reader, Writer
+from dashboard.store.reader import Reader
 from dashboard.store.records import User
+from dashboard.store.writer import Writer
 from dashboard.web import auth, words
 from dashboard.web.logins import LoginGuard
 from edge.events import now_ms, parse_utc_ms

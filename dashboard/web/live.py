@@ -30,7 +30,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from dashboard.errors import StoreError
-from dashboard.store.db import Reader
+from dashboard.store.reader import Reader
 from dashboard.web.deps import Services, UserDep, identity, services
 from dashboard.web.pages import today_context
 

@@ -23,7 +23,7 @@ import uvicorn
 from dashboard.errors import DashboardError
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
-from dashboard.store.db import Writer
+from dashboard.store.writer import Writer
 from dashboard.web import auth
 from dashboard.web.app import create_app
 from edge.events import now_ms

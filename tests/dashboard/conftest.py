@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from dashboard.settings import Settings
-from dashboard.store.db import Writer
+from dashboard.store.writer import Writer
 from dashboard.web import auth
 from dashboard.web.server import Dashboard
 from edge.events import now_ms

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.store.db import Reader
+from dashboard.store.reader import Reader
 from dashboard.web.server import Dashboard
 from dashboard.web.words import REASON_WORDS as WORDS
 from edge.delivery.state import DeviceState

@@ -17,7 +17,7 @@ import pytest
 from dashboard.cli import add_parser
 from dashboard.config import load_settings
 from dashboard.errors import SettingsError
-from dashboard.store.db import Reader
+from dashboard.store.reader import Reader
 from tests.dashboard.conftest import ROOT, login
 
 
@@ -143,7 +143,7 @@ def test_adduser_never_re_dates_events(tmp_path: Path) -> None:
     from zoneinfo import ZoneInfo
 
     from dashboard.ingest.messages import classify
-    from dashboard.store.db import Writer
+    from dashboard.store.writer import Writer
     from tests.dashboard.factory import make_event
 
     db = tmp_path / "d.sqlite3"

@@ -14,7 +14,7 @@ import pytest
 from dashboard.ingest.eventcheck import decode_event
 from dashboard.ingest.messages import StateMessage
 from dashboard.settings import Settings
-from dashboard.store.db import Reader
+from dashboard.store.reader import Reader
 from dashboard.web.server import Dashboard
 from edge.delivery.state import DeviceState
 from edge.events import EventError, validate

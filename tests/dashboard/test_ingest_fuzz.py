@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from dashboard.ingest.messages import EventMessage
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
-from dashboard.store.db import Reader, Writer
+from dashboard.store.reader import Reader
+from dashboard.store.writer import Writer
 from tests.dashboard.conftest import publish, wait_until
 from tests.dashboard.strategies import _BASE, broken_events, json_values
 from tests.mqtt_broker import Broker

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from dashboard.settings import Settings
-from dashboard.store.db import Writer
+from dashboard.store.writer import Writer
 from dashboard.web.live import MAX_STREAMS_PER_SESSION
 from dashboard.web.server import Dashboard
 from tests.dashboard.conftest import ROOT, add_user, login, make_settings, publish

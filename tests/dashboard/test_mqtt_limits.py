@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dashboard.ingest.mqtt import MAX_PACKET_BYTES
 from dashboard.settings import Settings
-from dashboard.store.db import Reader
+from dashboard.store.reader import Reader
 from dashboard.web.server import Dashboard
 from tests.dashboard.conftest import ROOT, publish, wait_until
 from tests.dashboard.factory import make_event

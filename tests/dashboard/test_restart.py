@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from dashboard.store.db import Reader
+from dashboard.store.reader import Reader
 from dashboard.store.sql import EventQuery
 from tests.dashboard.conftest import ROOT, ZONE, publish, wait_until
 from tests.dashboard.factory import make_event, now_utc

@@ -13,9 +13,10 @@ import pytest
 from dashboard.errors import StoreVersionError, UserError
 from dashboard.ingest.messages import EventMessage, Rejected, StateMessage, StatusMessage, classify
 from dashboard.settings import Settings
-from dashboard.store import sql
-from dashboard.store.db import Reader, Writer
+from dashboard.store import migrations, sql
+from dashboard.store.reader import Reader
 from dashboard.store.records import EVENT_COLUMNS
+from dashboard.store.writer import Writer
 from edge.delivery.state import DeviceState
 from edge.events import BendEvent
 from tests.dashboard.conftest import ZONE
@@ -60,11 +61,11 @@ def rebuilt(path: Path) -> list[tuple[object, ...]]:
 
 def test_a_new_store_is_migrated_and_reopens(dash_settings: Settings) -> None:
     w = Writer(dash_settings.db_path, dash_settings.timezone)
-    assert w.migrate() == sql.MIGRATIONS[-1][0]
+    assert w.migrate() == migrations.MIGRATIONS[-1][0]
     w.close()
     conn = sqlite3.connect(dash_settings.db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == sql.MIGRATIONS[-1][0]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.MIGRATIONS[-1][0]
     conn.close()
     Writer(dash_settings.db_path, dash_settings.timezone).close()  # again: nothing to do
 

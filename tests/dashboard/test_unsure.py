@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboard.store.db import Reader
+from dashboard.store.reader import Reader
 from dashboard.store.summary import IsoWeek
 from dashboard.web.server import Dashboard
 from dashboard.web.words import REASON_WORDS

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from dashboard.settings import Settings
-from dashboard.store.db import Reader, Writer
+from dashboard.store.reader import Reader
+from dashboard.store.writer import Writer
 from dashboard.web.server import Dashboard
 from tests.dashboard.conftest import ROOT, add_user, login, publish, wait_until
 from tests.dashboard.factory import make_event
