@@ -1,15 +1,14 @@
-"""What one MQTT message is: an event to store, a status, a state, or a rejection.
+"""What one MQTT message is: an event to store, a status, a state, or a rejection (the
+values of `dashboard.store.batch`, which the writer stores).
 
-`classify` never raises: whatever arrives becomes exactly one value below, and every
+`classify` never raises: whatever arrives becomes exactly one of those values, and every
 `Rejected` is counted by its reason. Nothing here touches the network or the database.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -22,17 +21,25 @@ from dashboard.ingest.eventcheck import (
     UnknownSchemaError,
     decode_event,
 )
+from dashboard.store.batch import (
+    EventMessage,
+    Message,
+    Rejected,
+    StateMessage,
+    StatusMessage,
+    local_day,
+)
 from dashboard.store.landmarks import pack
 from dashboard.store.records import EVENT_COLUMNS, METRIC_COLUMNS
 from edge.delivery.topics import device_of
-from edge.events import EventError
+from edge.events import MAX_EVENT_BYTES, EventError
 from edge.state import StateError, parse_state
 
 log = logging.getLogger("hingewatch.dashboard.ingest")
 
-# A valid event is ~25 kB (33 landmarks x 31 skeletons); anything far larger is refused
-# before it is parsed, so one bad publisher cannot make us decode megabytes.
-MAX_EVENT_BYTES = 256 * 1024
+# A valid event is ~25 kB (33 landmarks x 31 skeletons); anything far larger (the
+# contract's MAX_EVENT_BYTES) is refused before it is parsed, so one bad publisher cannot
+# make us decode megabytes.
 MAX_STATE_BYTES = 16 * 1024
 # An event's times must lie between these: nothing before 2000 is a bend a device saw, and
 # a clock far ahead would pin an event to the top of every list and skew the days.
@@ -40,50 +47,6 @@ EARLIEST = "2000-01-01T00:00:00.000Z"
 MAX_AHEAD = timedelta(days=1)
 STATUSES = frozenset(("online", "offline"))
 KINDS = frozenset(("event", "status", "state"))
-
-
-@dataclass(frozen=True)
-class EventMessage:
-    device_id: str
-    event_id: str
-    row: dict[str, object]      # the `events` row by column name (`sql.INSERT_EVENT`)
-    trace_rate_hz: float
-    landmarks: bytes            # skeleton + trace, packed by `landmarks.pack`
-    software_version: str
-    model: str                  # "name variant"
-
-
-@dataclass(frozen=True)
-class StatusMessage:
-    device_id: str
-    status: str | None          # None: the retained status was cleared
-
-
-@dataclass(frozen=True)
-class StateMessage:
-    device_id: str
-    state_json: str | None      # the JSON object as received; None: cleared
-
-
-@dataclass(frozen=True)
-class Rejected:
-    reason: str                 # a key of `words.REJECT_WORDS`
-    topic: str
-    detail: str
-
-
-Message = EventMessage | StatusMessage | StateMessage | Rejected
-
-
-@lru_cache(maxsize=4096)
-def _local_day(started_minute: str, zone: ZoneInfo) -> str:
-    """The local date of a UTC minute ('2026-11-24T07:41'); cached, a bend burst shares it."""
-    t = datetime.strptime(started_minute, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
-    return t.astimezone(zone).date().isoformat()
-
-
-def local_day(started_at: str, zone: ZoneInfo) -> str:
-    return _local_day(started_at[:16], zone)
 
 
 def event_row(e: Event, zone: ZoneInfo, received_at: str) -> dict[str, object]:

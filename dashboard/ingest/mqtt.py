@@ -21,11 +21,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from dashboard.errors import StoreError
-from dashboard.ingest.messages import MAX_EVENT_BYTES, Message, Rejected, classify
+from dashboard.ingest.messages import classify
 from dashboard.settings import Settings
+from dashboard.store.batch import Message, Rejected
 from dashboard.store.writer import BatchResult, Writer
 from edge.delivery.topics import ALL_EVENTS, ALL_STATE, ALL_STATUS
-from edge.events import now_ms
+from edge.events import MAX_EVENT_BYTES, now_ms
 
 log = logging.getLogger("hingewatch.dashboard.ingest")
 
@@ -41,7 +42,7 @@ BATCH_WINDOW_S = 0.02
 # commit round trip.
 RECEIVE_MAXIMUM = 1000
 # The largest packet we let the broker send us (MQTT 5 Maximum Packet Size): the largest
-# message we would read (messages.MAX_EVENT_BYTES) plus room for its topic and header. The
+# message we would read (edge.events.MAX_EVENT_BYTES) plus room for its topic and header. The
 # broker drops anything larger instead of sending it, so it never reaches our memory.
 MAX_PACKET_BYTES = MAX_EVENT_BYTES + 4096
 # Wait this long after a failed write before trying the same batch again.

@@ -20,7 +20,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dashboard.errors import StoreError, StoreVersionError, UserError
-from dashboard.ingest.messages import (
+from dashboard.store import migrations, sql
+from dashboard.store.batch import (
     EventMessage,
     Message,
     Rejected,
@@ -28,7 +29,6 @@ from dashboard.ingest.messages import (
     StatusMessage,
     local_day,
 )
-from dashboard.store import migrations, sql
 
 BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("hingewatch.dashboard.store")

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from dashboard.ingest.eventcheck import decode_event
-from dashboard.ingest.messages import StateMessage
 from dashboard.settings import Settings
+from dashboard.store.batch import StateMessage
 from dashboard.store.reader import Reader
 from dashboard.web.server import Dashboard
 from edge.delivery.state import DeviceState

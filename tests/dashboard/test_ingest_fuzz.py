@@ -13,9 +13,9 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.ingest.messages import EventMessage
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
+from dashboard.store.batch import EventMessage
 from dashboard.store.reader import Reader
 from dashboard.store.writer import Writer
 from tests.dashboard.conftest import publish, wait_until

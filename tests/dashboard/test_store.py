@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from dashboard.errors import StoreVersionError, UserError
-from dashboard.ingest.messages import EventMessage, Rejected, StateMessage, StatusMessage, classify
+from dashboard.ingest.messages import classify
 from dashboard.settings import Settings
 from dashboard.store import migrations, sql
+from dashboard.store.batch import EventMessage, Rejected, StateMessage, StatusMessage
 from dashboard.store.reader import Reader
 from dashboard.store.records import EVENT_COLUMNS
 from dashboard.store.writer import Writer
