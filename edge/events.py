@@ -183,11 +183,15 @@ class BendEvent:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> BendEvent:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise EventError(f"not JSON: {exc}") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(decode_json(text, EventError))
+
+
+def decode_json(text: str | bytes, error: type[ValueError]) -> Any:
+    """`text` as JSON, or `error` saying it is not JSON (the event's and the state's)."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"not JSON: {exc}") from exc
 
 
 @cache

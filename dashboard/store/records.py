@@ -115,6 +115,8 @@ class Device:
 
 @dataclass(frozen=True)
 class RejectCount:
+    """Messages refused for one reason (a key of `words.REJECT_WORDS`), and the last one."""
+
     reason: str
     count: int
     last_at: str
@@ -137,6 +139,8 @@ class IngestCounts:
 
 @dataclass(frozen=True)
 class User:
+    """An account; a `reviewer` may relabel bends, a `viewer` only looks."""
+
     name: str
     role: str
 

@@ -20,15 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dashboard.errors import StoreError, StoreVersionError, UserError
-from dashboard.store import migrations, sql
-from dashboard.store.batch import (
-    EventMessage,
-    Message,
-    Rejected,
-    StateMessage,
-    StatusMessage,
-    local_day,
-)
+from dashboard.store import batch, migrations, sql
 
 BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("hingewatch.dashboard.store")
@@ -148,7 +140,7 @@ class Writer:
         day moves. Returns how many moved."""
         zone = ZoneInfo(timezone)
         self._conn.create_function(
-            "hw_local_day", 1, lambda s: local_day(s, zone), deterministic=True
+            "hw_local_day", 1, lambda s: batch.local_day(s, zone), deterministic=True
         )
         moved = 0
         with self.transaction() as c:
@@ -174,7 +166,7 @@ class Writer:
             c.execute(sql.META_SET, ("secret_key", key))
             return key
 
-    def write_batch(self, messages: Sequence[Message], now: str) -> BatchResult:
+    def write_batch(self, messages: Sequence[batch.Message], now: str) -> BatchResult:
         """Store one batch in one transaction: events (deduplicated), statuses, states and
         the counters, so a crash leaves either all of it or none."""
         stored = duplicates = other = 0
@@ -182,7 +174,7 @@ class Writer:
         rejects: dict[str, tuple[int, str, str]] = {}  # reason -> (count, last topic, detail)
         with self.transaction() as c:
             for m in messages:
-                if isinstance(m, EventMessage):
+                if isinstance(m, batch.EventMessage):
                     cur = c.execute(sql.INSERT_EVENT, m.row)
                     if cur.rowcount == 1:
                         c.execute(sql.INSERT_POSE, (cur.lastrowid, m.trace_rate_hz, m.landmarks))
@@ -192,23 +184,23 @@ class Writer:
                     else:
                         duplicates += 1
                     seen[m.device_id] = None
-                elif isinstance(m, StatusMessage):
+                elif isinstance(m, batch.StatusMessage):
                     c.execute(sql.DEVICE_STATUS, (m.device_id, m.status, now))
                     seen[m.device_id] = None
                     other += 1
-                elif isinstance(m, StateMessage):
+                elif isinstance(m, batch.StateMessage):
                     c.execute(sql.DEVICE_STATE, (m.device_id, m.state_json, now))
                     seen[m.device_id] = None
                     other += 1
-                elif isinstance(m, Rejected):
+                elif isinstance(m, batch.Rejected):
                     count = rejects.get(m.reason, (0, "", ""))[0]
                     rejects[m.reason] = (count + 1, m.topic, m.detail)
             for device_id in seen:
                 c.execute(sql.DEVICE_SEEN, (device_id, now))
             kinds = {
                 "event_stored": stored, "event_duplicate": duplicates,
-                "status": sum(isinstance(m, StatusMessage) for m in messages),
-                "state": sum(isinstance(m, StateMessage) for m in messages),
+                "status": sum(isinstance(m, batch.StatusMessage) for m in messages),
+                "state": sum(isinstance(m, batch.StateMessage) for m in messages),
             }
             for kind, count in kinds.items():
                 if count:

@@ -11,8 +11,14 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from edge.events import Posture, now_ms
-from edge.state import STATE_SCHEMA_ID, AgentStatus, PostureNow, StateError, validate_state
+from edge.events import Posture, decode_json, now_ms
+from edge.state import (
+    STATE_SCHEMA_ID,
+    AgentStatus,
+    PostureNow,
+    StateError,
+    validate_state,
+)
 
 
 @dataclass(frozen=True)
@@ -61,10 +67,7 @@ class DeviceState:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> DeviceState:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StateError(f"not JSON: {exc}") from exc
+        data = decode_json(text, StateError)
         validate_state(data)
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
