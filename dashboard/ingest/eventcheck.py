@@ -27,14 +27,14 @@ the same verdict, for every version.
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import msgspec
 import numpy as np
 
-from edge.events import SCHEMA_ID, SCHEMA_PATHS, EventError, schema
+from edge.events import SCHEMA_ID, SCHEMA_PATHS, BendMetrics, EventError, schema
 from edge.events import validate as validate_with_jsonschema
 
 
@@ -121,13 +121,20 @@ else:
 UtcMs = Annotated[str, _text(_S["$defs"]["utc_ms"])]
 
 
-class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    peak_trunk_inclination_deg: Annotated[float, _number(_M["peak_trunk_inclination_deg"])]
-    peak_hip_flexion_deg: Annotated[float, _number(_M["peak_hip_flexion_deg"])]
-    peak_knee_flexion_deg: Annotated[float, _number(_M["peak_knee_flexion_deg"])]
-    peak_hip_shift_norm: Annotated[float, _number(_M["peak_hip_shift_norm"])]
-    back_bulge_norm: Annotated[float, _number(_M["back_bulge_norm"])] | None
-    time_beyond_60_deg_s: Annotated[float, _number(_M["time_beyond_60_deg_s"])]
+def _metric(name: str) -> Any:
+    """The msgspec type of one metric: a number within the schema's bounds, maybe null."""
+    number = Annotated[float, _number(_M[name])]
+    return number | None if "null" in _M[name].get("type", ()) else number
+
+
+# The metrics are the event's own (`BendMetrics`), their bounds the schema's; mypy sees
+# the dataclass, whose fields these are.
+if TYPE_CHECKING:
+    Metrics: TypeAlias = BendMetrics
+else:
+    Metrics = msgspec.defstruct(
+        "Metrics", [(f.name, _metric(f.name)) for f in fields(BendMetrics)],
+        forbid_unknown_fields=True, frozen=True)
 
 
 class Trace(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -165,7 +172,7 @@ class Event(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     simulated: bool
 
 
-def _fields(struct: type[msgspec.Struct]) -> set[str]:
+def _fields(struct: type[Any]) -> set[str]:  # Any: mypy sees Metrics as the dataclass
     return set(struct.__struct_fields__)
 
 
