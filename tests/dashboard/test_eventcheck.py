@@ -53,7 +53,7 @@ def fast_verdict(payload: bytes) -> str:
 
 
 def test_the_fast_path_is_on() -> None:
-    assert eventcheck.FAST, "the schema changed: update dashboard/eventcheck.py's types"
+    assert eventcheck.FAST, "the schema changed: update dashboard/ingest/eventcheck.py's types"
 
 
 @pytest.mark.parametrize("posture", POSTURES)
