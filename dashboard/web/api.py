@@ -3,11 +3,13 @@ cookie, or loopback when allowed); a write also needs the `X-CSRF-Token` header.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query
+from pydantic import BeforeValidator
 
 from dashboard.errors import WeekError
 from dashboard.store.records import EventRecord
@@ -61,6 +63,16 @@ NAME = r"^[A-Za-z0-9_-]{1,64}$"
 WEEK = r"^([2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-W(0[1-9]|[1-4][0-9]|5[0-3])$"
 
 
+def _iso_day(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic alone would take `0` or `1700000000` as a Unix time."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("expected a date YYYY-MM-DD")
+    return value
+
+
+DAY = Annotated[date | None, BeforeValidator(_iso_day)]
+
+
 def event_out(e: EventRecord) -> dict[str, Any]:
     return {
         "event_id": e.event_id, "device_id": e.device_id, "started_at": e.started_at,
@@ -87,8 +99,8 @@ def list_events(
     label: Annotated[Label | None, Query(description="the review label")] = None,
     reviewed: bool | None = None,
     simulated: bool | None = None,
-    start: Annotated[date | None, Query(description="first local day, YYYY-MM-DD")] = None,
-    end: Annotated[date | None, Query(description="last local day, YYYY-MM-DD")] = None,
+    start: Annotated[DAY, Query(description="first local day, YYYY-MM-DD")] = None,
+    end: Annotated[DAY, Query(description="last local day, YYYY-MM-DD")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     user: UserDep, svc: SvcDep,

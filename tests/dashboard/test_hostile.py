@@ -167,6 +167,17 @@ def test_times_out_of_range_deep_json_and_wrong_durations_are_named(
     reader.close()
 
 
+def test_an_api_day_is_a_date_not_a_number(running: Dashboard) -> None:
+    # pydantic alone reads `start=0` as the Unix epoch (schemathesis found it accepted).
+    add_user(running.writer, "bea", "viewer")
+    client, _ = login(running.url, "bea")
+    for path in ("/api/events?start=0", "/api/events?end=1700000000", "/api/events?start=2026-1-2"):
+        r = client.get(path)
+        assert r.status_code == 422 and "YYYY-MM-DD" in r.text, path
+    assert client.get("/api/events?start=2026-11-02&end=2026-11-08").status_code == 200
+    client.close()
+
+
 def test_week_and_day_edges_are_refused_not_500(running: Dashboard) -> None:
     add_user(running.writer, "anna", "viewer")
     client, _ = login(running.url, "anna")
