@@ -175,6 +175,7 @@ def year_of_events(writer: Writer, n: int, seed: int = 11) -> int:
         e["started_at"] = t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
         t2 = t + timedelta(seconds=2.5)
         e["ended_at"] = t2.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t2.microsecond // 1000:03d}Z"
+        e["duration_s"] = 2.5  # what the times say, or the event check refuses it
         e["posture"] = posture
         e["activity"] = rng.choice(ACTIVITIES)
         e["metrics"] = {**e["metrics"], "peak_trunk_inclination_deg": rng.uniform(15, 95),

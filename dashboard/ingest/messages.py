@@ -49,10 +49,14 @@ STATUSES = frozenset(("online", "offline"))
 KINDS = frozenset(("event", "status", "state"))
 
 
+# The columns that are the checked event's own fields, copied by name (some replaced below).
+_AS_SENT = tuple(c for c in EVENT_COLUMNS if c in Event.__struct_fields__)
+
+
 def event_row(e: Event, zone: ZoneInfo, received_at: str) -> dict[str, object]:
     """The `events` row of a checked event, by column name (`EVENT_COLUMNS`)."""
     return {
-        **{c: getattr(e, c) for c in EVENT_COLUMNS if c in e.__struct_fields__},
+        **{c: getattr(e, c) for c in _AS_SENT},
         **{c: getattr(e.metrics, c) for c in METRIC_COLUMNS},
         "day": local_day(e.started_at, zone),
         "reasons": " ".join(e.reasons),
