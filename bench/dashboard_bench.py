@@ -39,11 +39,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dashboard.messages import classify  # noqa: E402
-from dashboard.server import Dashboard  # noqa: E402
+from dashboard.ingest.messages import classify  # noqa: E402
 from dashboard.settings import DashboardMqtt, Settings  # noqa: E402
-from dashboard.store import Reader, Writer  # noqa: E402
-from dashboard.summary import IsoWeek  # noqa: E402
+from dashboard.store.reader import Reader  # noqa: E402
+from dashboard.store.summary import IsoWeek  # noqa: E402
+from dashboard.store.writer import Writer  # noqa: E402
+from dashboard.web.server import Dashboard  # noqa: E402
 from edge.ulid import new_ulid  # noqa: E402
 from tests.dashboard.conftest import add_user, login  # noqa: E402
 from tests.dashboard.factory import ACTIVITIES, make_event  # noqa: E402
@@ -174,6 +175,7 @@ def year_of_events(writer: Writer, n: int, seed: int = 11) -> int:
         e["started_at"] = t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
         t2 = t + timedelta(seconds=2.5)
         e["ended_at"] = t2.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t2.microsecond // 1000:03d}Z"
+        e["duration_s"] = 2.5  # what the times say, or the event check refuses it
         e["posture"] = posture
         e["activity"] = rng.choice(ACTIVITIES)
         e["metrics"] = {**e["metrics"], "peak_trunk_inclination_deg": rng.uniform(15, 95),

@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
 
-from dashboard.live import MAX_STREAMS_PER_SESSION  # noqa: E402
-from dashboard.store import Writer  # noqa: E402
+from dashboard.store.writer import Writer  # noqa: E402
+from dashboard.web.live import MAX_STREAMS_PER_SESSION  # noqa: E402
 from tests.dashboard.conftest import PASSWORD, add_user  # noqa: E402
 from tests.dashboard.factory import make_event  # noqa: E402
 from tests.mqtt_broker import start_broker  # noqa: E402

@@ -107,16 +107,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    from dashboard.server import run  # uvicorn and the web app load only for this verb
+    from dashboard.web.server import run  # uvicorn and the web app load only for this verb
 
     return _guarded(lambda: run(settings_from(args),
                                 demo_user=getattr(args, "demo_user", False)))
 
 
 def run_adduser(args: argparse.Namespace) -> int:
-    from dashboard import auth
-    from dashboard.clock import now_ms
-    from dashboard.store import Writer
+    from dashboard.store.writer import Writer
+    from dashboard.web import auth
+    from edge.events import now_ms
 
     def add() -> int:
         settings = settings_from(args)

@@ -79,6 +79,12 @@ def parse_utc_ms(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
+def now_ms() -> str:
+    """Now, as `utc_ms` writes it: what the state's `updated_at` and the dashboard's store
+    stamp."""
+    return utc_ms(datetime.now(UTC))
+
+
 @dataclass(frozen=True)
 class BendMetrics:
     """Peaks over the bend, units in the names."""
@@ -177,11 +183,15 @@ class BendEvent:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> BendEvent:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise EventError(f"not JSON: {exc}") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(decode_json(text, EventError))
+
+
+def decode_json(text: str | bytes, error: type[ValueError]) -> Any:
+    """`text` as JSON, or `error` saying it is not JSON (the event's and the state's)."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"not JSON: {exc}") from exc
 
 
 @cache
@@ -190,30 +200,36 @@ def schema(schema_id: str = SCHEMA_ID) -> dict[str, Any]:
 
 
 @cache
-def _validator(schema_id: str) -> Any:
+def _validator(path: Path) -> Any:
     import jsonschema
 
-    return jsonschema.Draft202012Validator(schema(schema_id))
+    return jsonschema.Draft202012Validator(json.loads(path.read_text()))
+
+
+def check_schema(data: Any, schema_paths: dict[str, Path], error: type[ValueError]) -> None:
+    """Raise `error` unless `data` is an object valid against the schema its `schema` field
+    names, one of `schema_paths` (id: file); the message says where. The event and the
+    state are both checked here."""
+    if not isinstance(data, dict):
+        raise error(f"expected a JSON object, got {type(data).__name__}")
+    schema_id = data.get("schema")
+    if not isinstance(schema_id, str) or schema_id not in schema_paths:
+        shown = repr(schema_id)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise error(f"unknown schema {shown}; this receiver reads {', '.join(schema_paths)}")
+    found = next(iter(_validator(schema_paths[schema_id]).iter_errors(data)), None)
+    if found is not None:
+        where = "/".join(str(p) for p in found.absolute_path) or "(top)"
+        if found.validator in ("minItems", "maxItems") and isinstance(found.instance, list):
+            bound = "at least" if found.validator == "minItems" else "at most"
+            message = f"expected {bound} {found.validator_value} items, got {len(found.instance)}"
+        else:
+            message = found.message[:200]  # a long array would otherwise fill the log line
+        raise error(f"{where}: {message}")
 
 
 def validate(data: Any) -> None:
     """Raise EventError unless `data` is a valid event of a version this receiver reads."""
-    if not isinstance(data, dict):
-        raise EventError(f"expected a JSON object, got {type(data).__name__}")
-    schema_id = data.get("schema")
-    if not isinstance(schema_id, str) or schema_id not in SCHEMA_PATHS:
-        shown = repr(schema_id)
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        raise EventError(f"unknown schema {shown}; this receiver reads "
-                         f"{', '.join(SCHEMA_PATHS)}")
-    error = next(iter(_validator(schema_id).iter_errors(data)), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        if error.validator in ("minItems", "maxItems") and isinstance(error.instance, list):
-            bound = "at least" if error.validator == "minItems" else "at most"
-            message = f"expected {bound} {error.validator_value} items, got {len(error.instance)}"
-        else:
-            message = error.message[:200]  # a long array would otherwise fill the log line
-        raise EventError(f"{where}: {message}")
+    check_schema(data, SCHEMA_PATHS, EventError)
     if parse_utc_ms(data["ended_at"]) < parse_utc_ms(data["started_at"]):
         raise EventError("ended_at is before started_at")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-ULID_PATTERN = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 
 
 def new_ulid(t_ms: int | None = None) -> str:

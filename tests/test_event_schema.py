@@ -15,14 +15,7 @@ import pytest
 from edge.delivery.mqtt_config import MqttConfig
 from edge.delivery.outbox import Outbox
 from edge.delivery.publisher import Publisher
-from edge.delivery.state import (
-    STATE_SCHEMA_ID,
-    STATE_SCHEMA_PATH,
-    STATE_SCHEMA_PATHS,
-    DeviceState,
-    StateError,
-    validate_state,
-)
+from edge.delivery.state import STATE_FIELDS, DeviceState
 from edge.delivery.topics import HA_DISCOVERY_PREFIX, event_topic, state_topic
 from edge.events import (
     POSTURES,
@@ -35,6 +28,15 @@ from edge.events import (
     hinge_share,
     schema,
     validate,
+)
+from edge.state import (
+    STATE_SCHEMA_ID,
+    STATE_SCHEMA_PATH,
+    STATE_SCHEMA_PATHS,
+    StateError,
+    StatePayload,
+    parse_state,
+    validate_state,
 )
 from tests._publisher_proc import synthetic_event
 from tests.mqtt_broker import Broker, Collector
@@ -90,6 +92,23 @@ def test_round_trip_is_stable(i: int) -> None:
     assert BendEvent.from_json(again.to_json()) == again
     assert again.event_id == event.event_id and again.posture == event.posture
     assert len(again.skeleton) == 33 and len(again.trace) == i % 31
+
+
+def test_the_state_payload_type_is_the_schemas_and_the_device_states() -> None:
+    document = json.loads(STATE_SCHEMA_PATH.read_text())
+    assert set(StatePayload.__annotations__) == set(document["properties"])
+    assert StatePayload.__required_keys__ == set(document["required"])
+    assert set(StatePayload.__annotations__) == {"schema", *STATE_FIELDS}
+
+
+def test_parse_state_returns_a_valid_state_and_refuses_the_rest() -> None:
+    data = DeviceState("kitchen", posture_now="hinge", outbox_dead=2).to_dict()
+    state = parse_state(data)
+    assert state["device_id"] == "kitchen" and state.get("outbox_dead") == 2
+    with pytest.raises(StateError, match="unknown schema 'hingewatch.state/9'"):
+        parse_state({**data, "schema": "hingewatch.state/9"})
+    with pytest.raises(StateError, match="expected a JSON object, got list"):
+        parse_state([data])
 
 
 def test_device_state_round_trip_and_schema() -> None:

@@ -1,40 +1,24 @@
-"""`DeviceState`: the retained live state on `hingewatch/<device>/state`.
+"""`DeviceState`: the retained live state on `hingewatch/<device>/state`, as the edge builds it.
 
-Home Assistant's sensors (see `edge.delivery.discovery`) and the dashboard read it. Its
-JSON Schema is `edge/schemas/state-2.schema.json` (id `hingewatch.state/2`: version 2
-adds `unsure`), versioned the same way as the bend event; receivers read version 1 too.
+Home Assistant's sensors (see `edge.delivery.discovery`) and the dashboard read it. What a
+valid payload is (its schema versions, validation and types) is the contract in
+`edge.state`, beside the event's.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from edge.events import Posture, utc_ms
-
-_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
-STATE_SCHEMA_ID = "hingewatch.state/2"
-STATE_SCHEMA_PATH = _SCHEMAS / "state-2.schema.json"
-STATE_SCHEMA_PATHS: dict[str, Path] = {
-    "hingewatch.state/1": _SCHEMAS / "state-1.schema.json",
-    STATE_SCHEMA_ID: STATE_SCHEMA_PATH,
-}
-
-PostureNow = Posture | Literal["stand"]
-# What the agent is doing (see DeviceState.status).
-AgentStatus = Literal["starting", "ok", "sleeping", "degraded", "stopping"]
-
-
-class StateError(ValueError):
-    """A payload that is not a valid state of a version read here; the message says where."""
-
-
-def _now() -> str:
-    return utc_ms(datetime.now(UTC))
+from edge.events import Posture, decode_json, now_ms
+from edge.state import (
+    STATE_SCHEMA_ID,
+    AgentStatus,
+    PostureNow,
+    StateError,
+    validate_state,
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +38,7 @@ class DeviceState:
     outbox_near_full: bool = False
     # Events set aside because the broker would not take them (see edge.delivery.outbox).
     outbox_dead: int = 0
-    updated_at: str = field(default_factory=_now)
+    updated_at: str = field(default_factory=now_ms)
     # Health (optional fields of hingewatch.state/1): what the agent is doing — `ok`,
     # `sleeping` (motion gate: nothing moves), `degraded` (camera lost, retrying), `starting`,
     # `stopping` —, frames the camera delivered that were lost, the share of pose runs that
@@ -83,35 +67,9 @@ class DeviceState:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> DeviceState:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StateError(f"not JSON: {exc}") from exc
+        data = decode_json(text, StateError)
         validate_state(data)
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(DeviceState))
-
-
-@cache
-def _validator(schema_id: str) -> Any:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(json.loads(STATE_SCHEMA_PATHS[schema_id].read_text()))
-
-
-def validate_state(data: Any) -> None:
-    """Raise StateError unless `data` is a valid state of a version this receiver reads."""
-    if not isinstance(data, dict):
-        raise StateError(f"expected a JSON object, got {type(data).__name__}")
-    schema_id = data.get("schema")
-    if not isinstance(schema_id, str) or schema_id not in STATE_SCHEMA_PATHS:
-        shown = repr(schema_id)
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        raise StateError(
-            f"unknown schema {shown}; this receiver reads {', '.join(STATE_SCHEMA_PATHS)}")
-    error = next(iter(_validator(schema_id).iter_errors(data)), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise StateError(f"{where}: {error.message[:200]}")

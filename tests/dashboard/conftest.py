@@ -14,12 +14,12 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 
-from dashboard import auth
-from dashboard.clock import now_ms
-from dashboard.server import Dashboard
 from dashboard.settings import DashboardMqtt, Settings
-from dashboard.store import Writer
+from dashboard.store.writer import Writer
+from dashboard.web import auth
+from dashboard.web.server import Dashboard
 from edge.config_tables import changed
+from edge.events import now_ms
 from tests.mqtt_broker import Broker, start_broker
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from dashboard.messages import classify
-from dashboard.server import Dashboard
+from dashboard.ingest.messages import classify
+from dashboard.web.server import Dashboard
 from tests.dashboard.conftest import add_user, login, make_settings
 from tests.dashboard.factory import week_of_events
 

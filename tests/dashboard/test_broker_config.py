@@ -20,9 +20,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from dashboard.config import load_settings
 from dashboard.errors import SettingsError
-from dashboard.ingest import Ingest
+from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import DashboardMqtt, Settings
-from dashboard.store import Writer
+from dashboard.store.writer import Writer
 from edge.delivery.mqtt_client import UNSUPPORTED_PROTOCOL, falls_back
 from tests.dashboard.conftest import ZONE, systemd_credential
 from tests.mqtt_broker import (

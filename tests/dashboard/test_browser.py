@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.server import Dashboard
-from dashboard.store import Reader
-from dashboard.words import REASON_WORDS as WORDS
+from dashboard.store.reader import Reader
+from dashboard.web.server import Dashboard
+from dashboard.web.words import REASON_WORDS as WORDS
 from edge.config_tables import changed
 from edge.delivery.state import DeviceState
 from tests.dashboard.conftest import PASSWORD, add_user, make_settings, publish, wait_until
@@ -232,7 +232,7 @@ def test_an_unsure_bend_is_grey_with_its_reason(site: Dashboard, module_broker: 
 
 
 def _message(site: Dashboard, event: Any) -> Any:
-    from dashboard.messages import classify
+    from dashboard.ingest.messages import classify
 
     return classify(f"hingewatch/{event.device_id}/event", event.to_json().encode(),
                     site.settings.zone, "2026-01-01T00:00:00.000Z")

@@ -17,7 +17,7 @@ import pytest
 from dashboard.cli import add_parser
 from dashboard.config import load_settings
 from dashboard.errors import SettingsError
-from dashboard.store import Reader
+from dashboard.store.reader import Reader
 from tests.dashboard.conftest import ROOT, login, systemd_credential
 
 
@@ -139,8 +139,8 @@ def test_adduser_never_re_dates_events(tmp_path: Path) -> None:
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from dashboard.messages import classify
-    from dashboard.store import Writer
+    from dashboard.ingest.messages import classify
+    from dashboard.store.writer import Writer
     from tests.dashboard.factory import make_event
 
     db = tmp_path / "d.sqlite3"

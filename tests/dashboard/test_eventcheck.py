@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import eventcheck
-from dashboard.eventcheck import (
+from dashboard.ingest import eventcheck
+from dashboard.ingest.eventcheck import (
     NotJsonError,
     NotObjectError,
     UnknownSchemaError,
@@ -53,7 +53,7 @@ def fast_verdict(payload: bytes) -> str:
 
 
 def test_the_fast_path_is_on() -> None:
-    assert eventcheck.FAST, "the schema changed: update dashboard/eventcheck.py's types"
+    assert eventcheck.FAST, "the schema changed: update dashboard/ingest/eventcheck.py's types"
 
 
 @pytest.mark.parametrize("posture", POSTURES)

@@ -12,10 +12,11 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.ingest import Ingest
-from dashboard.messages import EventMessage
+from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
-from dashboard.store import Reader, Writer
+from dashboard.store.batch import EventMessage
+from dashboard.store.reader import Reader
+from dashboard.store.writer import Writer
 from edge.config_tables import changed
 from tests.dashboard.conftest import publish, wait_until
 from tests.dashboard.strategies import _BASE, broken_events, json_values
@@ -105,7 +106,7 @@ def test_ten_thousand_malformed_payloads_are_all_counted(dash_settings: Settings
 def test_malformed_messages_through_a_real_broker_are_counted(
     dash_settings: Settings, mosquitto: Broker, corpus: list[tuple[str, bytes]]
 ) -> None:
-    from dashboard.server import Dashboard
+    from dashboard.web.server import Dashboard
 
     # Topics a broker refuses to publish on ('//' is fine, '+' and '#' are not) stay out.
     corpus = [m for m in corpus if "+" not in m[0] and "#" not in m[0]]

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboard.live import MAX_STREAMS_PER_SESSION
-from dashboard.server import Dashboard
 from dashboard.settings import Settings
-from dashboard.store import Writer
+from dashboard.store.writer import Writer
+from dashboard.web.live import MAX_STREAMS_PER_SESSION
+from dashboard.web.server import Dashboard
 from edge.config_tables import changed
 from tests.dashboard.conftest import ROOT, add_user, login, make_settings, publish
 from tests.dashboard.factory import make_event

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from dashboard import logins
-from dashboard.clock import now_ms
-from dashboard.server import Dashboard
 from dashboard.settings import Settings
+from dashboard.web import logins
+from dashboard.web.server import Dashboard
+from edge.events import now_ms
 from tests.dashboard.conftest import PASSWORD, add_user, login, wait_until
 
 WRONG = "not the password 7f3a"

@@ -8,10 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dashboard.ingest import MAX_PACKET_BYTES
-from dashboard.server import Dashboard
+from dashboard.ingest.mqtt import MAX_PACKET_BYTES
 from dashboard.settings import Settings
-from dashboard.store import Reader
+from dashboard.store.reader import Reader
+from dashboard.web.server import Dashboard
 from edge.config_tables import changed
 from tests.dashboard.conftest import ROOT, publish, wait_until
 from tests.dashboard.factory import make_event

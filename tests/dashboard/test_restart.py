@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from dashboard.sql import EventQuery
-from dashboard.store import Reader
+from dashboard.store.reader import Reader
+from dashboard.store.sql import EventQuery
 from tests.dashboard.conftest import ROOT, ZONE, publish, wait_until
 from tests.dashboard.factory import make_event, now_utc
 from tests.mqtt_broker import Broker

@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import sql
 from dashboard.errors import StoreVersionError, UserError
-from dashboard.messages import EventMessage, Rejected, StateMessage, StatusMessage, classify
+from dashboard.ingest.messages import classify
 from dashboard.settings import Settings
-from dashboard.store import Reader, Writer
+from dashboard.store import migrations, sql
+from dashboard.store.batch import EventMessage, Rejected, StateMessage, StatusMessage
+from dashboard.store.reader import Reader
+from dashboard.store.records import EVENT_COLUMNS
+from dashboard.store.writer import Writer
 from edge.delivery.state import DeviceState
 from edge.events import BendEvent
 from tests.dashboard.conftest import ZONE
@@ -59,11 +62,11 @@ def rebuilt(path: Path) -> list[tuple[object, ...]]:
 
 def test_a_new_store_is_migrated_and_reopens(dash_settings: Settings) -> None:
     w = Writer(dash_settings.db_path, dash_settings.timezone)
-    assert w.migrate() == sql.MIGRATIONS[-1][0]
+    assert w.migrate() == migrations.MIGRATIONS[-1][0]
     w.close()
     conn = sqlite3.connect(dash_settings.db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == sql.MIGRATIONS[-1][0]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.MIGRATIONS[-1][0]
     conn.close()
     Writer(dash_settings.db_path, dash_settings.timezone).close()  # again: nothing to do
 
@@ -88,6 +91,28 @@ def test_duplicates_are_stored_once(writer: Writer, dash_settings: Settings) -> 
     assert counts == {"event_stored": len(events), "event_duplicate": 5}
     assert reader.devices()[0].events_total == len(events)
     reader.close()
+
+
+def test_an_event_row_is_built_by_column_name_and_read_back_whole(
+        writer: Writer, dash_settings: Settings) -> None:
+    from zoneinfo import ZoneInfo
+
+    conn = sqlite3.connect(dash_settings.db_path)
+    table = [r[1] for r in conn.execute("PRAGMA table_info(events)")]
+    conn.close()
+    assert ("id", *EVENT_COLUMNS) == tuple(table)
+    event = make_event("round", datetime(2026, 11, 24, 7, 41, tzinfo=UTC), frames=2)
+    message = classify("hingewatch/kitchen/event", event.to_json().encode(), ZoneInfo(ZONE), NOW)
+    assert isinstance(message, EventMessage) and set(message.row) == set(EVENT_COLUMNS)
+    writer.write_batch([message], NOW)
+    reader = Reader(dash_settings.db_path)
+    record = reader.event(event.event_id)
+    reader.close()
+    assert record is not None and record.metrics == event.metrics
+    assert (record.started_at, record.posture, record.reasons, record.lift, record.view) == (
+        event.started_at, event.posture, event.reasons, event.lift, event.view)
+    assert (record.model_name, record.model_variant, record.received_at) == (
+        event.model_name, event.model_variant, NOW)
 
 
 def test_statuses_states_and_rejects_are_kept(writer: Writer, dash_settings: Settings) -> None:
@@ -183,7 +208,7 @@ def test_event_pages_filter_and_count(writer: Writer, dash_settings: Settings) -
     first = events[0].started_at
     later = (datetime.fromisoformat(first) + timedelta(days=1)).isoformat()
     assert reader.event_page(sql.EventQuery(started_before=later), 100, 0)[1] == 5
-    pose = reader.event_pose(events[0].event_id)
+    pose = reader.event_trace(events[0].event_id)
     assert pose is not None and pose.skeleton.shape == (33, 3) and pose.trace.shape == (1, 33, 3)
     assert abs(pose.skeleton[0][0] - events[0].skeleton[0][0]) < 1e-4
     reader.close()

@@ -7,11 +7,9 @@ from datetime import date
 
 import pytest
 
-from dashboard import charts
 from dashboard.ergonomics import reba_trunk_score
 from dashboard.errors import WeekError
-from dashboard.pages import week_charts
-from dashboard.summary import (
+from dashboard.store.summary import (
     DaySummary,
     IsoWeek,
     PostureCounts,
@@ -20,8 +18,10 @@ from dashboard.summary import (
     WeekSummary,
     streaks,
 )
-from dashboard.web import ago, duration_words
-from dashboard.words import REASON_WORDS
+from dashboard.web import charts
+from dashboard.web.deps import ago, duration_words
+from dashboard.web.pages import week_charts
+from dashboard.web.words import REASON_WORDS
 from edge.events import REASONS, UNSURE_REASONS, hinge_share
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboard.server import Dashboard
-from dashboard.store import Reader
-from dashboard.summary import IsoWeek
-from dashboard.words import REASON_WORDS
+from dashboard.store.reader import Reader
+from dashboard.store.summary import IsoWeek
+from dashboard.web.server import Dashboard
+from dashboard.web.words import REASON_WORDS
 from edge.delivery.state import DeviceState
 from tests.dashboard.conftest import add_user, login, publish, wait_until
 from tests.dashboard.factory import make_event

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.server import Dashboard
 from dashboard.settings import Settings
-from dashboard.store import Reader, Writer
+from dashboard.store.reader import Reader
+from dashboard.store.writer import Writer
+from dashboard.web.server import Dashboard
 from edge.config_tables import changed
 from tests.dashboard.conftest import ROOT, add_user, login, publish, wait_until
 from tests.dashboard.factory import make_event

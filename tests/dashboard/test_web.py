@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from dashboard.messages import classify
-from dashboard.server import Dashboard
-from dashboard.summary import IsoWeek
+from dashboard.ingest.messages import classify
+from dashboard.store.summary import IsoWeek
+from dashboard.web.server import Dashboard
 from tests.dashboard.conftest import PASSWORD, add_user, login, make_settings
 from tests.dashboard.factory import make_event, week_of_events
 

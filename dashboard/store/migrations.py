@@ -1,0 +1,160 @@
+"""The store's schema, as migrations: append only, a released one never changes.
+
+`events` holds one row per bend with the columns the pages filter and sum on; `event_pose`
+holds the skeleton and trace (packed int16) for the detail page, so they never slow a scan.
+`daily` is a pre-aggregate per day, device, activity and *effective* posture (a reviewer's
+label wins over the device's); triggers keep it right on every insert and review, so the
+Week page reads a few hundred rows instead of a year of events. `sql.REBUILD_DAILY`
+recomputes it from scratch; a test holds the triggers to it.
+"""
+
+from __future__ import annotations
+
+# What one event adds to its `daily` row, as (column, expression over the event `e`).
+DAILY_ADDS: tuple[tuple[str, str], ...] = (
+    ("n", "1"),
+    ("n_simulated", "e.simulated"),
+    ("duration_s", "e.duration_s"),
+    ("deep_s", "e.time_beyond_60_deg_s"),
+    ("reba1", "e.reba_trunk = 1"),
+    ("reba2", "e.reba_trunk = 2"),
+    ("reba3", "e.reba_trunk = 3"),
+    ("reba4", "e.reba_trunk = 4"),
+)
+DAILY_COLS = ", ".join(c for c, _ in DAILY_ADDS)
+
+
+def _daily_add(event: str, posture: str, sign: str) -> str:
+    """One statement that adds (sign '+') or removes ('-') event `event` under `posture`."""
+    values = ", ".join(f"{sign}({expr})" for _, expr in DAILY_ADDS)
+    update = ", ".join(f"{c} = {c} + excluded.{c}" for c, _ in DAILY_ADDS)
+    return (
+        f"INSERT INTO daily (day, device_id, activity, posture, {DAILY_COLS}) "
+        f"SELECT e.day, e.device_id, e.activity, {posture}, {values} "
+        f"FROM events AS e WHERE e.event_id = {event} "
+        f"ON CONFLICT (day, device_id, activity, posture) DO UPDATE SET {update};"
+    )
+
+
+_V1 = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    device_id TEXT NOT NULL,
+    started_at TEXT NOT NULL,          -- UTC, ISO with ms and Z: sorts as text
+    ended_at TEXT NOT NULL,
+    day TEXT NOT NULL,                 -- local date of started_at (meta.timezone)
+    duration_s REAL NOT NULL,
+    posture TEXT NOT NULL,             -- the device's verdict; never changed
+    confidence REAL NOT NULL,
+    reasons TEXT NOT NULL,             -- space-separated reason names
+    activity TEXT NOT NULL,
+    zone TEXT,
+    lift INTEGER NOT NULL,
+    view TEXT NOT NULL,
+    peak_trunk_inclination_deg REAL NOT NULL,
+    peak_hip_flexion_deg REAL NOT NULL,
+    peak_knee_flexion_deg REAL NOT NULL,
+    peak_hip_shift_norm REAL NOT NULL,
+    back_bulge_norm REAL,
+    time_beyond_60_deg_s REAL NOT NULL,
+    reba_trunk INTEGER NOT NULL,       -- REBA trunk score 1-4 of the peak inclination
+    model_name TEXT NOT NULL,
+    model_variant TEXT NOT NULL,
+    software_version TEXT NOT NULL,
+    simulated INTEGER NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX events_started ON events (started_at);
+CREATE INDEX events_device_started ON events (device_id, started_at);
+
+CREATE TABLE event_pose (
+    id INTEGER PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
+    trace_rate_hz REAL NOT NULL,
+    landmarks BLOB NOT NULL            -- skeleton then trace frames, int16 (landmarks.pack)
+);
+
+CREATE TABLE reviews (
+    event_id TEXT PRIMARY KEY REFERENCES events (event_id) ON DELETE CASCADE,
+    label TEXT NOT NULL CHECK (label IN ('hinge', 'round', 'squat', 'not_a_bend')),
+    note TEXT NOT NULL DEFAULT '',
+    reviewer TEXT NOT NULL,
+    reviewed_at TEXT NOT NULL
+);
+
+CREATE TABLE daily (
+    day TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    activity TEXT NOT NULL,
+    posture TEXT NOT NULL,             -- effective: the review label, else the device's
+    n INTEGER NOT NULL DEFAULT 0,
+    n_simulated INTEGER NOT NULL DEFAULT 0,
+    duration_s REAL NOT NULL DEFAULT 0,
+    deep_s REAL NOT NULL DEFAULT 0,
+    reba1 INTEGER NOT NULL DEFAULT 0,
+    reba2 INTEGER NOT NULL DEFAULT 0,
+    reba3 INTEGER NOT NULL DEFAULT 0,
+    reba4 INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, device_id, activity, posture)
+) WITHOUT ROWID;
+
+CREATE TRIGGER events_daily AFTER INSERT ON events BEGIN
+    {_daily_add("new.event_id", "e.posture", "+")}
+END;
+CREATE TRIGGER reviews_daily_insert AFTER INSERT ON reviews BEGIN
+    {_daily_add("new.event_id", "e.posture", "-")}
+    {_daily_add("new.event_id", "new.label", "+")}
+END;
+CREATE TRIGGER reviews_daily_update AFTER UPDATE OF label ON reviews BEGIN
+    {_daily_add("new.event_id", "old.label", "-")}
+    {_daily_add("new.event_id", "new.label", "+")}
+END;
+
+CREATE TABLE devices (
+    device_id TEXT PRIMARY KEY,
+    status TEXT,                       -- 'online' / 'offline' / NULL (never said)
+    status_at TEXT,
+    state TEXT,                        -- the retained state JSON object, as received
+    state_at TEXT,
+    last_message_at TEXT,
+    last_event_at TEXT,
+    events_total INTEGER NOT NULL DEFAULT 0,
+    software_version TEXT,             -- of the device's latest event
+    model TEXT                         -- name and variant, of the latest event
+);
+
+CREATE TABLE ingest_counts (
+    kind TEXT PRIMARY KEY,             -- event_stored, event_duplicate, status, state
+    count INTEGER NOT NULL,
+    last_at TEXT NOT NULL
+);
+
+CREATE TABLE rejects (
+    reason TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    last_at TEXT NOT NULL,
+    last_topic TEXT NOT NULL,
+    last_detail TEXT NOT NULL
+);
+
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'reviewer')),
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+"""
+
+# (version, what it does, script). Append only: a released migration never changes.
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "events, reviews, daily aggregate, devices, counters, users, sessions", _V1),
+)

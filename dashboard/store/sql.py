@@ -1,0 +1,210 @@
+"""Every SQL statement of the dashboard's store but its migrations (`migrations.py`).
+
+The store is one SQLite file in WAL mode; `migrations.py` says what its tables hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dashboard.store.migrations import DAILY_ADDS, DAILY_COLS
+from dashboard.store.records import EVENT_COLUMNS, REVIEW_COLUMNS
+
+# What a reviewer may call a bend. The device's own verdict (`events.posture`) has no CHECK:
+# it is whatever the event's schema allowed (bend/2 added `unsure`, no migration needed).
+LABELS: tuple[str, ...] = ("hinge", "round", "squat", "not_a_bend")
+
+PRAGMAS_WRITER = (
+    "PRAGMA journal_mode = WAL",
+    # NORMAL in WAL mode: a power cut can lose the last commits but never corrupts; the
+    # broker re-sends what we had not acknowledged, so nothing is lost end to end.
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+)
+PRAGMAS_READER = ("PRAGMA query_only = 1",)
+
+USER_VERSION = "PRAGMA user_version"
+SET_USER_VERSION = "PRAGMA user_version = {version:d}"
+DATA_VERSION = "PRAGMA data_version"
+
+META_GET = "SELECT value FROM meta WHERE key = ?"
+META_SET = (
+    "INSERT INTO meta (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
+# --- ingest -----------------------------------------------------------------------------
+
+INSERT_EVENT = (
+    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)})"
+)
+INSERT_POSE = "INSERT INTO event_pose (id, trace_rate_hz, landmarks) VALUES (?, ?, ?)"
+DEVICE_EVENT = (
+    "INSERT INTO devices (device_id, last_event_at, events_total, software_version, model) "
+    "VALUES (?, ?, 1, ?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET events_total = events_total + 1, "
+    "software_version = iif(excluded.last_event_at >= coalesce(last_event_at, ''), "
+    "excluded.software_version, software_version), "
+    "model = iif(excluded.last_event_at >= coalesce(last_event_at, ''), excluded.model, model), "
+    "last_event_at = max(coalesce(last_event_at, ''), excluded.last_event_at)"
+)
+DEVICE_SEEN = (
+    "INSERT INTO devices (device_id, last_message_at) VALUES (?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET last_message_at = excluded.last_message_at"
+)
+DEVICE_STATUS = (
+    "INSERT INTO devices (device_id, status, status_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET status = excluded.status, "
+    "status_at = excluded.status_at"
+)
+DEVICE_STATE = (
+    "INSERT INTO devices (device_id, state, state_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, state_at = excluded.state_at"
+)
+COUNT_KIND = (
+    "INSERT INTO ingest_counts (kind, count, last_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (kind) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at"
+)
+COUNT_REJECT = (
+    "INSERT INTO rejects (reason, count, last_at, last_topic, last_detail) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count, "
+    "last_at = excluded.last_at, last_topic = excluded.last_topic, "
+    "last_detail = excluded.last_detail"
+)
+
+# --- time zone change -------------------------------------------------------------------
+
+# Only the rows whose day really moves: UTC and Etc/UTC (or any two zones that agree on
+# every stored event) change nothing.
+REDAY_EVENTS = ("UPDATE events SET day = hw_local_day(started_at) "
+                "WHERE day IS NOT hw_local_day(started_at)")
+REBUILD_DAILY = (
+    "DELETE FROM daily;\n"
+    f"INSERT INTO daily (day, device_id, activity, posture, {DAILY_COLS}) "
+    "SELECT e.day, e.device_id, e.activity, coalesce(r.label, e.posture), "
+    + ", ".join(f"total({expr})" for _, expr in DAILY_ADDS)
+    + " FROM events AS e LEFT JOIN reviews AS r ON r.event_id = e.event_id "
+    "GROUP BY 1, 2, 3, 4;"
+)
+
+# --- reviews, users, sessions -----------------------------------------------------------
+
+UPSERT_REVIEW = (
+    "INSERT INTO reviews (event_id, label, note, reviewer, reviewed_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (event_id) DO UPDATE SET label = excluded.label, note = excluded.note, "
+    "reviewer = excluded.reviewer, reviewed_at = excluded.reviewed_at"
+)
+EVENT_EXISTS = "SELECT 1 FROM events WHERE event_id = ?"
+INSERT_USER = "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)"
+UPDATE_USER = "UPDATE users SET password_hash = ?, role = ? WHERE name = ?"
+GET_USER = "SELECT name, password_hash, role FROM users WHERE name = ?"
+INSERT_SESSION = (
+    "INSERT INTO sessions (token_hash, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)"
+)
+DELETE_SESSION = "DELETE FROM sessions WHERE token_hash = ?"
+DELETE_USER_SESSIONS = "DELETE FROM sessions WHERE user_name = ?"
+PURGE_SESSIONS = "DELETE FROM sessions WHERE expires_at < ?"
+GET_SESSION = (
+    "SELECT u.name, u.role FROM sessions AS s JOIN users AS u ON u.name = s.user_name "
+    "WHERE s.token_hash = ? AND s.expires_at > ?"
+)
+
+# --- reading ----------------------------------------------------------------------------
+
+EVENT_FIELDS = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
+REVIEW_FIELDS = ", ".join(f"r.{c}" for c in REVIEW_COLUMNS)
+_EVENT_FROM = "FROM events AS e LEFT JOIN reviews AS r ON r.event_id = e.event_id"
+
+GET_EVENT = f"SELECT {EVENT_FIELDS}, {REVIEW_FIELDS} {_EVENT_FROM} WHERE e.event_id = ?"
+GET_POSE = (
+    "SELECT p.trace_rate_hz, p.landmarks FROM event_pose AS p JOIN events AS e ON e.id = p.id "
+    "WHERE e.event_id = ?"
+)
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Filters for the event list; None means any. Days are local dates (YYYY-MM-DD);
+    `started_from`/`started_before` are UTC bounds the caller derived from them."""
+
+    device_id: str | None = None
+    activity: str | None = None
+    posture: str | None = None
+    label: str | None = None          # a review label, or 'none' for unreviewed events
+    reviewed: bool | None = None
+    simulated: bool | None = None
+    started_from: str | None = None
+    started_before: str | None = None
+
+    def where(self) -> tuple[str, list[object]]:
+        terms: list[str] = []
+        args: list[object] = []
+        for column, value in (
+            ("e.device_id", self.device_id),
+            ("e.activity", self.activity),
+            ("e.posture", self.posture),
+        ):
+            if value is not None:
+                terms.append(f"{column} = ?")
+                args.append(value)
+        if self.label is not None:
+            terms.append("r.label = ?")
+            args.append(self.label)
+        if self.reviewed is not None:
+            terms.append("r.label IS NOT NULL" if self.reviewed else "r.label IS NULL")
+        if self.simulated is not None:
+            terms.append("e.simulated = ?")
+            args.append(int(self.simulated))
+        if self.started_from is not None:
+            terms.append("e.started_at >= ?")
+            args.append(self.started_from)
+        if self.started_before is not None:
+            terms.append("e.started_at < ?")
+            args.append(self.started_before)
+        return ("WHERE " + " AND ".join(terms)) if terms else "", args
+
+    def select(self, limit: int, offset: int,
+               newest_first: bool = True) -> tuple[str, list[object]]:
+        where, args = self.where()
+        order = "DESC" if newest_first else "ASC"
+        sql = (
+            f"SELECT {EVENT_FIELDS}, {REVIEW_FIELDS} {_EVENT_FROM} {where} "
+            f"ORDER BY e.started_at {order}, e.event_id {order} LIMIT ? OFFSET ?"
+        )
+        return sql, [*args, limit, offset]
+
+    def count(self) -> tuple[str, list[object]]:
+        where, args = self.where()
+        join = _EVENT_FROM if (self.label is not None or self.reviewed is not None) else (
+            "FROM events AS e"
+        )
+        return f"SELECT count(*) {join} {where}", args
+
+
+DAILY_SUMS = (
+    "SELECT day, activity, posture, "
+    + ", ".join(f"sum({c}) AS {c}" for c, _ in DAILY_ADDS)
+    + " FROM daily "
+    "WHERE day >= :first AND day <= :last AND (:device IS NULL OR device_id = :device) "
+    "AND n > 0 GROUP BY day, activity, posture ORDER BY day"
+)
+# Hinges and rounds per day up to a day: what the streaks are counted from.
+DAILY_SHARE = (
+    "SELECT day, total(CASE WHEN posture = 'hinge' THEN n END), "
+    "total(CASE WHEN posture = 'round' THEN n END) FROM daily "
+    "WHERE day <= :last AND (:device IS NULL OR device_id = :device) "
+    "AND posture IN ('hinge', 'round') GROUP BY day ORDER BY day"
+)
+ACTIVITIES = "SELECT DISTINCT activity FROM daily ORDER BY activity"
+DEVICES = (
+    "SELECT device_id, status, status_at, state, state_at, last_message_at, last_event_at, "
+    "events_total, software_version, model FROM devices ORDER BY device_id"
+)
+INGEST_COUNTS = "SELECT kind, count, last_at FROM ingest_counts ORDER BY kind"
+REJECTS = (
+    "SELECT reason, count, last_at, last_topic, last_detail FROM rejects ORDER BY count DESC"
+)
+EVENT_TOTAL = "SELECT count(*) FROM events"
+PAGE_COUNT = "PRAGMA page_count"
+PAGE_SIZE = "PRAGMA page_size"

@@ -1,0 +1,245 @@
+"""The SQLite store's one writer (BEGIN IMMEDIATE, serialised by a lock); `reader.py` has
+the many read-only readers.
+
+The ingest thread and the web handlers share one `Writer`; a second process (the
+`adduser` command next to a running dashboard) waits on SQLite's lock via busy_timeout.
+Readers open the file read-only, one connection per thread, so a page never blocks ingest
+and ingest never blocks a page (WAL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dashboard.errors import StoreError, StoreVersionError, UserError
+from dashboard.store import batch, migrations, sql
+
+BUSY_TIMEOUT_MS = 10_000
+log = logging.getLogger("hingewatch.dashboard.store")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    stored: int
+    duplicates: int
+    rejected: int
+    other: int                  # status and state messages
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into statements; `complete_statement` knows BEGIN ... END."""
+    pending = ""
+    for chunk in script.split(";"):
+        pending += chunk + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+
+
+class Writer:
+    """The one path that changes the database."""
+
+    def __init__(self, path: Path, timezone: str | None = None) -> None:
+        """`timezone`: the zone the dashboard counts days in; give it only where the
+        dashboard serves (it re-dates stored events when the setting changed). A command
+        that only manages accounts passes none and never touches an event."""
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn = self._connect()
+        self._broken = False  # the last write failed: open a new connection before the next
+        self.migrate()
+        if timezone is not None:
+            self.follow_timezone(timezone)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            for pragma in sql.PRAGMAS_WRITER:
+                conn.execute(pragma)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the dashboard database {self.path}: {exc}") from exc
+        return conn
+
+    def check_writable(self) -> None:
+        """Raise StoreError (one line) unless a write commits: SQLite opens a file it may
+        not write read-only, and would only fail at the first write."""
+        with self.transaction() as c:
+            c.execute(sql.META_SET, ("write_check", "ok"))
+
+    def _reopen(self) -> None:
+        """A connection that failed may stay read-only (or hold a dead file handle) after
+        the file is writable again: the next write starts from a new one."""
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+        self._conn = self._connect()
+        self._broken = False
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._broken:
+                self._reopen()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self._broken = True
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                self._rollback(broken=True)
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+            except BaseException:
+                self._rollback(broken=False)  # our own refusal (UserError): nothing broke
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback(broken=True)
+                raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+
+    def _rollback(self, broken: bool) -> None:
+        self._broken = self._broken or broken
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+
+    def migrate(self) -> int:
+        """Bring the schema to the newest version; returns the version it is at."""
+        latest = migrations.MIGRATIONS[-1][0]
+        with self.transaction() as c:
+            version = int(c.execute(sql.USER_VERSION).fetchone()[0])
+            if version > latest:
+                raise StoreVersionError(
+                    f"{self.path} has schema version {version}; this hingewatch knows up to "
+                    f"{latest}: update hingewatch"
+                )
+            for number, _what, script in migrations.MIGRATIONS:
+                if number > version:
+                    for statement in _statements(script):
+                        c.execute(statement)
+                    c.execute(sql.SET_USER_VERSION.format(version=number))
+                    version = number
+        return version
+
+    def follow_timezone(self, timezone: str) -> int:
+        """Days are local dates; when the zone setting changes, re-date the events whose
+        day moves. Returns how many moved."""
+        zone = ZoneInfo(timezone)
+        self._conn.create_function(
+            "hw_local_day", 1, lambda s: batch.local_day(s, zone), deterministic=True
+        )
+        moved = 0
+        with self.transaction() as c:
+            row = c.execute(sql.META_GET, ("timezone",)).fetchone()
+            if row is None or row[0] != timezone:
+                if row is not None:
+                    moved = c.execute(sql.REDAY_EVENTS).rowcount
+                    if moved:
+                        for statement in _statements(sql.REBUILD_DAILY):
+                            c.execute(statement)
+                c.execute(sql.META_SET, ("timezone", timezone))
+        if moved:
+            log.warning("the time zone changed from %s to %s: %d events moved to another day",
+                        row[0], timezone, moved)
+        return moved
+
+    def secret_key(self) -> str:
+        with self.transaction() as c:
+            row = c.execute(sql.META_GET, ("secret_key",)).fetchone()
+            if row is not None:
+                return str(row[0])
+            key = secrets.token_urlsafe(32)
+            c.execute(sql.META_SET, ("secret_key", key))
+            return key
+
+    def write_batch(self, messages: Sequence[batch.Message], now: str) -> BatchResult:
+        """Store one batch in one transaction: events (deduplicated), statuses, states and
+        the counters, so a crash leaves either all of it or none."""
+        stored = duplicates = other = 0
+        seen: dict[str, None] = {}
+        rejects: dict[str, tuple[int, str, str]] = {}  # reason -> (count, last topic, detail)
+        with self.transaction() as c:
+            for m in messages:
+                if isinstance(m, batch.EventMessage):
+                    cur = c.execute(sql.INSERT_EVENT, m.row)
+                    if cur.rowcount == 1:
+                        c.execute(sql.INSERT_POSE, (cur.lastrowid, m.trace_rate_hz, m.landmarks))
+                        c.execute(sql.DEVICE_EVENT, (m.device_id, m.row["started_at"],
+                                                     m.software_version, m.model))
+                        stored += 1
+                    else:
+                        duplicates += 1
+                    seen[m.device_id] = None
+                elif isinstance(m, batch.StatusMessage):
+                    c.execute(sql.DEVICE_STATUS, (m.device_id, m.status, now))
+                    seen[m.device_id] = None
+                    other += 1
+                elif isinstance(m, batch.StateMessage):
+                    c.execute(sql.DEVICE_STATE, (m.device_id, m.state_json, now))
+                    seen[m.device_id] = None
+                    other += 1
+                elif isinstance(m, batch.Rejected):
+                    count = rejects.get(m.reason, (0, "", ""))[0]
+                    rejects[m.reason] = (count + 1, m.topic, m.detail)
+            for device_id in seen:
+                c.execute(sql.DEVICE_SEEN, (device_id, now))
+            kinds = {
+                "event_stored": stored, "event_duplicate": duplicates,
+                "status": sum(isinstance(m, batch.StatusMessage) for m in messages),
+                "state": sum(isinstance(m, batch.StateMessage) for m in messages),
+            }
+            for kind, count in kinds.items():
+                if count:
+                    c.execute(sql.COUNT_KIND, (kind, count, now))
+            for reason, (count, topic, detail) in rejects.items():
+                c.execute(sql.COUNT_REJECT, (reason, count, now, topic, detail))
+        rejected = sum(count for count, _, _ in rejects.values())
+        return BatchResult(stored, duplicates, rejected, other)
+
+    def review(self, event_id: str, label: str, note: str, reviewer: str, now: str) -> bool:
+        """Record (or replace) the review of one event; False when there is no such event."""
+        if label not in sql.LABELS:
+            raise ValueError(f"label: expected one of {sql.LABELS}, got {label!r}")
+        with self.transaction() as c:
+            if c.execute(sql.EVENT_EXISTS, (event_id,)).fetchone() is None:
+                return False
+            c.execute(sql.UPSERT_REVIEW, (event_id, label, note, reviewer, now))
+        return True
+
+    def add_user(self, name: str, password_hash: str, role: str, now: str,
+                 replace: bool = False) -> None:
+        with self.transaction() as c:
+            if c.execute(sql.GET_USER, (name,)).fetchone() is not None:
+                if not replace:
+                    raise UserError(f"user {name!r} exists; pass --replace to set a new password")
+                c.execute(sql.UPDATE_USER, (password_hash, role, name))
+                c.execute(sql.DELETE_USER_SESSIONS, (name,))
+            else:
+                c.execute(sql.INSERT_USER, (name, password_hash, role, now))
+
+    def create_session(self, token_hash: str, user_name: str, now: str, expires_at: str) -> None:
+        with self.transaction() as c:
+            c.execute(sql.PURGE_SESSIONS, (now,))
+            c.execute(sql.INSERT_SESSION, (token_hash, user_name, now, expires_at))
+
+    def delete_session(self, token_hash: str) -> None:
+        with self.transaction() as c:
+            c.execute(sql.DELETE_SESSION, (token_hash,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
