@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dashboard.config import DEFAULT_CONFIG, load_settings
@@ -140,9 +140,9 @@ def run_adduser(args: argparse.Namespace) -> int:
     return _guarded(add)
 
 
-def _guarded(action: object) -> int:
+def _guarded(action: Callable[[], int]) -> int:
     try:
-        return int(action())  # type: ignore[operator]
+        return int(action())
     except DashboardError as exc:
         print(f"hingewatch: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

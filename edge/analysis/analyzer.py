@@ -116,7 +116,7 @@ class BendAnalyzer:
             values: dict[str, float] = {
                 n: float(v) for n, v in zip(_SMOOTHED, smooth, strict=True)
             }
-            kin = replace(kin, **values)  # type: ignore[arg-type]
+            kin = replace(kin, **values)  # type: ignore[arg-type]  # the smoothed fields are all floats
         if self.learn_baseline and self.fixed_baseline is None:
             self.calibrator.update(pose, kin)
         # The classifier reads the back line only with the trunk forward: upright frames
