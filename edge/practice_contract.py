@@ -56,7 +56,7 @@ def parse_summary(text: str | bytes) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise PracticeError(f"not JSON: {str(exc)[:120]}") from None
     validate_summary(data)
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def validate_live(data: Any) -> None:
@@ -73,4 +73,4 @@ def parse_live(payload: bytes) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise LiveError(f"not JSON: {str(exc)[:120]}") from None
     validate_live(data)
-    return data  # type: ignore[no-any-return]
+    return data
