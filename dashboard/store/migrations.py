@@ -154,7 +154,29 @@ CREATE TABLE sessions (
 );
 """
 
+# Practice sessions (issue 13): one row per `hingewatch.practice/1` summary, deduplicated
+# by the device's session id; the Week page sums them per local day beside the bends.
+_PRACTICE = """
+CREATE TABLE practice_sessions (
+    session_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    drill TEXT NOT NULL,
+    started_at TEXT NOT NULL,          -- UTC, ISO with ms and Z
+    ended_at TEXT NOT NULL,
+    day TEXT NOT NULL,                 -- local date of started_at (meta.timezone)
+    reps INTEGER NOT NULL,
+    good INTEGER NOT NULL,
+    passed INTEGER NOT NULL,
+    next_drill TEXT,                   -- the drill to move on to, once this one went well
+    practise_next TEXT NOT NULL,       -- what to practise next, in words
+    summary TEXT NOT NULL,             -- the summary JSON as received (validated)
+    received_at TEXT NOT NULL
+);
+CREATE INDEX practice_day ON practice_sessions (day, device_id);
+"""
+
 # (version, what it does, script). Append only: a released migration never changes.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "events, reviews, daily aggregate, devices, counters, users, sessions", _V1),
+    (2, "practice sessions", _PRACTICE),
 )

@@ -115,6 +115,16 @@ def test_practice_squats_live_in_the_browser(site: Dashboard, device: PracticeHo
         page.screenshot(path=str(artifacts / "21-practice-summary.png"), full_page=True)
         assert site.practice is not None
         wait_until(lambda: site.practice.bad_frames == 2, 10, "the bad frames counted")
+        # Ingest stored the same summary: the Week page shows the session beside the bends.
+        reader = Reader(site.settings.db_path)
+        wait_until(lambda: reader.ingest_counts().by_kind.get("practice_stored") == 1, 15,
+                   "the summary stored")
+        reader.close()
+        page.click("nav >> text=Week")
+        row = page.locator("table.practice-week tr.practised")
+        assert row.locator("td[data-label=Reps]").text_content() == "3"
+        assert row.locator("td[data-label='Good hinges']").text_content() == "0%"
+        page.screenshot(path=str(artifacts / "22-week-practice.png"), full_page=True)
     finally:
         stop.set()
         thread.join(WAIT_S)
