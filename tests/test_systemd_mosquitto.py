@@ -166,7 +166,7 @@ def test_a_device_writes_only_under_its_own_name(broker: tuple[int, dict[str, st
         client.close()
 
 
-def test_the_dashboard_writes_practice_commands_and_nothing_else(
+def test_the_dashboard_writes_practice_commands_and_adjustments_and_nothing_else(
         broker: tuple[int, dict[str, str]]) -> None:
     port, passwords = broker
     kitchen = Client(port, "kitchen", passwords["kitchen"])
@@ -176,6 +176,7 @@ def test_the_dashboard_writes_practice_commands_and_nothing_else(
     start = '{"drill":"wall_hinge","action":"start"}'
     assert dashboard.publish("hingewatch/kitchen/practice/cmd", start) == ok
     until(lambda: ("hingewatch/kitchen/practice/cmd", start.encode()) in kitchen.received)
+    assert dashboard.publish("hingewatch/kitchen/adjust", "{}") == ok
     for topic in ("hingewatch/kitchen/live", "hingewatch/kitchen/practice",
                   "hingewatch/kitchen/practice/cmd/x", "hingewatch/kitchen/event"):
         assert dashboard.publish(topic, "forged") == refused, topic

@@ -142,6 +142,15 @@ class PracticeLink:
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise PracticeLinkError(f"the command was not sent: {mqtt.error_string(info.rc)}")
 
+    def publish_retained(self, topic: str, payload: str) -> None:
+        """A retained command to a device (its accepted adjustment; "" clears it)."""
+        if not self.connected:
+            raise PracticeLinkError(f"not connected to the broker {self.cfg.url}: try again "
+                                    "in a moment")
+        info = self.client.publish(topic, payload, qos=1, retain=True)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise PracticeLinkError(f"not sent: {mqtt.error_string(info.rc)}")
+
     def _expire(self, device_id: str) -> bool:
         """Forget a session past its time (lock held); True when it went."""
         found = self._open.get(device_id)

@@ -184,6 +184,22 @@ class PracticeDay:
         return self.good / self.reps if self.reps else None
 
 
+@dataclass(frozen=True)
+class AdjustmentRecord:
+    """A device's accepted cut-off adjustment (`device_adjustments`)."""
+
+    id: int
+    device_id: str
+    bulge_flat: float
+    bulge_round: float
+    squat_min_knee_deg: float
+    agreement_before: float | None
+    agreement_after: float | None
+    reviews: int
+    accepted_by: str
+    accepted_at: str
+
+
 def named(cls: type[R], row: sqlite3.Row) -> R:
     """A record whose fields are all columns of `row`, by name."""
     return cls(**{f.name: row[f.name] for f in fields(cls)})

@@ -55,6 +55,16 @@ FROM practice_sessions AS p
 WHERE day BETWEEN :first AND :last AND (:device IS NULL OR device_id = :device)
 GROUP BY day ORDER BY day
 """
+ADJUSTMENT_FIELDS = ("id, device_id, bulge_flat, bulge_round, squat_min_knee_deg, "
+                     "agreement_before, agreement_after, reviews, accepted_by, accepted_at")
+ACTIVE_ADJUSTMENT = (f"SELECT {ADJUSTMENT_FIELDS} FROM device_adjustments "
+                     "WHERE device_id = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1")
+INSERT_ADJUSTMENT = (
+    "INSERT INTO device_adjustments (device_id, bulge_flat, bulge_round, squat_min_knee_deg, "
+    "agreement_before, agreement_after, reviews, accepted_by, accepted_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UNDO_ADJUSTMENT = "UPDATE device_adjustments SET undone_by = ?, undone_at = ? WHERE id = ?"
 INSERT_POSE = "INSERT INTO event_pose (id, trace_rate_hz, landmarks) VALUES (?, ?, ?)"
 DEVICE_EVENT = (
     "INSERT INTO devices (device_id, last_event_at, events_total, software_version, model) "

@@ -229,6 +229,26 @@ class Writer:
             c.execute(sql.UPSERT_REVIEW, (event_id, label, note, reviewer, now))
         return True
 
+    def accept_adjustment(self, device_id: str, values: tuple[float, float, float],
+                          before: float | None, after: float | None, reviews: int,
+                          who: str, now: str) -> int:
+        """Record a device's new cut-offs (bulge_flat, bulge_round, squat_min_knee_deg) as
+        accepted by `who`; returns its id. The caller checked them (edge.adjustment)."""
+        with self.transaction() as c:
+            cur = c.execute(sql.INSERT_ADJUSTMENT, (device_id, *values, before, after, reviews,
+                                                    who, now))
+            return int(cur.lastrowid or 0)
+
+    def undo_adjustment(self, device_id: str, who: str, now: str) -> bool:
+        """Undo the device's active adjustment (the one before it, or the defaults, is
+        active again); False when there was none."""
+        with self.transaction() as c:
+            row = c.execute(sql.ACTIVE_ADJUSTMENT, (device_id,)).fetchone()
+            if row is None:
+                return False
+            c.execute(sql.UNDO_ADJUSTMENT, (who, now, row[0]))
+        return True
+
     def add_user(self, name: str, password_hash: str, role: str, now: str,
                  replace: bool = False) -> None:
         with self.transaction() as c:

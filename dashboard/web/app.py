@@ -22,7 +22,7 @@ from dashboard.ingest.practice_link import PracticeLink
 from dashboard.settings import Settings
 from dashboard.store.reader import Reader
 from dashboard.store.writer import Writer
-from dashboard.web import api, live, pages, params, practice, report
+from dashboard.web import api, live, pages, params, practice, report, tuning
 from dashboard.web.deps import (
     HERE,
     Forbidden,
@@ -105,6 +105,7 @@ def create_app(settings: Settings, *, writer: Writer | None = None,
     app.include_router(report.router)
     app.include_router(practice.router)
     app.include_router(practice.api_router)
+    app.include_router(tuning.router)
     app.include_router(pages.router)
     _handlers(app)
     return app
