@@ -36,6 +36,8 @@ log = logging.getLogger("hingewatch.dashboard.practice")
 # The edge closes a session nobody stops after 30 minutes (edge.delivery.live); we stop
 # listening at the same point, so a forgotten tab does not keep frames flowing to us.
 MAX_SESSION_S = 30 * 60.0
+# How long a start waits for the broker to confirm the live subscription.
+SUBACK_WAIT_S = 5.0
 # After a stop, keep listening this long for the device's summary.
 SUMMARY_WAIT_S = 15.0
 
@@ -83,6 +85,9 @@ class PracticeLink:
                                         max(1, round(cfg.reconnect_max_s)))
         self.client.on_connect = self._connected
         self.client.on_message = self._message
+        self.client.on_subscribe = self._subscribed
+        self._acked: set[int] = set()
+        self._acked_cond = threading.Condition()
 
     def start(self) -> PracticeLink:
         self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
@@ -122,7 +127,12 @@ class PracticeLink:
         self._command(device_id, {"drill": drill, "action": "start"})
         with self._lock:
             self._open[device_id] = _Open(drill, self._clock())
-        self.client.subscribe([(live_topic(device_id), 0), (practice_topic(device_id), 1)])
+        _, mid = self.client.subscribe([(live_topic(device_id), 0),
+                                        (practice_topic(device_id), 1)])
+        # Back to the page only once the broker sends us the frames: none is lost between.
+        with self._acked_cond:
+            self._acked_cond.wait_for(lambda: mid in self._acked, SUBACK_WAIT_S)
+            self._acked.discard(mid)
 
     def close(self, device_id: str) -> None:
         check_device_id(device_id)
@@ -189,6 +199,13 @@ class PracticeLink:
             devices = [d for d, o in self._open.items() if o.stopped_s is None]
         for device_id in devices:  # a clean session: subscribe again after a reconnect
             client.subscribe([(live_topic(device_id), 0), (practice_topic(device_id), 1)])
+
+    def _subscribed(self, client: mqtt.Client, userdata: Any, mid: int, *args: Any) -> None:
+        with self._acked_cond:
+            self._acked.add(mid)
+            if len(self._acked) > 64:  # acks nobody waits for (a reconnect's)
+                self._acked.clear()
+            self._acked_cond.notify_all()
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
