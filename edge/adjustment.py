@@ -26,7 +26,6 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
 
 ADJUST_SCHEMA_ID = "hingewatch.adjust/1"
 MAX_ADJUST_BYTES = 1024
@@ -127,20 +126,3 @@ def reread(posture: str, reasons: tuple[str, ...], readings: Mapping[str, float 
     if posture == "unsure" and bulge <= BULGE_FLAT:
         return posture  # flat already, yet unsure: the upper back or the distance said so
     return "hinge" if bulge <= adj.bulge_flat else "unsure"
-
-
-def agreement(items: list[tuple[str, tuple[str, ...], Mapping[str, float | None], str]],
-              adj: Adjustment) -> float | None:
-    """Balanced agreement with the reviewers: the mean over the labelled classes (hinge,
-    round, squat) of the share re-read as labelled. `items`: (device verdict, reasons,
-    readings, label)."""
-    hits: dict[str, list[bool]] = {}
-    for posture, reasons, readings, label in items:
-        if label in CLASSES:
-            hits.setdefault(label, []).append(reread(posture, reasons, readings, adj) == label)
-    shares = [sum(v) / len(v) for v in hits.values()]
-    return round(sum(shares) / len(shares), 4) if shares else None
-
-
-def as_dict(adj: Adjustment) -> dict[str, Any]:
-    return asdict(adj)

@@ -11,7 +11,6 @@ import pytest
 from edge.adjustment import (
     Adjustment,
     AdjustmentError,
-    agreement,
     parse_adjustment,
     reread,
 )
@@ -61,12 +60,3 @@ def test_the_defaults_reread_every_verdict_as_the_device_said_it() -> None:
         e = make_event(posture, start + timedelta(minutes=i), frames=2, rng=rng)
         readings = {k: getattr(e.metrics, k) for k in READINGS}
         assert reread(e.posture, e.reasons, readings, Adjustment()) == e.posture
-
-
-def test_agreement_is_balanced_over_the_labelled_classes() -> None:
-    flat = {"back_bulge_norm": 0.03, "peak_knee_flexion_deg": 20.0,
-            "peak_trunk_inclination_deg": 70.0}
-    items = [("unsure", ("back_unclear",), flat, "hinge")] * 9 + [
-        ("round", ("lumbar_rounding",), {**flat, "back_bulge_norm": 0.05}, "round")]
-    assert agreement(items, Adjustment()) == 0.5  # round 1/1, hinge 0/9
-    assert agreement(items, Adjustment(bulge_flat=0.032)) == 1.0

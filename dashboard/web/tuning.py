@@ -30,7 +30,7 @@ from edge.adjustment import (
     MIN_REVIEWS,
     SQUAT_MIN_KNEE_RANGE,
     Adjustment,
-    agreement,
+    reread,
 )
 from edge.delivery.topics import adjust_topic
 from edge.events import now_ms
@@ -64,6 +64,19 @@ class Proposal:
 def items_of(reader: Reader, device_id: str) -> list[Item]:
     return [(e.posture, e.reasons, {k: getattr(e.metrics, k) for k in READINGS},
              e.review.label) for e in reviewed(reader, device_id) if e.review is not None]
+
+
+def agreement(items: list[Item],
+              adj: Adjustment) -> float | None:
+    """Balanced agreement with the reviewers: the mean over the labelled classes (hinge,
+    round, squat) of the share re-read as labelled. `items`: (device verdict, reasons,
+    readings, label)."""
+    hits: dict[str, list[bool]] = {}
+    for posture, reasons, readings, label in items:
+        if label in CLASSES:
+            hits.setdefault(label, []).append(reread(posture, reasons, readings, adj) == label)
+    shares = [sum(v) / len(v) for v in hits.values()]
+    return round(sum(shares) / len(shares), 4) if shares else None
 
 
 def _distance(a: Adjustment) -> float:

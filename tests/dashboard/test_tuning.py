@@ -18,7 +18,7 @@ from dashboard.ingest.messages import classify
 from dashboard.store.reader import Reader
 from dashboard.store.writer import Writer
 from dashboard.web.server import Dashboard
-from dashboard.web.tuning import items_of, propose
+from dashboard.web.tuning import agreement, items_of, propose
 from edge.adjustment import Adjustment, parse_adjustment
 from edge.delivery.topics import adjust_topic
 from edge.events import BendEvent
@@ -137,3 +137,12 @@ def test_accept_then_undo_tells_the_device(running: Dashboard, mosquitto: Broker
     finally:
         client.close()
         device.stop()
+
+
+def test_agreement_is_balanced_over_the_labelled_classes() -> None:
+    flat = {"back_bulge_norm": 0.03, "peak_knee_flexion_deg": 20.0,
+            "peak_trunk_inclination_deg": 70.0}
+    items = [("unsure", ("back_unclear",), flat, "hinge")] * 9 + [
+        ("round", ("lumbar_rounding",), {**flat, "back_bulge_norm": 0.05}, "round")]
+    assert agreement(items, Adjustment()) == 0.5  # round 1/1, hinge 0/9
+    assert agreement(items, Adjustment(bulge_flat=0.032)) == 1.0
