@@ -26,7 +26,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.delivery.mqtt_client import first_protocol
+from edge.delivery.mqtt_client import falls_back, first_protocol
 from edge.delivery.mqtt_config import BrokerConfig
 from edge.delivery.topics import check_device_id, live_topic, practice_cmd_topic, practice_topic
 from edge.practice_contract import LiveError, PracticeError, drill_ids, parse_live, parse_summary
@@ -67,27 +67,31 @@ class PracticeLink:
         self.frames = 0
         self.bad_frames = 0
         self.last_bad = ""
-        protocol = first_protocol(cfg)
-        client_id = f"{cfg.effective_client_id}-practice"
-        if protocol == mqtt.MQTTv5:
-            self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id,
-                                      protocol=mqtt.MQTTv5)
-        else:
-            self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id,
-                                      clean_session=True, protocol=mqtt.MQTTv311)
-        username, password = cfg.credentials()
-        if username:
-            self.client.username_pw_set(username, password)
-        context = cfg.ssl_context()
-        if context is not None:
-            self.client.tls_set_context(context)
-        self.client.reconnect_delay_set(max(1, round(cfg.reconnect_min_s)),
-                                        max(1, round(cfg.reconnect_max_s)))
-        self.client.on_connect = self._connected
-        self.client.on_message = self._message
-        self.client.on_subscribe = self._subscribed
         self._acked: set[int] = set()
         self._acked_cond = threading.Condition()
+        self.client = self._new_client(first_protocol(cfg))
+
+    def _new_client(self, protocol: int) -> mqtt.Client:
+        cfg = self.cfg
+        self.protocol = protocol
+        client_id = f"{cfg.effective_client_id}-practice"
+        if protocol == mqtt.MQTTv5:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id, protocol=mqtt.MQTTv5)
+        else:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id, clean_session=True,
+                                 protocol=mqtt.MQTTv311)
+        username, password = cfg.credentials()
+        if username:
+            client.username_pw_set(username, password)
+        context = cfg.ssl_context()
+        if context is not None:
+            client.tls_set_context(context)
+        client.reconnect_delay_set(max(1, round(cfg.reconnect_min_s)),
+                                   max(1, round(cfg.reconnect_max_s)))
+        client.on_connect = self._connected
+        client.on_message = self._message
+        client.on_subscribe = self._subscribed
+        return client
 
     def start(self) -> PracticeLink:
         self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
@@ -193,6 +197,12 @@ class PracticeLink:
     def _connected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                    properties: Any) -> None:
         if getattr(reason, "is_failure", False):
+            if falls_back(self.cfg, self.protocol, reason):
+                # The broker speaks 3.1.1 only (as ingest does, edge.delivery.mqtt_client).
+                client.loop_stop()
+                self.client = self._new_client(mqtt.MQTTv311)
+                self.start()
+                return
             log.error("practice link to %s refused: %s", self.cfg.url, reason)
             return
         with self._lock:
