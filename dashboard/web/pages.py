@@ -215,6 +215,7 @@ def health_page(request: Request, user: UserDep,
         "counts": svc.reader.ingest_counts(), "devices": svc.reader.devices(),
         "ingest": svc.ingest.status() if svc.ingest else None,
         "events_total": svc.reader.event_total(), "db_bytes": svc.reader.size_bytes(),
+        "practice": getattr(request.app.state, "practice", None),
     })
 
 

@@ -125,6 +125,8 @@ def test_practice_squats_live_in_the_browser(site: Dashboard, device: PracticeHo
         assert row.locator("td[data-label=Reps]").text_content() == "3"
         assert row.locator("td[data-label='Good hinges']").text_content() == "0%"
         page.screenshot(path=str(artifacts / "22-week-practice.png"), full_page=True)
+        page.click("nav >> text=Health")
+        assert page.locator("#live-dropped").text_content().startswith("2 (last: ")  # type: ignore[union-attr]
     finally:
         stop.set()
         thread.join(WAIT_S)
