@@ -55,6 +55,7 @@ bench: setup
 	$(BIN)/python bench/dashboard_bench.py
 	$(BIN)/python bench/dashboard_load_bench.py
 	$(BIN)/python bench/agent_bench.py
+	$(BIN)/python bench/practice_live_bench.py
 
 lint: setup
 	$(BIN)/ruff check edge dashboard tests bench

@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        description=about + " Without a command it serves.")
     _serve_options(p)
     p.set_defaults(func=run_dashboard)
-    dsub = p.add_subparsers(dest="dashboard_command", metavar="{serve,adduser}")
+    dsub = p.add_subparsers(dest="dashboard_command", metavar="{serve,adduser,export-reviews}")
     s = dsub.add_parser("serve", help="serve the dashboard (the default)", description=about)
     _serve_options(s)
     s.set_defaults(func=run_dashboard)
@@ -45,6 +45,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     a.add_argument("--replace", action="store_true",
                    help="set a new password and role for an existing user (ends their sessions)")
     a.set_defaults(func=run_adduser)
+    x = dsub.add_parser("export-reviews",
+                        help="write the reviewed bends for `hingewatch eval --reviews`",
+                        description="Writes every reviewed bend (the device's verdict and "
+                                    "readings, its skeleton trace, the reviewer's label; no "
+                                    "pixels) as JSON Lines (hingewatch.review/1).")
+    _where(x)
+    x.add_argument("out", type=Path, help="the file to write ('-': standard output)")
+    x.add_argument("--device", help="only this device's bends")
+    x.set_defaults(func=run_export_reviews)
     return p
 
 
@@ -138,6 +147,36 @@ def run_adduser(args: argparse.Namespace) -> int:
         return 0
 
     return _guarded(add)
+
+
+def run_export_reviews(args: argparse.Namespace) -> int:
+    def export() -> int:
+        from dashboard.store.reader import Reader
+        from dashboard.store.review_export import export_lines
+
+        settings = settings_from(args)
+        if not Path(settings.db_path).is_file():
+            raise DashboardError(f"{settings.db_path}: no dashboard database there (--db)")
+        reader = Reader(settings.db_path)
+        try:
+            lines = export_lines(reader, args.device)
+            if str(args.out) == "-":
+                n = sum(sys.stdout.write(line) > 0 for line in lines)
+            else:
+                part = Path(f"{args.out}.part")
+                try:
+                    with part.open("w") as fh:
+                        n = sum(fh.write(line) > 0 for line in lines)
+                    part.replace(args.out)  # whole or not at all
+                except OSError as exc:
+                    raise DashboardError(f"cannot write {args.out}: {exc.strerror or exc}"
+                                         ) from exc
+        finally:
+            reader.close()
+        print(f"{n} reviewed bends written to {args.out}", file=sys.stderr)
+        return 0
+
+    return _guarded(export)
 
 
 def _guarded(action: Callable[[], int]) -> int:

@@ -26,12 +26,12 @@ from dashboard.settings import Settings
 from dashboard.store.batch import Message, Rejected
 from dashboard.store.writer import BatchResult, Writer
 from edge.delivery.mqtt_client import connect_options, falls_back, first_protocol, new_client
-from edge.delivery.topics import ALL_EVENTS, ALL_STATE, ALL_STATUS
+from edge.delivery.topics import ALL_EVENTS, ALL_PRACTICE, ALL_STATE, ALL_STATUS
 from edge.events import MAX_EVENT_BYTES, now_ms
 
 log = logging.getLogger("hingewatch.dashboard.ingest")
 
-SUBSCRIPTIONS = [(ALL_EVENTS, 1), (ALL_STATUS, 1), (ALL_STATE, 1)]
+SUBSCRIPTIONS = [(ALL_EVENTS, 1), (ALL_STATUS, 1), (ALL_STATE, 1), (ALL_PRACTICE, 1)]
 # Most messages one batch holds; bigger batches amortise the commit, smaller ones ack sooner.
 MAX_BATCH = 500
 # How long the writer gathers messages after the first before it commits them. Fewer,

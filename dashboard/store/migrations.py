@@ -154,7 +154,48 @@ CREATE TABLE sessions (
 );
 """
 
+# Issue 13. Practice sessions: one row per `hingewatch.practice/1` summary, deduplicated
+# by the device's session id; the Week page sums them per local day beside the bends. And
+# each device's accepted cut-off adjustments, undoable.
+_PRACTICE = """
+CREATE TABLE practice_sessions (
+    session_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    drill TEXT NOT NULL,
+    started_at TEXT NOT NULL,          -- UTC, ISO with ms and Z
+    ended_at TEXT NOT NULL,
+    day TEXT NOT NULL,                 -- local date of started_at (meta.timezone)
+    reps INTEGER NOT NULL,
+    good INTEGER NOT NULL,
+    passed INTEGER NOT NULL,
+    next_drill TEXT,                   -- the drill to move on to, once this one went well
+    practise_next TEXT NOT NULL,       -- what to practise next, in words
+    summary TEXT NOT NULL,             -- the summary JSON as received (validated)
+    received_at TEXT NOT NULL
+);
+CREATE INDEX practice_day ON practice_sessions (day, device_id);
+
+-- A device's cut-off adjustments as reviewers accepted them (edge/adjustment.py), newest
+-- last; the active one is the newest not undone (none: the classifier's defaults).
+CREATE TABLE device_adjustments (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    bulge_flat REAL NOT NULL,
+    bulge_round REAL NOT NULL,
+    squat_min_knee_deg REAL NOT NULL,
+    agreement_before REAL,             -- balanced agreement with the reviews, as shown
+    agreement_after REAL,
+    reviews INTEGER NOT NULL,
+    accepted_by TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    undone_by TEXT,
+    undone_at TEXT
+);
+CREATE INDEX device_adjustments_device ON device_adjustments (device_id, id);
+"""
+
 # (version, what it does, script). Append only: a released migration never changes.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "events, reviews, daily aggregate, devices, counters, users, sessions", _V1),
+    (2, "practice sessions, device cut-off adjustments", _PRACTICE),
 )

@@ -39,6 +39,32 @@ INSERT_EVENT = (
     f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)})"
 )
+PRACTICE_COLUMNS = ("session_id", "device_id", "drill", "started_at", "ended_at", "day", "reps",
+                    "good", "passed", "next_drill", "practise_next", "summary", "received_at")
+INSERT_PRACTICE = (
+    f"INSERT OR IGNORE INTO practice_sessions ({', '.join(PRACTICE_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in PRACTICE_COLUMNS)})"
+)
+# Per local day: sessions, reps, good reps, and the next drill of the day's last session.
+PRACTICE_DAYS = """
+SELECT day, COUNT(*), SUM(reps), SUM(good),
+       (SELECT p2.practise_next FROM practice_sessions AS p2
+        WHERE p2.day = p.day AND (:device IS NULL OR p2.device_id = :device)
+        ORDER BY p2.ended_at DESC LIMIT 1)
+FROM practice_sessions AS p
+WHERE day BETWEEN :first AND :last AND (:device IS NULL OR device_id = :device)
+GROUP BY day ORDER BY day
+"""
+ADJUSTMENT_FIELDS = ("id, device_id, bulge_flat, bulge_round, squat_min_knee_deg, "
+                     "agreement_before, agreement_after, reviews, accepted_by, accepted_at")
+ACTIVE_ADJUSTMENT = (f"SELECT {ADJUSTMENT_FIELDS} FROM device_adjustments "
+                     "WHERE device_id = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1")
+INSERT_ADJUSTMENT = (
+    "INSERT INTO device_adjustments (device_id, bulge_flat, bulge_round, squat_min_knee_deg, "
+    "agreement_before, agreement_after, reviews, accepted_by, accepted_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UNDO_ADJUSTMENT = "UPDATE device_adjustments SET undone_by = ?, undone_at = ? WHERE id = ?"
 INSERT_POSE = "INSERT INTO event_pose (id, trace_rate_hz, landmarks) VALUES (?, ?, ?)"
 DEVICE_EVENT = (
     "INSERT INTO devices (device_id, last_event_at, events_total, software_version, model) "
@@ -79,6 +105,8 @@ COUNT_REJECT = (
 # every stored event) change nothing.
 REDAY_EVENTS = ("UPDATE events SET day = hw_local_day(started_at) "
                 "WHERE day IS NOT hw_local_day(started_at)")
+REDAY_PRACTICE = ("UPDATE practice_sessions SET day = hw_local_day(started_at) "
+                  "WHERE day IS NOT hw_local_day(started_at)")
 REBUILD_DAILY = (
     "DELETE FROM daily;\n"
     f"INSERT INTO daily (day, device_id, activity, posture, {DAILY_COLS}) "

@@ -22,6 +22,7 @@ import uvicorn
 
 from dashboard.errors import DashboardError
 from dashboard.ingest.mqtt import Ingest
+from dashboard.ingest.practice_link import PracticeLink
 from dashboard.settings import Settings
 from dashboard.store.writer import Writer
 from dashboard.web import auth
@@ -114,7 +115,9 @@ class Dashboard:
             self.sock.close()
             raise
         self.ingest = Ingest(self.settings, self.writer) if ingest else None
-        self.app = create_app(self.settings, writer=self.writer, ingest=self.ingest)
+        self.practice = PracticeLink(self.settings.mqtt) if ingest else None
+        self.app = create_app(self.settings, writer=self.writer, ingest=self.ingest,
+                              practice_link=self.practice)
         config = uvicorn.Config(
             self.app, log_level="warning", access_log=False, lifespan="on",
             # Open server-sent-event streams never finish on their own.
@@ -130,6 +133,8 @@ class Dashboard:
     def start(self, timeout_s: float = 20.0) -> Dashboard:
         if self.ingest is not None:
             self.ingest.start()
+        if self.practice is not None:
+            self.practice.start()
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                         name="dashboard-http", daemon=True)
         self._thread.start()
@@ -148,6 +153,8 @@ class Dashboard:
             self._thread = None
         if self.ingest is not None:
             self.ingest.stop()
+        if self.practice is not None:
+            self.practice.stop()
         self.sock.close()
         self.writer.close()
 
@@ -170,6 +177,8 @@ def run(settings: Settings, *, demo_user: bool = False,
         announce(f"demo account: user {DEMO_USER}, password {password}")
     if dash.ingest is not None:
         dash.ingest.start()
+    if dash.practice is not None:
+        dash.practice.start()
     announce(f"hingewatch dashboard: open {dash.url}"
              + (" (no login from this machine)" if settings.allow_localhost else ""))
     announce(f"collecting events from {settings.mqtt.url} "
@@ -179,6 +188,8 @@ def run(settings: Settings, *, demo_user: bool = False,
     finally:
         if dash.ingest is not None:
             dash.ingest.stop()
+        if dash.practice is not None:
+            dash.practice.stop()
         dash.sock.close()
         dash.writer.close()
     return 0
