@@ -11,7 +11,7 @@ straight back's outline and 6.5 % is plainly rounded, so a flat cut-off stays in
 0.015–0.035 and a round one in 0.035–0.065, with at least 0.01 between them (a "between"
 band always remains, so a rounded back is never called a hinge by a nudge). A squat bends
 the knees well past a soft-knee hinge (15–50°), so its boundary stays in 45–75°. The
-defaults are the classifier's own (a test holds them equal), so the fixtures and the
+defaults are the classifier's own (defined here, read there), so the fixtures and the
 synthetic metrics, measured with the defaults, cannot fall by anything adjusted here.
 
 `reread` is what an adjustment means for a bend already recorded: its verdict again from
@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 ADJUST_SCHEMA_ID = "hingewatch.adjust/1"
 MAX_ADJUST_BYTES = 1024
 
-# The classifier's defaults (edge.analysis.classifier; tests/test_adjustment.py).
+# The classifier's defaults, defined here once (edge.analysis.classifier explains them).
 BULGE_FLAT = 0.025
 BULGE_ROUND = 0.045
 SQUAT_MIN_KNEE_DEG = 60.0
