@@ -154,7 +154,8 @@ class Agent:
             return
         if self.engine is None:
             p = self.config.pose
-            self.engine = create_engine(p.engine, p.variant, p.threads, p.runtime)
+            self.engine = create_engine(p.engine, p.variant, p.threads, p.runtime,
+                                        precision=p.precision)
         rate = self.config.analysis.rate_hz
         next_due = 0.0
         last_index = -1
@@ -241,6 +242,7 @@ class Agent:
             cpu_percent=self.cpu.read(),
             soc_temp_c=soc_temperature_c(),
             simulated=self.simulated,
+            pose_precision=getattr(engine, "precision", None),
             device_id=self.config.device.id,
             person_present=self.analyzer.last_sample is not None,
             posture_now=self.posture_now(),

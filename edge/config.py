@@ -76,6 +76,9 @@ class PoseConfig:
     # Interpreter threads: one per core the model may use (a Pi 4/5 has 4).
     threads: int = 2
     runtime: Literal["auto", "litert", "tflite"] = "auto"
+    # "int8": the models `hingewatch models quantize` builds (faster on a Pi's CPU); "auto":
+    # int8 on arm64 when they are built, float otherwise.
+    precision: Literal["auto", "float", "int8"] = "auto"
 
     def __post_init__(self) -> None:
         _need(1 <= self.threads <= 16, "threads", "1-16", self.threads)

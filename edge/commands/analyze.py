@@ -72,7 +72,7 @@ def _engine(args: argparse.Namespace, tracking: bool = True) -> PoseEngine:
     # MoveNet has no world landmarks and no person mask: its angles come from the picture
     # and its verdicts never see the back line (lower confidence, no rounding reasons).
     return create_engine(args.engine, args.variant, args.threads, args.runtime, tracking,
-                         model=args.model)
+                         model=args.model, precision=args.precision)
 
 
 def bend_record(b: AnalyzedBend) -> dict[str, Any]:
