@@ -16,7 +16,7 @@ setup: $(STAMP) models
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[edge,dashboard,demo,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[edge,dashboard,demo,dev,quantize]'
 	touch $(STAMP)
 
 models: $(STAMP)

@@ -10,6 +10,7 @@ import pytest
 
 from edge.errors import ModelError
 from edge.pose.models import model_names, model_path
+from edge.pose.runtime import available_runtime
 from tests.conftest import fixtures_dir
 
 _failed: dict[str, str] = {}
@@ -17,6 +18,9 @@ _failed: dict[str, str] = {}
 
 def need_int8(variant: str = "full") -> None:
     """Return once the int8 models of `variant` load; skip (or fail a broken build) else."""
+    if available_runtime() != "litert":
+        pytest.skip("int8 is held on ai-edge-litert: tflite-runtime 2.14 has no XNNPACK int8 "
+                    "kernels by default (8x slower than float here) and rounds otherwise")
     if variant in _failed:
         pytest.fail(_failed[variant])
     try:

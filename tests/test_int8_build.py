@@ -21,6 +21,8 @@ from edge.pose.quantize.fold import densify, prepare
 from tests.int8_models import need_int8
 
 pytestmark = pytest.mark.pose
+# Folding reads and writes the flatbuffer through ai-edge-litert's schema module.
+pytest.importorskip("ai_edge_litert", reason="the int8 build needs ai-edge-litert")
 
 
 def _outputs(model: bytes, x: np.ndarray) -> list[np.ndarray]:

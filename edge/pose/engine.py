@@ -41,7 +41,7 @@ def create_engine(
         from edge.pose.blazepose import BlazePose
         from edge.pose.models import resolve_precision
 
-        chosen, why = resolve_precision(precision, variant)
+        chosen, why = resolve_precision(precision, variant, runtime)
         if why:
             log.warning("%s", why)
         return BlazePose(variant=variant, num_threads=num_threads, runtime=runtime,

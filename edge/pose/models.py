@@ -21,6 +21,7 @@ from pathlib import Path
 
 from edge.errors import ModelError
 from edge.pose.built import BuildSpec, arm64, verify_built
+from edge.pose.runtime import RuntimeName, available_runtime
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # In a checkout the manifest is models/manifest.toml; an installed package carries it in
@@ -47,17 +48,22 @@ PRECISION_CHOICES = ("auto", *PRECISIONS)
 INT8_SUFFIX = "_int8"
 
 
-def resolve_precision(requested: str, variant: str) -> tuple[str, str | None]:
+def resolve_precision(requested: str, variant: str,
+                      runtime: RuntimeName = "auto") -> tuple[str, str | None]:
     """The precision to run and, when "auto" could not have its way, why.
 
     "auto" is int8 on arm64 (a Pi: the int8 kernels are where its speed is) when the int8
-    models are built and intact, and float otherwise; "int8" and "float" are taken as said.
+    models are built and intact and the runtime is ai-edge-litert, and float otherwise;
+    "int8" and "float" are taken as said. tflite-runtime 2.14 has no XNNPACK int8 kernels
+    by default: it ran the int8 landmark model 8× slower than the float one here.
     """
     if requested != "auto":
         model_names(variant, requested)  # ValueError for an unknown precision
         return requested, None
     if not arm64():
         return "float", None
+    if available_runtime(runtime) != "litert":
+        return "float", "int8 needs ai-edge-litert (tflite-runtime runs it slower than float)"
     try:
         for name in model_names(variant, "int8"):
             model_path(name)
