@@ -51,6 +51,9 @@ test-tflite: system-deps setup $(LEGACY_STAMP)
 
 bench: setup
 	bash bench/run.sh
+	$(BIN)/hingewatch models fetch --variant lite
+	$(BIN)/hingewatch models fetch --variant heavy
+	$(BIN)/python bench/precision_bench.py
 	$(BIN)/python bench/events_bench.py
 	$(BIN)/python bench/dashboard_bench.py
 	$(BIN)/python bench/dashboard_load_bench.py
