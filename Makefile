@@ -9,7 +9,7 @@ LEGACY_STAMP := $(LEGACY)/.installed
 FIXTURES ?= ../shared/fixtures
 export HINGEWATCH_FIXTURES ?= $(abspath $(FIXTURES))
 
-.PHONY: setup models demo system-deps test test-main test-tflite bench lint clean
+.PHONY: setup models demo system-deps test test-main test-tflite test-arm64 bench lint clean
 
 setup: $(STAMP) models
 
@@ -48,6 +48,10 @@ $(LEGACY_STAMP): pyproject.toml
 test-tflite: system-deps setup $(LEGACY_STAMP)
 	HINGEWATCH_EXPECT_RUNTIME=tflite $(LEGACY)/bin/python -m pytest -q \
 		tests/test_runtime.py $$(grep -l 'mark.pose' tests/test_*.py)
+
+# arm64 for real: a Debian 12 arm64 root under qemu user emulation (root; tests/arm64/smoke.sh).
+test-arm64: setup
+	bash tests/arm64/smoke.sh
 
 bench: setup
 	bash bench/run.sh
