@@ -176,3 +176,18 @@ def test_the_starter_renders_hold_with_int8(fixtures: Path) -> None:
     stored = json.loads(METRICS.read_text())["starter_renders"]
     for key in ("coverage", "confident_balanced_accuracy"):
         assert figures[key] >= stored[key], f"int8: {key} fell from {stored[key]} to {figures[key]}"
+
+
+def test_the_config_takes_a_precision_and_names_a_wrong_one() -> None:
+    from edge.config import ConfigError, parse
+
+    assert parse({}).pose.precision == "auto"
+    assert parse({"pose": {"precision": "int8"}}).pose.precision == "int8"
+    with pytest.raises(ConfigError, match=r"hw\.toml.*precision.*int4"):
+        parse({"pose": {"precision": "int4"}}, "hw.toml")
+
+
+def test_quantize_without_fixtures_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = _cli("models", "quantize", "--force", "--fixtures", str(tmp_path / "none"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "give --fixtures" in done.stderr
