@@ -80,7 +80,8 @@ started=$SECONDS
 if ! env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_DEFAULT_TIMEOUT=180 HINGEWATCH_FIXTURES=/opt/fixtures \
-    chroot "$CHROOT" bash /opt/inside.sh /opt/out 2>&1 | sed 's/^/arm64:   /'; then
+    "$(command -v chroot)" "$CHROOT" bash /opt/inside.sh /opt/out 2>&1 \
+    | sed 's/^/arm64:   /'; then
     fail "inside the arm64 root"
 fi
 step "inside took $((SECONDS - started)) s"
