@@ -161,7 +161,7 @@ def test_the_check_refuses_a_model_beyond_its_limits(fixtures: Path) -> None:
     assert len(strict.failures) == 1 and strict.failures[0].startswith("clip_mean_px")
 
 
-def test_quantize_keeps_an_intact_build_and_says_so(tmp_path: Path) -> None:
+def test_quantize_keeps_an_intact_build_and_says_so() -> None:
     need_int8("full")
     done = subprocess.run([sys.executable, "-m", "edge.cli", "models", "quantize"],
                           capture_output=True, text=True, timeout=120)

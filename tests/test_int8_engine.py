@@ -188,6 +188,7 @@ def test_the_config_takes_a_precision_and_names_a_wrong_one() -> None:
 
 
 def test_quantize_without_fixtures_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    pytest.importorskip("ai_edge_quantizer", reason="pip install 'hingewatch[quantize]'")
     done = _cli("models", "quantize", "--force", "--fixtures", str(tmp_path / "none"))
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "give --fixtures" in done.stderr
