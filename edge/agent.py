@@ -147,7 +147,8 @@ class Agent:
     def _engine(self) -> PoseEngine:
         if self.engine is None:  # made once, the first time a source has frames
             p = self.config.pose
-            self.engine = create_engine(p.engine, p.variant, p.threads, p.runtime)
+            self.engine = create_engine(p.engine, p.variant, p.threads, p.runtime,
+                                        precision=p.precision)
         return self.engine
 
     def _handle(self, timed: TimedPose) -> None:
@@ -206,6 +207,7 @@ class Agent:
             cpu_percent=self.cpu.read(),
             soc_temp_c=soc_temperature_c(),
             simulated=self.stream is not None and self.stream.simulated,
+            pose_precision=getattr(self.engine, "precision", None),
             device_id=self.config.device.id,
             person_present=self.analyzer.last_sample is not None,
             posture_now=self.posture_now(),
