@@ -52,6 +52,7 @@ DEVICE = "kitchen"
 def household(fps: float, seed: int = 0) -> list[Pose | None]:
     """Side-on hinges and rounded bends, one after the other (about 4 s each)."""
     def motion(kind: str, subtype: str, trunk: float, knee: float, lumbar: float) -> Motion:
+        # type: ignore on the next line: kind and subtype names, checked by Motion
         return Motion(kind=kind, subtype=subtype, depth=1.0, down_s=1.0, hold_s=0.6,  # type: ignore[arg-type]
                       up_s=1.0, trunk_deg=trunk, knee_deg=knee, lumbar_deg=lumbar,
                       thoracic_deg=-5.0, neck_deg=0.0)

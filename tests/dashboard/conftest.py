@@ -43,6 +43,7 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0,
 def make_settings(folder: Path, **changes: object) -> Settings:
     base = Settings(db_path=folder / "dashboard.sqlite3", http_port=0, timezone=ZONE,
                     mqtt=DashboardMqtt(client_id=f"hw-dash-{uuid.uuid4().hex[:10]}"))
+    # type: ignore on the next line: test values of each field's type, checked by the dataclass
     return replace(base, **changes)  # type: ignore[arg-type]
 
 

@@ -143,6 +143,7 @@ def test_auto_reconnects_with_3_1_1_when_the_broker_refuses_5(tmp_path: Path) ->
         for ingest in _ingest(settings):
             refused = ReasonCode(PacketTypes.CONNACK, identifier=UNSUPPORTED_PROTOCOL)
             # type: ignore: a refusal carries no session flags, so None stands for them.
+            # type: ignore on the next line: see the line above
             ingest._on_connect(ingest._client, None, None, refused, None)  # type: ignore[arg-type]
             assert ingest.wait_connected(20), ingest.status()
             assert ingest.status().last_error is None

@@ -170,6 +170,7 @@ def test_a_write_without_the_csrf_token_is_refused(site: Dashboard, page: Any,
     assert "Not allowed" in page.locator("h1").text_content()
     shot(page, artifacts, "09-csrf-refused")
     reader = Reader(site.settings.db_path)
+    # type: ignore on the next line: the event was stored above
     assert reader.event(event.event_id).review is None  # type: ignore[union-attr]
     reader.close()
 
