@@ -21,6 +21,7 @@ from edge.pose.models import model_path, resolve_precision
 from edge.pose.runtime import load_interpreter
 from edge.pose.tensors import PixelInput, model_precision
 from edge.state import STATE_SCHEMA_PATH, validate_state
+from tests.conftest import assert_starter_renders_hold
 from tests.int8_models import need_int8
 
 pytestmark = pytest.mark.pose
@@ -170,13 +171,7 @@ def test_the_starter_renders_hold_with_int8(fixtures: Path) -> None:
         pytest.skip(f"{labels} is absent")
     need_int8("full")
     done = _cli("eval", str(labels), "--precision", "int8")
-    assert done.returncode == 0, done.stderr
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
-    for truth, said in figures["confusion"].items():
-        assert set(said) <= {truth, "unsure"}, (truth, said, done.stderr)
-    stored = json.loads(METRICS.read_text())["starter_renders"]
-    for key in ("coverage", "confident_balanced_accuracy"):
-        assert figures[key] >= stored[key], f"int8: {key} fell from {stored[key]} to {figures[key]}"
+    assert_starter_renders_hold(done, "int8: ")
 
 
 def test_the_config_takes_a_precision_and_names_a_wrong_one() -> None:

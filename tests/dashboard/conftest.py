@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import paho.mqtt.client as mqtt
@@ -81,6 +82,15 @@ def publish(port: int, messages: Iterable[tuple[str, bytes | str]], *, qos: int 
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def log_in(page: Any, url: str, name: str = "anna", password: str = PASSWORD) -> None:
+    """Sign `page` (a Playwright page) in through the login form."""
+    page.goto(url + "login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(url)
 
 
 def login(base_url: str, name: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:

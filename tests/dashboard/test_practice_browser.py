@@ -20,7 +20,7 @@ from edge.config import parse
 from edge.config_tables import changed
 from edge.delivery.topics import live_topic, status_topic
 from edge.practice.hook import PracticeHook
-from tests.dashboard.conftest import PASSWORD, add_user, make_settings, publish, wait_until
+from tests.dashboard.conftest import add_user, log_in, make_settings, publish, wait_until
 from tests.dashboard.practice_clip import SQUATS_CLIP, clip_poses, play
 from tests.mqtt_broker import Broker
 
@@ -54,14 +54,6 @@ def device(tmp_path: Path, module_broker: Broker, site: Dashboard) -> Iterator[P
     yield hook
     hook.close()
     publish(module_broker.port, [(status_topic(DEVICE), "")], retain=True)
-
-
-def log_in(page: Any, url: str) -> None:
-    page.goto(url + "login")
-    page.fill("input[name=username]", "anna")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url)
 
 
 def test_practice_squats_live_in_the_browser(site: Dashboard, device: PracticeHook,

@@ -16,7 +16,14 @@ from dashboard.web.server import Dashboard
 from edge.config_tables import changed
 from edge.delivery.live import live_frame
 from edge.delivery.topics import live_topic, practice_cmd_topic, status_topic
-from tests.dashboard.conftest import PASSWORD, add_user, login, make_settings, publish, wait_until
+from tests.dashboard.conftest import (
+    add_user,
+    log_in,
+    login,
+    make_settings,
+    publish,
+    wait_until,
+)
 from tests.mqtt_broker import Broker, Collector
 from tests.test_practice_live import _deepest_sample
 
@@ -53,11 +60,7 @@ def test_the_back_line_is_coloured_by_straightness(site: Dashboard, module_broke
     context = browser.new_context()
     page = context.new_page()
     try:
-        page.goto(site.url + "login")
-        page.fill("input[name=username]", "anna")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(site.url)
+        log_in(page, site.url)
         page.goto(site.url + "practice")
         # No session yet: a frame is not ours to show.
         publish(module_broker.port, [(live_topic("kitchen"), straight)], qos=0)
