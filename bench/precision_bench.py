@@ -32,10 +32,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.analysis.offline import classify_frame  # noqa: E402
-
 from edge.capture.frames import Frame  # noqa: E402
 from edge.capture.sources import VideoSource, read_image  # noqa: E402
+from edge.commands.analyze import classify_frame  # noqa: E402
 from edge.errors import ModelError  # noqa: E402
 from edge.pose.blazepose import BlazePose  # noqa: E402
 from edge.pose.models import load_builds, model_names, model_path  # noqa: E402
