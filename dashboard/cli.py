@@ -58,6 +58,8 @@ def _where(p: argparse.ArgumentParser) -> None:
                    help=f"the TOML config file (default {DEFAULT_CONFIG} when it exists)")
     p.add_argument("--db", type=Path, default=_ABSENT, dest="db_path",
                    help=f"the dashboard's SQLite file (default {default_db_path()})")
+    p.add_argument("--db-url", default=_ABSENT, dest="db_url",
+                   help="a PostgreSQL store instead of the file: postgresql://user@host/db")
 
 
 def _serve_options(p: argparse.ArgumentParser) -> None:
@@ -94,7 +96,7 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
 
 
 _SETTING_OPTIONS = (
-    "db_path", "http_host", "http_port", "mqtt_host", "mqtt_port", "mqtt_username",
+    "db_path", "db_url", "http_host", "http_port", "mqtt_host", "mqtt_port", "mqtt_username",
     "mqtt_protocol",
     "mqtt_password_file", "mqtt_client_id", "allow_localhost", "timezone", "secure_cookies",
     "streak_goal",
@@ -114,6 +116,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
 
 def run_adduser(args: argparse.Namespace) -> int:
+    from dashboard.store.dialect import shown
     from dashboard.store.writer import Writer
     from dashboard.web import auth
     from edge.events import now_ms
@@ -127,14 +130,14 @@ def run_adduser(args: argparse.Namespace) -> int:
             if getpass.getpass("again: ") != password:
                 raise DashboardError("the two passwords differ")
         auth.check_new_user(args.name, password, args.role)
-        writer = Writer(settings.db_path)  # no zone: adding a user never re-dates events
+        writer = Writer(settings.store)  # no zone: adding a user never re-dates events
         try:
             writer.add_user(args.name, auth.hash_password(password), args.role, now_ms(),
                             replace=args.replace)
         finally:
             writer.close()
         print(f"{'updated' if args.replace else 'added'} {args.role} {args.name} "
-              f"in {settings.db_path}")
+              f"in {shown(settings.store)}")
         return 0
 
     return _guarded(add)

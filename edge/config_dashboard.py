@@ -65,6 +65,9 @@ class DashboardConfig(Table):
     error: ClassVar[type[Exception]] = ConfigError
 
     db_path: Path = field(default_factory=default_db_path)
+    # A central store shared by many homes: "postgresql://user@host/db" (the password from
+    # ~/.pgpass or PGPASSWORD, never here). Unset: the SQLite file `db_path`.
+    db_url: str | None = None
     http_host: str = "127.0.0.1"
     # 0: any free port (tests).
     http_port: Annotated[int, Between(0, 65535)] = 8080
@@ -85,6 +88,9 @@ class DashboardConfig(Table):
     def check(self) -> None:
         # `~` is the dashboard user's home; a str from code becomes a Path.
         object.__setattr__(self, "db_path", Path(self.db_path).expanduser())
+        if self.db_url is not None:
+            self.need(self.db_url.startswith(("postgresql://", "postgres://")), "db_url",
+                      "a postgresql:// URL", self.db_url.split("@")[-1])
         self.need(0.0 < self.streak_goal <= 1.0, "streak_goal", "0 < goal <= 1",
                   self.streak_goal)
         try:
@@ -103,6 +109,11 @@ class DashboardConfig(Table):
             raise ConfigError(f"secret_key_file: expected at least {_MIN_SECRET_KEY} "
                               "characters in the key")
         return key
+
+    @property
+    def store(self) -> Path | str:
+        """Where the dashboard keeps its data: the PostgreSQL URL if set, else the file."""
+        return self.db_url if self.db_url is not None else self.db_path
 
     @property
     def zone(self) -> ZoneInfo:

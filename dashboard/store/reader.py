@@ -1,16 +1,16 @@
-"""The SQLite store's readers: read-only, one connection per thread, so a page never blocks
-ingest and ingest never blocks a page (WAL). Rows come back as `sqlite3.Row`s and every
-record is built from them by column name."""
+"""The store's readers: read-only, one connection per thread, so a page never blocks ingest
+and ingest never blocks a page. Rows are read by position or column name (`sqlite3.Row`,
+or the PostgreSQL rows of `dialect.py`) and every record is built from them by name."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from dashboard.errors import StoreError
 from dashboard.store import sql
+from dashboard.store.dialect import Connection, open_dialect
 from dashboard.store.landmarks import StoredTrace, unpack
 from dashboard.store.records import (
     DayRow,
@@ -21,37 +21,32 @@ from dashboard.store.records import (
     User,
     named,
 )
-from dashboard.store.writer import BUSY_TIMEOUT_MS
 
 
 class Reader:
     """Read-only access; each thread gets its own connection on first use."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._uri = self.path.resolve().as_uri() + "?mode=ro"
+    def __init__(self, location: Path | str) -> None:
+        self.dialect = open_dialect(location)
+        self.path = self.dialect.shown
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[Connection] = []
         self._all_lock = threading.Lock()
 
-    def connect(self) -> sqlite3.Connection:
+    def connect(self) -> Connection:
         """A new read-only connection (the caller owns it)."""
         try:
-            conn = sqlite3.connect(
-                self._uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-            )
-            conn.row_factory = sqlite3.Row  # records are built by column name
-            for pragma in sql.PRAGMAS_READER:
-                conn.execute(pragma)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the dashboard database {self.path}: {exc}") from exc
+            conn = self.dialect.connect(read_only=True)
+        except self.dialect.errors as exc:
+            raise StoreError(f"cannot read the dashboard database {self.path}: "
+                             f"{' '.join(str(exc).split())}") from exc
         with self._all_lock:
             self._all.append(conn)
         return conn
 
     @property
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def _conn(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self.connect()
             self._local.conn = conn
@@ -127,8 +122,7 @@ class Reader:
         return int(self._conn.execute(sql.EVENT_TOTAL).fetchone()[0])
 
     def size_bytes(self) -> int:
-        pages = self._conn.execute(sql.PAGE_COUNT).fetchone()[0]
-        return int(pages) * int(self._conn.execute(sql.PAGE_SIZE).fetchone()[0])
+        return self.dialect.size_bytes(self._conn)
 
     def user_credentials(self, name: str) -> tuple[User, str] | None:
         row = self._conn.execute(sql.GET_USER, (name,)).fetchone()
@@ -138,6 +132,6 @@ class Reader:
         row = self._conn.execute(sql.GET_SESSION, (token_hash, now)).fetchone()
         return None if row is None else User(row[0], row[1])
 
-    def data_version(self, conn: sqlite3.Connection) -> int:
+    def data_version(self, conn: Connection) -> int:
         """Changes whenever another connection commits (see the live watcher)."""
-        return int(conn.execute(sql.DATA_VERSION).fetchone()[0])
+        return self.dialect.data_version(conn)

@@ -1,31 +1,22 @@
-"""Every SQL statement of the dashboard's store but its migrations (`migrations.py`).
+"""Every SQL statement of the dashboard's store but its migrations (`migrations.py`) and
+the few that differ between SQLite and PostgreSQL (`dialect.py`).
 
-The store is one SQLite file in WAL mode; `migrations.py` says what its tables hold.
+Each statement here runs on both stores as written: upserts name the stored row by its
+table (PostgreSQL finds a bare column ambiguous there), sums go through `coalesce(sum(..))`
+(SQLite's `total` is its own), and an optional parameter is cast (PostgreSQL must know its
+type). `migrations.py` says what the tables hold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.store.migrations import DAILY_ADDS, DAILY_COLS
+from dashboard.store.migrations import DAILY_ADDS, DAILY_COLS, DAILY_NUMBERS
 from dashboard.store.records import EVENT_COLUMNS, REVIEW_COLUMNS
 
 # What a reviewer may call a bend. The device's own verdict (`events.posture`) has no CHECK:
 # it is whatever the event's schema allowed (bend/2 added `unsure`, no migration needed).
 LABELS: tuple[str, ...] = ("hinge", "round", "squat", "not_a_bend")
-
-PRAGMAS_WRITER = (
-    "PRAGMA journal_mode = WAL",
-    # NORMAL in WAL mode: a power cut can lose the last commits but never corrupts; the
-    # broker re-sends what we had not acknowledged, so nothing is lost end to end.
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
-)
-PRAGMAS_READER = ("PRAGMA query_only = 1",)
-
-USER_VERSION = "PRAGMA user_version"
-SET_USER_VERSION = "PRAGMA user_version = {version:d}"
-DATA_VERSION = "PRAGMA data_version"
 
 META_GET = "SELECT value FROM meta WHERE key = ?"
 META_SET = (
@@ -35,19 +26,23 @@ META_SET = (
 
 # --- ingest -----------------------------------------------------------------------------
 
+# A duplicate event_id inserts nothing and returns no row.
 INSERT_EVENT = (
-    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)})"
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)}) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING id"
 )
 INSERT_POSE = "INSERT INTO event_pose (id, trace_rate_hz, landmarks) VALUES (?, ?, ?)"
 DEVICE_EVENT = (
     "INSERT INTO devices (device_id, last_event_at, events_total, software_version, model) "
     "VALUES (?, ?, 1, ?, ?) "
-    "ON CONFLICT (device_id) DO UPDATE SET events_total = events_total + 1, "
-    "software_version = iif(excluded.last_event_at >= coalesce(last_event_at, ''), "
-    "excluded.software_version, software_version), "
-    "model = iif(excluded.last_event_at >= coalesce(last_event_at, ''), excluded.model, model), "
-    "last_event_at = max(coalesce(last_event_at, ''), excluded.last_event_at)"
+    "ON CONFLICT (device_id) DO UPDATE SET events_total = devices.events_total + 1, "
+    "software_version = CASE WHEN excluded.last_event_at >= coalesce(devices.last_event_at, '') "
+    "THEN excluded.software_version ELSE devices.software_version END, "
+    "model = CASE WHEN excluded.last_event_at >= coalesce(devices.last_event_at, '') "
+    "THEN excluded.model ELSE devices.model END, "
+    "last_event_at = CASE WHEN excluded.last_event_at >= coalesce(devices.last_event_at, '') "
+    "THEN excluded.last_event_at ELSE devices.last_event_at END"
 )
 DEVICE_SEEN = (
     "INSERT INTO devices (device_id, last_message_at) VALUES (?, ?) "
@@ -64,26 +59,24 @@ DEVICE_STATE = (
 )
 COUNT_KIND = (
     "INSERT INTO ingest_counts (kind, count, last_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (kind) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at"
+    "ON CONFLICT (kind) DO UPDATE SET count = ingest_counts.count + excluded.count, "
+    "last_at = excluded.last_at"
 )
 COUNT_REJECT = (
     "INSERT INTO rejects (reason, count, last_at, last_topic, last_detail) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count, "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reason) DO UPDATE SET "
+    "count = rejects.count + excluded.count, "
     "last_at = excluded.last_at, last_topic = excluded.last_topic, "
     "last_detail = excluded.last_detail"
 )
 
 # --- time zone change -------------------------------------------------------------------
 
-# Only the rows whose day really moves: UTC and Etc/UTC (or any two zones that agree on
-# every stored event) change nothing.
-REDAY_EVENTS = ("UPDATE events SET day = hw_local_day(started_at) "
-                "WHERE day IS NOT hw_local_day(started_at)")
 REBUILD_DAILY = (
     "DELETE FROM daily;\n"
     f"INSERT INTO daily (day, device_id, activity, posture, {DAILY_COLS}) "
     "SELECT e.day, e.device_id, e.activity, coalesce(r.label, e.posture), "
-    + ", ".join(f"total({expr})" for _, expr in DAILY_ADDS)
+    + ", ".join(f"coalesce(sum({expr}), 0)" for _, expr in DAILY_NUMBERS)
     + " FROM events AS e LEFT JOIN reviews AS r ON r.event_id = e.event_id "
     "GROUP BY 1, 2, 3, 4;"
 )
@@ -186,14 +179,15 @@ DAILY_SUMS = (
     "SELECT day, activity, posture, "
     + ", ".join(f"sum({c}) AS {c}" for c, _ in DAILY_ADDS)
     + " FROM daily "
-    "WHERE day >= :first AND day <= :last AND (:device IS NULL OR device_id = :device) "
+    "WHERE day >= :first AND day <= :last "
+    "AND (CAST(:device AS TEXT) IS NULL OR device_id = :device) "
     "AND n > 0 GROUP BY day, activity, posture ORDER BY day"
 )
 # Hinges and rounds per day up to a day: what the streaks are counted from.
 DAILY_SHARE = (
-    "SELECT day, total(CASE WHEN posture = 'hinge' THEN n END), "
-    "total(CASE WHEN posture = 'round' THEN n END) FROM daily "
-    "WHERE day <= :last AND (:device IS NULL OR device_id = :device) "
+    "SELECT day, coalesce(sum(CASE WHEN posture = 'hinge' THEN n END), 0), "
+    "coalesce(sum(CASE WHEN posture = 'round' THEN n END), 0) FROM daily "
+    "WHERE day <= :last AND (CAST(:device AS TEXT) IS NULL OR device_id = :device) "
     "AND posture IN ('hinge', 'round') GROUP BY day ORDER BY day"
 )
 ACTIVITIES = "SELECT DISTINCT activity FROM daily ORDER BY activity"
@@ -206,5 +200,3 @@ REJECTS = (
     "SELECT reason, count, last_at, last_topic, last_detail FROM rejects ORDER BY count DESC"
 )
 EVENT_TOTAL = "SELECT count(*) FROM events"
-PAGE_COUNT = "PRAGMA page_count"
-PAGE_SIZE = "PRAGMA page_size"

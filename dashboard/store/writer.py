@@ -1,10 +1,11 @@
-"""The SQLite store's one writer (BEGIN IMMEDIATE, serialised by a lock); `reader.py` has
-the many read-only readers.
+"""The store's one writer (a transaction at a time, serialised by a lock); `reader.py` has
+the many readers. The store is a SQLite file (a home) or a PostgreSQL database (a centre):
+`dialect.py` holds what differs.
 
 The ingest thread and the web handlers share one `Writer`; a second process (the
-`adduser` command next to a running dashboard) waits on SQLite's lock via busy_timeout.
-Readers open the file read-only, one connection per thread, so a page never blocks ingest
-and ingest never blocks a page (WAL).
+`adduser` command next to a running dashboard, another ingest process) waits on the
+store's own lock. Readers hold their own connections, so a page never blocks ingest and
+ingest never blocks a page (WAL on SQLite, MVCC on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from dashboard.errors import StoreError, StoreVersionError, UserError
 from dashboard.store import batch, migrations, sql
+from dashboard.store.dialect import Connection, open_dialect
 
-BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("hingewatch.dashboard.store")
 
 
@@ -34,25 +33,16 @@ class BatchResult:
     other: int                  # status and state messages
 
 
-def _statements(script: str) -> Iterator[str]:
-    """Split a migration into statements; `complete_statement` knows BEGIN ... END."""
-    pending = ""
-    for chunk in script.split(";"):
-        pending += chunk + ";"
-        if sqlite3.complete_statement(pending):
-            if pending.strip(" \n;"):
-                yield pending
-            pending = ""
-
-
 class Writer:
     """The one path that changes the database."""
 
-    def __init__(self, path: Path, timezone: str | None = None) -> None:
-        """`timezone`: the zone the dashboard counts days in; give it only where the
-        dashboard serves (it re-dates stored events when the setting changed). A command
-        that only manages accounts passes none and never touches an event."""
-        self.path = Path(path)
+    def __init__(self, location: Path | str, timezone: str | None = None) -> None:
+        """`location`: the SQLite file, or a `postgresql://` URL. `timezone`: the zone the
+        dashboard counts days in; give it only where the dashboard serves (it re-dates
+        stored events when the setting changed). A command that only manages accounts
+        passes none and never touches an event."""
+        self.dialect = open_dialect(location)
+        self.path = self.dialect.shown  # for messages: never a password
         self._lock = threading.Lock()
         self._conn = self._connect()
         self._broken = False  # the last write failed: open a new connection before the next
@@ -60,18 +50,13 @@ class Writer:
         if timezone is not None:
             self.follow_timezone(timezone)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> Connection:
+        errors: tuple[type[BaseException], ...] = (OSError, *self.dialect.errors)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
-            for pragma in sql.PRAGMAS_WRITER:
-                conn.execute(pragma)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the dashboard database {self.path}: {exc}") from exc
-        return conn
+            return self.dialect.connect(read_only=False)
+        except errors as exc:
+            raise StoreError(f"cannot open the dashboard database {self.path}: "
+                             f"{_one_line(exc)}") from exc
 
     def check_writable(self) -> None:
         """Raise StoreError (one line) unless a write commits: SQLite opens a file it may
@@ -82,46 +67,47 @@ class Writer:
     def _reopen(self) -> None:
         """A connection that failed may stay read-only (or hold a dead file handle) after
         the file is writable again: the next write starts from a new one."""
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(*self.dialect.errors):
             self._conn.close()
         self._conn = self._connect()
         self._broken = False
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
+        errors = self.dialect.errors
         with self._lock:
-            if self._broken:
-                self._reopen()
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
+                if self._broken:
+                    self._reopen()
+                self._conn.execute(self.dialect.begin)
+            except errors as exc:
                 self._broken = True
-                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+                raise StoreError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
             try:
                 yield self._conn
-            except sqlite3.Error as exc:
+            except errors as exc:
                 self._rollback(broken=True)
-                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+                raise StoreError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
             except BaseException:
                 self._rollback(broken=False)  # our own refusal (UserError): nothing broke
                 raise
             try:
                 self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except errors as exc:
                 self._rollback(broken=True)
-                raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+                raise StoreError(f"cannot commit to {self.path}: {_one_line(exc)}") from exc
 
     def _rollback(self, broken: bool) -> None:
         self._broken = self._broken or broken
-        with contextlib.suppress(sqlite3.Error):
-            if self._conn.in_transaction:
+        with contextlib.suppress(*self.dialect.errors):
+            if self.dialect.in_transaction(self._conn):
                 self._conn.execute("ROLLBACK")
 
     def migrate(self) -> int:
         """Bring the schema to the newest version; returns the version it is at."""
         latest = migrations.MIGRATIONS[-1][0]
         with self.transaction() as c:
-            version = int(c.execute(sql.USER_VERSION).fetchone()[0])
+            version = self.dialect.read_version(c)
             if version > latest:
                 raise StoreVersionError(
                     f"{self.path} has schema version {version}; this hingewatch knows up to "
@@ -129,28 +115,22 @@ class Writer:
                 )
             for number, _what, script in migrations.MIGRATIONS:
                 if number > version:
-                    for statement in _statements(script):
-                        c.execute(statement)
-                    c.execute(sql.SET_USER_VERSION.format(version=number))
+                    self.dialect.run_script(c, self.dialect.migration(number, script))
+                    self.dialect.write_version(c, number)
                     version = number
         return version
 
     def follow_timezone(self, timezone: str) -> int:
         """Days are local dates; when the zone setting changes, re-date the events whose
         day moves. Returns how many moved."""
-        zone = ZoneInfo(timezone)
-        self._conn.create_function(
-            "hw_local_day", 1, lambda s: batch.local_day(s, zone), deterministic=True
-        )
         moved = 0
         with self.transaction() as c:
             row = c.execute(sql.META_GET, ("timezone",)).fetchone()
             if row is None or row[0] != timezone:
                 if row is not None:
-                    moved = c.execute(sql.REDAY_EVENTS).rowcount
+                    moved = self.dialect.reday(c, timezone)
                     if moved:
-                        for statement in _statements(sql.REBUILD_DAILY):
-                            c.execute(statement)
+                        self.dialect.run_script(c, sql.REBUILD_DAILY)
                 c.execute(sql.META_SET, ("timezone", timezone))
         if moved:
             log.warning("the time zone changed from %s to %s: %d events moved to another day",
@@ -175,9 +155,9 @@ class Writer:
         with self.transaction() as c:
             for m in messages:
                 if isinstance(m, batch.EventMessage):
-                    cur = c.execute(sql.INSERT_EVENT, m.row)
-                    if cur.rowcount == 1:
-                        c.execute(sql.INSERT_POSE, (cur.lastrowid, m.trace_rate_hz, m.landmarks))
+                    inserted = c.execute(sql.INSERT_EVENT, m.row).fetchone()
+                    if inserted is not None:
+                        c.execute(sql.INSERT_POSE, (inserted[0], m.trace_rate_hz, m.landmarks))
                         c.execute(sql.DEVICE_EVENT, (m.device_id, m.row["started_at"],
                                                      m.software_version, m.model))
                         stored += 1
@@ -243,3 +223,8 @@ class Writer:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    """A driver's message on one line (PostgreSQL's carry a DETAIL and a HINT below)."""
+    return " ".join(str(exc).split())

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
@@ -30,6 +29,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from dashboard.errors import StoreError
+from dashboard.store.dialect import Connection
 from dashboard.store.reader import Reader
 from dashboard.web.deps import Services, UserDep, identity, services
 from dashboard.web.pages import today_context
@@ -55,8 +55,9 @@ class LiveWatcher:
 
     def __init__(self, reader: Reader, render: Callable[[], str]) -> None:
         self._reader = reader
+        self._errors: tuple[type[BaseException], ...] = (*reader.dialect.errors, StoreError)
         self._render = render
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         self._streams: set[asyncio.Event] = set()
         self._per_session: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,7 +90,7 @@ class LiveWatcher:
             poked.clear()
             try:
                 last, payload = await to_thread.run_sync(self._look, last)
-            except (sqlite3.Error, StoreError) as exc:
+            except self._errors as exc:
                 log.warning("live updates: cannot read the database: %s", exc)
                 continue
             except Exception:  # noqa: BLE001 - a bad render must not end live updates for good

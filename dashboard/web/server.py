@@ -23,6 +23,7 @@ import uvicorn
 from dashboard.errors import DashboardError
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
+from dashboard.store.dialect import shown
 from dashboard.store.writer import Writer
 from dashboard.web import auth
 from dashboard.web.app import create_app
@@ -57,7 +58,7 @@ def ensure_demo_user(settings: Settings, writer: Writer | None = None,
     """Create (or reset) a reviewer account for a demo; returns its new random password."""
     password = secrets.token_urlsafe(9)
     own = writer is None
-    w = writer or Writer(settings.db_path)  # no zone: an account never re-dates events
+    w = writer or Writer(settings.store)  # no zone: an account never re-dates events
     try:
         w.add_user(name, auth.hash_password(password), "reviewer", now_ms(), replace=True)
     finally:
@@ -103,7 +104,7 @@ class Dashboard:
         # Port 0 asks the OS for a free port; the settings then carry the one we got.
         self.settings = replace(settings, http_port=port)
         try:
-            self.writer = Writer(settings.db_path, settings.timezone)
+            self.writer = Writer(settings.store, settings.timezone)
         except DashboardError:
             self.sock.close()
             raise
@@ -173,7 +174,7 @@ def run(settings: Settings, *, demo_user: bool = False,
     announce(f"hingewatch dashboard: open {dash.url}"
              + (" (no login from this machine)" if settings.allow_localhost else ""))
     announce(f"collecting events from {settings.mqtt.url} "
-             f"into {settings.db_path}")
+             f"into {shown(settings.store)}")
     try:
         dash.server.run(sockets=[dash.sock])  # handles SIGINT and SIGTERM itself
     finally:
