@@ -29,10 +29,20 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        description=about + " Without a command it serves.")
     _serve_options(p)
     p.set_defaults(func=run_dashboard)
-    dsub = p.add_subparsers(dest="dashboard_command", metavar="{serve,adduser}")
+    dsub = p.add_subparsers(dest="dashboard_command", metavar="{serve,ingest,adduser}")
     s = dsub.add_parser("serve", help="serve the dashboard (the default)", description=about)
     _serve_options(s)
+    s.add_argument("--no-ingest", action="store_true",
+                   help="serve only; `hingewatch dashboard ingest` processes collect")
     s.set_defaults(func=run_dashboard)
+    i = dsub.add_parser(
+        "ingest", help="collect events from MQTT into the store, without the web server",
+        description="Collects every device's events from the broker into the store, and "
+                    "serves nothing. Several of them (on one machine or many) share the "
+                    "events when [dashboard.mqtt] share_group is set, each with its own "
+                    "--client-id.")
+    _ingest_options(i)
+    i.set_defaults(func=run_ingest)
     a = dsub.add_parser("adduser", help="add a dashboard account (or --replace its password)",
                         description="Adds an account. The password is asked for twice, or "
                                     "read from standard input with --password-stdin.")
@@ -64,27 +74,14 @@ def _where(p: argparse.ArgumentParser) -> None:
 
 def _serve_options(p: argparse.ArgumentParser) -> None:
     d = Settings()
-    _where(p)
     p.add_argument("--host", default=_ABSENT, dest="http_host",
                    help=f"address to serve on (default {d.http_host}: this machine only)")
     p.add_argument("--port", type=int, default=_ABSENT, dest="http_port",
                    help=f"default {d.http_port}")
-    p.add_argument("--mqtt-host", default=_ABSENT, help=f"broker (default {d.mqtt.host})")
-    p.add_argument("--mqtt-port", type=int, default=_ABSENT, help=f"default {d.mqtt.port}")
-    p.add_argument("--mqtt-username", default=_ABSENT)
-    p.add_argument("--mqtt-protocol", choices=("auto", "5", "3.1.1"), default=_ABSENT,
-                   help="MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)")
-    p.add_argument("--mqtt-password-file", type=Path, default=_ABSENT,
-                   help="a file holding only the broker password")
-    p.add_argument("--client-id", default=_ABSENT, dest="mqtt_client_id",
-                   help="MQTT client id; the broker keeps our session (and queued events) "
-                        f"under it (default {d.mqtt.client_id})")
+    _ingest_options(p)
     p.add_argument("--allow-localhost", action="store_const", const=True, default=_ABSENT,
                    help="let requests from 127.0.0.1 in without a login, as a reviewer "
                         "(not behind a reverse proxy on the same machine)")
-    p.add_argument("--timezone", default=_ABSENT,
-                   help=f"IANA zone days are counted in (default: this machine's, "
-                        f"{system_timezone()})")
     p.add_argument("--secure-cookies", action="store_const", const=True, default=_ABSENT,
                    help="send the session cookie over HTTPS only (behind a TLS proxy)")
     p.add_argument("--streak-goal", type=float, default=_ABSENT,
@@ -95,11 +92,32 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
                         "and print it with the URL")
 
 
+def _ingest_options(p: argparse.ArgumentParser) -> None:
+    d = Settings()
+    _where(p)
+    p.add_argument("--mqtt-host", default=_ABSENT, help=f"broker (default {d.mqtt.host})")
+    p.add_argument("--mqtt-port", type=int, default=_ABSENT, help=f"default {d.mqtt.port}")
+    p.add_argument("--mqtt-username", default=_ABSENT)
+    p.add_argument("--mqtt-protocol", choices=("auto", "5", "3.1.1"), default=_ABSENT,
+                   help="MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)")
+    p.add_argument("--mqtt-password-file", type=Path, default=_ABSENT,
+                   help="a file holding only the broker password")
+    p.add_argument("--client-id", default=_ABSENT, dest="mqtt_client_id",
+                   help="MQTT client id; the broker keeps our session (and queued events) "
+                        f"under it (default {d.mqtt.client_id})")
+    p.add_argument("--timezone", default=_ABSENT,
+                   help=f"IANA zone days are counted in (default: this machine's, "
+                        f"{system_timezone()})")
+    p.add_argument("--share-group", default=_ABSENT, dest="mqtt_share_group",
+                   help="share the events with the other ingest processes of this group "
+                        "(an MQTT shared subscription); default: take them all")
+
+
 _SETTING_OPTIONS = (
     "db_path", "db_url", "http_host", "http_port", "mqtt_host", "mqtt_port", "mqtt_username",
     "mqtt_protocol",
-    "mqtt_password_file", "mqtt_client_id", "allow_localhost", "timezone", "secure_cookies",
-    "streak_goal",
+    "mqtt_password_file", "mqtt_client_id", "mqtt_share_group", "allow_localhost", "timezone",
+    "secure_cookies", "streak_goal",
 )
 
 
@@ -112,7 +130,14 @@ def run_dashboard(args: argparse.Namespace) -> int:
     from dashboard.web.server import run  # uvicorn and the web app load only for this verb
 
     return _guarded(lambda: run(settings_from(args),
-                                demo_user=getattr(args, "demo_user", False)))
+                                demo_user=getattr(args, "demo_user", False),
+                                ingest=not getattr(args, "no_ingest", False)))
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from dashboard.ingest.alone import run  # no web server: uvicorn never loads
+
+    return _guarded(lambda: run(settings_from(args)))
 
 
 def run_adduser(args: argparse.Namespace) -> int:

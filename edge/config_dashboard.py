@@ -20,6 +20,8 @@ from edge.delivery.mqtt_config import BrokerConfig, Seconds32
 
 SECRET_KEY = Secret("secret_key_file", "HINGEWATCH_SECRET_KEY", "dashboard.secret_key")
 _MIN_SECRET_KEY = 16
+_SHARE_GROUP_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
 def default_db_path() -> Path:
@@ -55,6 +57,16 @@ class DashboardMqtt(BrokerConfig):
     session_expiry_s: Seconds32 = 7 * 24 * 3600
     reconnect_min_s: Annotated[float, Between(0.01, 60)] = 1.0
     reconnect_max_s: Annotated[float, Between(0.01, 3600)] = 30.0
+    # Set on a centre that runs several ingest processes: they share the event stream as
+    # the MQTT shared subscription `$share/<share_group>/hingewatch/+/event`, each event
+    # going to one of them. Each process still needs a client_id of its own.
+    share_group: str | None = None
+
+    def check(self) -> None:
+        super().check()
+        if self.share_group is not None:
+            self.need(bool(self.share_group) and set(self.share_group) <= _SHARE_GROUP_CHARS,
+                      "share_group", "letters, digits, '_', '.' or '-'", self.share_group)
 
 
 @dataclass(frozen=True)

@@ -159,13 +159,14 @@ class Dashboard:
         self.stop()
 
 
-def run(settings: Settings, *, demo_user: bool = False,
+def run(settings: Settings, *, demo_user: bool = False, ingest: bool = True,
         announce: Callable[[str], None] = print) -> int:
-    """Run in the foreground until interrupted; returns the exit code."""
+    """Run in the foreground until interrupted; returns the exit code. `ingest=False`:
+    the web server alone (a centre's `hingewatch dashboard ingest` processes collect)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    dash = Dashboard(settings)
+    dash = Dashboard(settings, ingest=ingest)
     if demo_user:
         password = ensure_demo_user(dash.settings, dash.writer)
         announce(f"demo account: user {DEMO_USER}, password {password}")
@@ -173,8 +174,9 @@ def run(settings: Settings, *, demo_user: bool = False,
         dash.ingest.start()
     announce(f"hingewatch dashboard: open {dash.url}"
              + (" (no login from this machine)" if settings.allow_localhost else ""))
-    announce(f"collecting events from {settings.mqtt.url} "
-             f"into {shown(settings.store)}")
+    if dash.ingest is not None:
+        announce(f"collecting events from {settings.mqtt.url} "
+                 f"into {shown(settings.store)}")
     try:
         dash.server.run(sockets=[dash.sock])  # handles SIGINT and SIGTERM itself
     finally:
