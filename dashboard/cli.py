@@ -54,7 +54,28 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="read the password from the first line of standard input")
     a.add_argument("--replace", action="store_true",
                    help="set a new password and role for an existing user (ends their sessions)")
+    a.add_argument("--household", action="append", dest="households", metavar="NAME",
+                   help="a household the new account sees (repeatable; default: home, "
+                        "the one household of a home dashboard)")
     a.set_defaults(func=run_adduser)
+    g = dsub.add_parser("grant", help="let an account see a household",
+                        description="Lets USER see HOUSEHOLD: its devices, their events, "
+                                    "summaries and reports, in every page and the API.")
+    _where(g)
+    g.add_argument("user")
+    g.add_argument("household")
+    g.set_defaults(func=run_grant)
+    h = dsub.add_parser("household", help="put devices in a household",
+                        description="Households group devices (a home's); an account sees "
+                                    "the households it was granted. A device in none is in "
+                                    "'home'.")
+    hsub = h.add_subparsers(dest="household_command", required=True, metavar="{add}")
+    ha = hsub.add_parser("add", help="make a household (if new) and move devices into it")
+    _where(ha)
+    ha.add_argument("name", help="household name: letters, digits, _ . @ -")
+    ha.add_argument("devices", nargs="*", metavar="DEVICE", help="device ids to move into it")
+    ha.set_defaults(func=run_household_add)
+    dsub.metavar = "{serve,ingest,adduser,grant,household}"
     return p
 
 
@@ -158,11 +179,56 @@ def run_adduser(args: argparse.Namespace) -> int:
         writer = Writer(settings.store)  # no zone: adding a user never re-dates events
         try:
             writer.add_user(args.name, auth.hash_password(password), args.role, now_ms(),
-                            replace=args.replace)
+                            replace=args.replace, households=args.households or ("home",))
         finally:
             writer.close()
         print(f"{'updated' if args.replace else 'added'} {args.role} {args.name} "
               f"in {shown(settings.store)}")
+        return 0
+
+    return _guarded(add)
+
+
+def run_grant(args: argparse.Namespace) -> int:
+    from dashboard.store.dialect import shown
+    from dashboard.store.writer import Writer
+
+    def grant() -> int:
+        settings = settings_from(args)
+        writer = Writer(settings.store)
+        try:
+            writer.grant(args.user, args.household)
+        finally:
+            writer.close()
+        print(f"{args.user} sees household {args.household} in {shown(settings.store)}")
+        return 0
+
+    return _guarded(grant)
+
+
+def run_household_add(args: argparse.Namespace) -> int:
+    from dashboard.errors import UserError
+    from dashboard.store.writer import Writer
+    from dashboard.web import auth
+    from edge.delivery.topics import check_device_id
+    from edge.events import now_ms
+
+    def add() -> int:
+        if not auth.USERNAME.fullmatch(args.name):
+            raise UserError(f"household: expected 1-64 letters, digits, '_', '.', '@' or '-', "
+                            f"got {args.name!r}")
+        for device in args.devices:
+            try:
+                check_device_id(device)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+        settings = settings_from(args)
+        writer = Writer(settings.store)
+        try:
+            writer.put_devices(args.name, args.devices, now_ms())
+        finally:
+            writer.close()
+        print(f"household {args.name}: {', '.join(args.devices) or 'no device moved'}")
         return 0
 
     return _guarded(add)

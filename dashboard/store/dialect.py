@@ -240,7 +240,7 @@ class Postgres(Dialect):
         conn.raw.execute(script.encode())  # bytes: psycopg sends the whole script as it is
 
     def migration(self, number: int, script: str) -> str:
-        return migrations.POSTGRES_SCRIPTS.get(number, script)
+        return migrations.postgres_text(migrations.POSTGRES_SCRIPTS.get(number, script))
 
     def read_version(self, conn: Connection) -> int:
         conn.execute(f"SELECT pg_advisory_xact_lock({self.MIGRATION_LOCK})")

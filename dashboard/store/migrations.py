@@ -161,9 +161,42 @@ CREATE TABLE sessions (
 );
 """
 
+# Households: a device belongs to one (`household_devices`; a device in none is in the
+# default household `home`, so a home dashboard needs no setting), an account sees the
+# households it was granted (`grants`), and `visible_devices` is every account's devices,
+# which every read the web does is filtered through. Every existing account keeps seeing
+# everything: it is granted `home`. Written so both stores run it (`dialect.py` makes its
+# text sort as bytes on PostgreSQL, as the first migration's does).
+_HOUSEHOLDS = """
+CREATE TABLE households (
+    name TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+INSERT INTO households (name, created_at) VALUES ('home', '');
+
+CREATE TABLE household_devices (
+    device_id TEXT PRIMARY KEY,
+    household TEXT NOT NULL REFERENCES households (name) ON DELETE CASCADE
+);
+
+CREATE TABLE grants (
+    user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    household TEXT NOT NULL REFERENCES households (name) ON DELETE CASCADE,
+    PRIMARY KEY (user_name, household)
+);
+INSERT INTO grants (user_name, household) SELECT name, 'home' FROM users;
+
+CREATE VIEW visible_devices AS
+    SELECT g.user_name, d.device_id FROM devices AS d
+    LEFT JOIN household_devices AS h ON h.device_id = d.device_id
+    JOIN grants AS g ON g.household = coalesce(h.household, 'home');
+"""
+DEFAULT_HOUSEHOLD = "home"
+
 # (version, what it does, script). Append only: a released migration never changes.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "events, reviews, daily aggregate, devices, counters, users, sessions", _V1),
+    (2, "households, the devices in them, the accounts granted them", _HOUSEHOLDS),
 )
 
 
@@ -186,8 +219,6 @@ _V1_POSTGRES = (
     .replace(" REAL", " DOUBLE PRECISION")
     .replace(" BLOB ", " BYTEA ")
     .replace(") WITHOUT ROWID;", ");")
-    # Text sorts by byte, as in SQLite, whatever the database's locale says.
-    .replace(" TEXT", ' TEXT COLLATE "C"')
     + _pg_trigger("events_daily", "AFTER INSERT ON events",
                   (("NEW.event_id", "e.posture", "+"),))
     + _pg_trigger("reviews_daily_insert", "AFTER INSERT ON reviews",
@@ -197,6 +228,12 @@ _V1_POSTGRES = (
     + _V1.split("END;\n\nCREATE TABLE devices")[1].join(["CREATE TABLE devices", ""])
 )
 
-# A migration's PostgreSQL text, where it differs from the SQLite one in `MIGRATIONS`.
-# A new migration written so both stores run it needs no entry here.
+
+def postgres_text(script: str) -> str:
+    """Any migration as PostgreSQL runs it: text sorts (and compares) by byte, as in
+    SQLite, whatever the database's locale says."""
+    return script.replace(" TEXT", ' TEXT COLLATE "C"')
+
+# A migration's PostgreSQL text (before `postgres_text`), where it differs from the SQLite
+# one in `MIGRATIONS`. A new migration written so both stores run it needs no entry here.
 POSTGRES_SCRIPTS: dict[int, str] = {1: _V1_POSTGRES}

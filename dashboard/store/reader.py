@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from dashboard.errors import StoreError
-from dashboard.store import sql
+from dashboard.store import scope, sql
 from dashboard.store.dialect import Connection, open_dialect
 from dashboard.store.landmarks import StoredTrace, unpack
 from dashboard.store.records import (
@@ -63,6 +64,7 @@ class Reader:
 
     def event_page(self, query: sql.EventQuery, limit: int, offset: int,
                    newest_first: bool = True) -> tuple[list[EventRecord], int]:
+        query = _scoped(query)
         text, args = query.select(limit, offset, newest_first)
         rows = self._conn.execute(text, args).fetchall()
         count_text, count_args = query.count()
@@ -71,6 +73,7 @@ class Reader:
 
     def iter_events(self, query: sql.EventQuery, chunk: int = 500) -> Iterator[EventRecord]:
         """Every matching event, oldest first, read in chunks (for the CSV export)."""
+        query = _scoped(query)
         offset = 0
         while True:
             text, args = query.select(chunk, offset, newest_first=False)
@@ -81,33 +84,33 @@ class Reader:
             offset += chunk
 
     def event(self, event_id: str) -> EventRecord | None:
-        row = self._conn.execute(sql.GET_EVENT, (event_id,)).fetchone()
+        row = self._conn.execute(*scope.scoped(sql.GET_EVENT, {"event_id": event_id})).fetchone()
         return None if row is None else EventRecord.from_row(row)
 
     def event_trace(self, event_id: str) -> StoredTrace | None:
-        row = self._conn.execute(sql.GET_POSE, (event_id,)).fetchone()
+        row = self._conn.execute(*scope.scoped(sql.GET_POSE, {"event_id": event_id})).fetchone()
         return None if row is None else unpack(row[1], float(row[0]))
 
     # --- summaries --------------------------------------------------------------------
 
     def day_rows(self, first: str, last: str, device_id: str | None) -> list[DayRow]:
-        rows = self._conn.execute(
-            sql.DAILY_SUMS, {"first": first, "last": last, "device": device_id}
-        ).fetchall()
+        rows = self._conn.execute(*scope.scoped(
+            sql.DAILY_SUMS, {"first": first, "last": last, "device": device_id})).fetchall()
         return [DayRow.from_row(r) for r in rows]
 
     def share_by_day(self, last: str, device_id: str | None) -> list[tuple[str, int, int]]:
         """(day, hinges, rounds) for every day up to `last` that had either."""
-        rows = self._conn.execute(sql.DAILY_SHARE, {"last": last, "device": device_id})
+        rows = self._conn.execute(*scope.scoped(sql.DAILY_SHARE,
+                                                {"last": last, "device": device_id}))
         return [(r[0], int(r[1]), int(r[2])) for r in rows]
 
     def activities(self) -> list[str]:
-        return [r[0] for r in self._conn.execute(sql.ACTIVITIES)]
+        return [r[0] for r in self._conn.execute(*scope.scoped(sql.ACTIVITIES))]
 
     # --- devices, health, users -------------------------------------------------------
 
     def devices(self) -> list[Device]:
-        return [Device.from_row(r) for r in self._conn.execute(sql.DEVICES)]
+        return [Device.from_row(r) for r in self._conn.execute(*scope.scoped(sql.DEVICES))]
 
     def ingest_counts(self) -> IngestCounts:
         by_kind: dict[str, int] = {}
@@ -116,9 +119,16 @@ class Reader:
             by_kind[kind] = int(count)
             last_at[kind] = at
         rejects = tuple(named(RejectCount, r) for r in self._conn.execute(sql.REJECTS))
+        if scope.current.get() is not None:
+            # A reject names its topic, so its device: only the account's own show.
+            mine = {d.device_id for d in self.devices()}
+            rejects = tuple(r for r in rejects if _topic_device(r.last_topic) in mine)
         return IngestCounts(by_kind, last_at, rejects)
 
     def event_total(self) -> int:
+        who = scope.current.get()
+        if who is not None:
+            return int(self._conn.execute(sql.EVENT_TOTAL_SCOPED, {"scope": who}).fetchone()[0])
         return int(self._conn.execute(sql.EVENT_TOTAL).fetchone()[0])
 
     def size_bytes(self) -> int:
@@ -135,3 +145,13 @@ class Reader:
     def data_version(self, conn: Connection) -> int:
         """Changes whenever another connection commits (see the live watcher)."""
         return self.dialect.data_version(conn)
+
+
+def _scoped(query: sql.EventQuery) -> sql.EventQuery:
+    who = scope.current.get()
+    return query if who is None else replace(query, scope=who)
+
+
+def _topic_device(topic: str) -> str | None:
+    parts = topic.split("/")
+    return parts[1] if len(parts) == 3 else None

@@ -88,7 +88,8 @@ UPSERT_REVIEW = (
     "ON CONFLICT (event_id) DO UPDATE SET label = excluded.label, note = excluded.note, "
     "reviewer = excluded.reviewer, reviewed_at = excluded.reviewed_at"
 )
-EVENT_EXISTS = "SELECT 1 FROM events WHERE event_id = ?"
+# An account reviews only the events of its households (SCOPE: `scope.py`).
+EVENT_EXISTS = "SELECT 1 FROM events AS e WHERE e.event_id = :event_id AND SCOPE(e.device_id)"
 INSERT_USER = "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)"
 UPDATE_USER = "UPDATE users SET password_hash = ?, role = ? WHERE name = ?"
 GET_USER = "SELECT name, password_hash, role FROM users WHERE name = ?"
@@ -109,10 +110,13 @@ EVENT_FIELDS = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
 REVIEW_FIELDS = ", ".join(f"r.{c}" for c in REVIEW_COLUMNS)
 _EVENT_FROM = "FROM events AS e LEFT JOIN reviews AS r ON r.event_id = e.event_id"
 
-GET_EVENT = f"SELECT {EVENT_FIELDS}, {REVIEW_FIELDS} {_EVENT_FROM} WHERE e.event_id = ?"
+# Reads marked SCOPE(column) are filtered to the current account's devices (`scope.py`).
+SCOPE_DEVICES = "SELECT device_id FROM visible_devices WHERE user_name = :scope"
+GET_EVENT = (f"SELECT {EVENT_FIELDS}, {REVIEW_FIELDS} {_EVENT_FROM} "
+             "WHERE e.event_id = :event_id AND SCOPE(e.device_id)")
 GET_POSE = (
     "SELECT p.trace_rate_hz, p.landmarks FROM event_pose AS p JOIN events AS e ON e.id = p.id "
-    "WHERE e.event_id = ?"
+    "WHERE e.event_id = :event_id AND SCOPE(e.device_id)"
 )
 
 
@@ -129,10 +133,14 @@ class EventQuery:
     simulated: bool | None = None
     started_from: str | None = None
     started_before: str | None = None
+    scope: str | None = None          # only this account's devices (`scope.py`); None: all
 
     def where(self) -> tuple[str, list[object]]:
         terms: list[str] = []
         args: list[object] = []
+        if self.scope is not None:
+            terms.append(f"e.device_id IN ({SCOPE_DEVICES.replace(':scope', '?')})")
+            args.append(self.scope)
         for column, value in (
             ("e.device_id", self.device_id),
             ("e.activity", self.activity),
@@ -180,7 +188,7 @@ DAILY_SUMS = (
     + ", ".join(f"sum({c}) AS {c}" for c, _ in DAILY_ADDS)
     + " FROM daily "
     "WHERE day >= :first AND day <= :last "
-    "AND (CAST(:device AS TEXT) IS NULL OR device_id = :device) "
+    "AND (CAST(:device AS TEXT) IS NULL OR device_id = :device) AND SCOPE(device_id) "
     "AND n > 0 GROUP BY day, activity, posture ORDER BY day"
 )
 # Hinges and rounds per day up to a day: what the streaks are counted from.
@@ -188,15 +196,33 @@ DAILY_SHARE = (
     "SELECT day, coalesce(sum(CASE WHEN posture = 'hinge' THEN n END), 0), "
     "coalesce(sum(CASE WHEN posture = 'round' THEN n END), 0) FROM daily "
     "WHERE day <= :last AND (CAST(:device AS TEXT) IS NULL OR device_id = :device) "
-    "AND posture IN ('hinge', 'round') GROUP BY day ORDER BY day"
+    "AND SCOPE(device_id) AND posture IN ('hinge', 'round') GROUP BY day ORDER BY day"
 )
-ACTIVITIES = "SELECT DISTINCT activity FROM daily ORDER BY activity"
+ACTIVITIES = "SELECT DISTINCT activity FROM daily WHERE SCOPE(device_id) ORDER BY activity"
 DEVICES = (
     "SELECT device_id, status, status_at, state, state_at, last_message_at, last_event_at, "
-    "events_total, software_version, model FROM devices ORDER BY device_id"
+    "events_total, software_version, model FROM devices WHERE SCOPE(device_id) "
+    "ORDER BY device_id"
 )
 INGEST_COUNTS = "SELECT kind, count, last_at FROM ingest_counts ORDER BY kind"
 REJECTS = (
     "SELECT reason, count, last_at, last_topic, last_detail FROM rejects ORDER BY count DESC"
 )
 EVENT_TOTAL = "SELECT count(*) FROM events"
+# An account's share of it, from the per-device counters (no scan of the events).
+EVENT_TOTAL_SCOPED = ("SELECT coalesce(sum(events_total), 0) FROM devices "
+                      f"WHERE device_id IN ({SCOPE_DEVICES})")
+
+# --- households -------------------------------------------------------------------------
+
+HOUSEHOLD_EXISTS = "SELECT 1 FROM households WHERE name = ?"
+INSERT_HOUSEHOLD = ("INSERT INTO households (name, created_at) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO NOTHING")
+PUT_DEVICE = (
+    "INSERT INTO household_devices (device_id, household) VALUES (?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET household = excluded.household"
+)
+GRANT = (
+    "INSERT INTO grants (user_name, household) VALUES (?, ?) "
+    "ON CONFLICT (user_name, household) DO NOTHING"
+)

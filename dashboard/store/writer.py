@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard.errors import StoreError, StoreVersionError, UserError
-from dashboard.store import batch, migrations, sql
+from dashboard.store import batch, migrations, scope, sql
 from dashboard.store.dialect import Connection, open_dialect
 
 log = logging.getLogger("hingewatch.dashboard.store")
@@ -195,13 +195,17 @@ class Writer:
         if label not in sql.LABELS:
             raise ValueError(f"label: expected one of {sql.LABELS}, got {label!r}")
         with self.transaction() as c:
-            if c.execute(sql.EVENT_EXISTS, (event_id,)).fetchone() is None:
+            if c.execute(*scope.scoped(sql.EVENT_EXISTS, {"event_id": event_id})
+                         ).fetchone() is None:
                 return False
             c.execute(sql.UPSERT_REVIEW, (event_id, label, note, reviewer, now))
         return True
 
     def add_user(self, name: str, password_hash: str, role: str, now: str,
-                 replace: bool = False) -> None:
+                 replace: bool = False,
+                 households: Sequence[str] = (migrations.DEFAULT_HOUSEHOLD,)) -> None:
+        """A new account sees `households` (a home's one, by default); `replace` keeps
+        an existing account's grants."""
         with self.transaction() as c:
             if c.execute(sql.GET_USER, (name,)).fetchone() is not None:
                 if not replace:
@@ -210,6 +214,24 @@ class Writer:
                 c.execute(sql.DELETE_USER_SESSIONS, (name,))
             else:
                 c.execute(sql.INSERT_USER, (name, password_hash, role, now))
+                for household in households:
+                    _need_household(c, household)
+                    c.execute(sql.GRANT, (name, household))
+
+    def grant(self, user: str, household: str) -> None:
+        """Let `user` see `household`: its devices, their events, summaries and reports."""
+        with self.transaction() as c:
+            if c.execute(sql.GET_USER, (user,)).fetchone() is None:
+                raise UserError(f"no user {user!r}: add it first (hingewatch dashboard adduser)")
+            _need_household(c, household)
+            c.execute(sql.GRANT, (user, household))
+
+    def put_devices(self, household: str, devices: Sequence[str], now: str) -> None:
+        """Make `household` (if new) and move `devices` into it."""
+        with self.transaction() as c:
+            c.execute(sql.INSERT_HOUSEHOLD, (household, now))
+            for device in devices:
+                c.execute(sql.PUT_DEVICE, (device, household))
 
     def create_session(self, token_hash: str, user_name: str, now: str, expires_at: str) -> None:
         with self.transaction() as c:
@@ -223,6 +245,12 @@ class Writer:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _need_household(c: Connection, household: str) -> None:
+    if c.execute(sql.HOUSEHOLD_EXISTS, (household,)).fetchone() is None:
+        raise UserError(f"no household {household!r}: make it with "
+                        f"hingewatch dashboard household add {household} DEVICE...")
 
 
 def _one_line(exc: BaseException) -> str:
