@@ -33,10 +33,14 @@ INSERT_EVENT = (
     "ON CONFLICT (event_id) DO NOTHING RETURNING id"
 )
 INSERT_POSE = "INSERT INTO event_pose (id, trace_rate_hz, landmarks) VALUES (?, ?, ?)"
+# One row per device and batch (its events counted, the latest one's software and model),
+# written at the end of the batch: two ingest processes writing the same device wait for
+# each other only from here to the commit.
 DEVICE_EVENT = (
     "INSERT INTO devices (device_id, last_event_at, events_total, software_version, model) "
-    "VALUES (?, ?, 1, ?, ?) "
-    "ON CONFLICT (device_id) DO UPDATE SET events_total = devices.events_total + 1, "
+    "VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET "
+    "events_total = devices.events_total + excluded.events_total, "
     "software_version = CASE WHEN excluded.last_event_at >= coalesce(devices.last_event_at, '') "
     "THEN excluded.software_version ELSE devices.software_version END, "
     "model = CASE WHEN excluded.last_event_at >= coalesce(devices.last_event_at, '') "

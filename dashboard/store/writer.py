@@ -151,6 +151,7 @@ class Writer:
         the counters, so a crash leaves either all of it or none."""
         stored = duplicates = other = 0
         seen: dict[str, None] = {}
+        latest: dict[str, _DeviceEvents] = {}
         rejects: dict[str, tuple[int, str, str]] = {}  # reason -> (count, last topic, detail)
         with self.transaction() as c:
             for m in messages:
@@ -158,8 +159,7 @@ class Writer:
                     inserted = c.execute(sql.INSERT_EVENT, m.row).fetchone()
                     if inserted is not None:
                         c.execute(sql.INSERT_POSE, (inserted[0], m.trace_rate_hz, m.landmarks))
-                        c.execute(sql.DEVICE_EVENT, (m.device_id, m.row["started_at"],
-                                                     m.software_version, m.model))
+                        _count_event(latest, m)
                         stored += 1
                     else:
                         duplicates += 1
@@ -175,7 +175,10 @@ class Writer:
                 elif isinstance(m, batch.Rejected):
                     count = rejects.get(m.reason, (0, "", ""))[0]
                     rejects[m.reason] = (count + 1, m.topic, m.detail)
-            for device_id in seen:
+            for device_id, d in sorted(latest.items()):
+                c.execute(sql.DEVICE_EVENT, (device_id, d.started_at, d.count, d.software,
+                                             d.model))
+            for device_id in sorted(seen):  # one order for every process: no deadlock
                 c.execute(sql.DEVICE_SEEN, (device_id, now))
             kinds = {
                 "event_stored": stored, "event_duplicate": duplicates,
@@ -245,6 +248,24 @@ class Writer:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+@dataclass
+class _DeviceEvents:
+    """A device's events stored in one batch: how many, and the latest one's origin."""
+
+    count: int = 0
+    started_at: str = ""
+    software: str | None = None
+    model: str | None = None
+
+
+def _count_event(latest: dict[str, _DeviceEvents], m: batch.EventMessage) -> None:
+    started_at = str(m.row["started_at"])
+    d = latest.setdefault(m.device_id, _DeviceEvents())
+    d.count += 1
+    if started_at >= d.started_at:
+        d.started_at, d.software, d.model = started_at, m.software_version, m.model
 
 
 def _need_household(c: Connection, household: str) -> None:
