@@ -55,6 +55,7 @@ bench: setup
 	$(BIN)/python bench/events_bench.py
 	$(BIN)/python bench/dashboard_bench.py
 	$(BIN)/python bench/dashboard_load_bench.py
+	$(BIN)/python bench/centre_bench.py
 	$(BIN)/python bench/agent_bench.py
 
 lint: setup
