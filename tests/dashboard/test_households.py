@@ -16,7 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
 
 from dashboard.settings import Settings
 from dashboard.store.writer import Writer
@@ -153,3 +156,35 @@ def test_grant_and_household_add_from_the_command_line(tmp_path: Path) -> None:
     with Dashboard(settings, ingest=False) as dash:
         client, _ = login(dash.url, "dora")
         assert client.get("/api/events").json()["total"] == 2
+
+
+def test_schemathesis_as_one_household_finds_nothing_of_another(
+        homes: tuple[Dashboard, dict[str, list[BendEvent]]]) -> None:
+    """Every API operation, driven from its own document as Anna (smith): each answer
+    matches the document and names no event or device of another household."""
+    dash, events = homes
+    client, csrf = login(dash.url, "anna")
+    headers = {"Cookie": f"hw_session={client.cookies['hw_session']}", "X-CSRF-Token": csrf}
+    client.close()
+    theirs_ids = {e.event_id for d in ("garden", "attic") for e in events[d]}
+    spec = httpx.get(dash.url + "api/openapi.json", timeout=10).json()
+    api = schemathesis.openapi.from_dict(spec)
+    operations = [result.ok() for result in api.get_all_operations()]  # type: ignore[union-attr]
+    calls = 0
+    for operation in operations:
+
+        @given(case=operation.as_strategy(schemathesis.GenerationMode.POSITIVE))
+        @settings(max_examples=25, deadline=None, database=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+        def run(case: schemathesis.Case) -> None:
+            nonlocal calls
+            response = case.call_and_validate(base_url=dash.url.rstrip("/"), headers=headers)
+            text = response.text
+            asked = f"{case.query} {case.path_parameters}"
+            assert not any(i in text for i in theirs_ids), (case.operation.label, asked)
+            for device in ("garden", "attic"):
+                assert device in asked or device not in text, (case.operation.label, asked)
+            calls += 1
+
+        run()
+    assert calls >= 4 * 10
