@@ -9,14 +9,14 @@ LEGACY_STAMP := $(LEGACY)/.installed
 FIXTURES ?= ../shared/fixtures
 export HINGEWATCH_FIXTURES ?= $(abspath $(FIXTURES))
 
-.PHONY: setup models demo system-deps test test-main test-tflite bench lint clean
+.PHONY: setup models demo system-deps test test-main test-tflite test-arm64 bench lint clean
 
 setup: $(STAMP) models
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[edge,dashboard,centre,demo,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[edge,dashboard,centre,demo,dev,quantize]'
 	touch $(STAMP)
 
 models: $(STAMP)
@@ -50,13 +50,21 @@ test-tflite: system-deps setup $(LEGACY_STAMP)
 	HINGEWATCH_EXPECT_RUNTIME=tflite $(LEGACY)/bin/python -m pytest -q \
 		tests/test_runtime.py $$(grep -l 'mark.pose' tests/test_*.py)
 
+# arm64 for real: a Debian 12 arm64 root under qemu user emulation (root; tests/arm64/smoke.sh).
+test-arm64: setup
+	bash tests/arm64/smoke.sh
+
 bench: setup
 	bash bench/run.sh
+	$(BIN)/hingewatch models fetch --variant lite
+	$(BIN)/hingewatch models fetch --variant heavy
+	$(BIN)/python bench/precision_bench.py
 	$(BIN)/python bench/events_bench.py
 	$(BIN)/python bench/dashboard_bench.py
 	$(BIN)/python bench/dashboard_load_bench.py
 	$(BIN)/python bench/centre_bench.py
 	$(BIN)/python bench/agent_bench.py
+	$(BIN)/python bench/practice_live_bench.py
 
 lint: setup
 	$(BIN)/ruff check edge dashboard tests bench

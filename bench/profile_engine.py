@@ -92,14 +92,17 @@ def instrument(engine: blazepose.BlazePose) -> None:
         if hasattr(blazepose, attr):
             setattr(blazepose, attr, _timed(label, getattr(blazepose, attr)))
     if hasattr(engine, "_aux_filter"):  # the tracking ROI's One Euro filter
+        # type: ignore on the next line: a timing proxy stands in for the filter
         engine._aux_filter = _TimedProxy(  # type: ignore[assignment]
             engine._aux_filter, {}, call="ROI OneEuroFilter")
+    # type: ignore on the next line: timed wrappers, for the profile only
     Roi.crop = _timed("Roi.crop (cv2.warpAffine)", Roi.crop)  # type: ignore[method-assign]
     engine._interpreter = _TimedProxy(engine._interpreter, {
         "set_tensor": "interpreter.set_tensor",
         "invoke": "interpreter.invoke",
         "get_tensor": "interpreter.get_tensor (5 copies)",
     })
+    # type: ignore on the next line: timed wrappers, for the profile only
     engine.process = _timed(_OUTER, engine.process)  # type: ignore[method-assign]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dashboard.config import DEFAULT_CONFIG, load_settings
@@ -75,7 +75,16 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     ha.add_argument("name", help="household name: letters, digits, _ . @ -")
     ha.add_argument("devices", nargs="*", metavar="DEVICE", help="device ids to move into it")
     ha.set_defaults(func=run_household_add)
-    dsub.metavar = "{serve,ingest,adduser,grant,household}"
+    x = dsub.add_parser("export-reviews",
+                        help="write the reviewed bends for `hingewatch eval --reviews`",
+                        description="Writes every reviewed bend (the device's verdict and "
+                                    "readings, its skeleton trace, the reviewer's label; no "
+                                    "pixels) as JSON Lines (hingewatch.review/1).")
+    _where(x)
+    x.add_argument("out", type=Path, help="the file to write ('-': standard output)")
+    x.add_argument("--device", help="only this device's bends")
+    x.set_defaults(func=run_export_reviews)
+    dsub.metavar = "{serve,ingest,adduser,grant,household,export-reviews}"
     return p
 
 
@@ -234,9 +243,41 @@ def run_household_add(args: argparse.Namespace) -> int:
     return _guarded(add)
 
 
-def _guarded(action: object) -> int:
+def run_export_reviews(args: argparse.Namespace) -> int:
+    def export() -> int:
+        from dashboard.store.dialect import is_postgres
+        from dashboard.store.reader import Reader
+        from dashboard.store.review_export import export_lines
+
+        settings = settings_from(args)
+        # A missing SQLite file is a mistake, not an empty store; a server is the server's.
+        if not is_postgres(settings.store) and not Path(settings.store).is_file():
+            raise DashboardError(f"{settings.store}: no dashboard database there (--db)")
+        reader = Reader(settings.store)
+        try:
+            lines = export_lines(reader, args.device)
+            if str(args.out) == "-":
+                n = sum(sys.stdout.write(line) > 0 for line in lines)
+            else:
+                part = Path(f"{args.out}.part")
+                try:
+                    with part.open("w") as fh:
+                        n = sum(fh.write(line) > 0 for line in lines)
+                    part.replace(args.out)  # whole or not at all
+                except OSError as exc:
+                    raise DashboardError(f"cannot write {args.out}: {exc.strerror or exc}"
+                                         ) from exc
+        finally:
+            reader.close()
+        print(f"{n} reviewed bends written to {args.out}", file=sys.stderr)
+        return 0
+
+    return _guarded(export)
+
+
+def _guarded(action: Callable[[], int]) -> int:
     try:
-        return int(action())  # type: ignore[operator]
+        return int(action())
     except DashboardError as exc:
         print(f"hingewatch: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from edge.adjustment import AdjustmentError, parse_adjustment
 from edge.analysis.analyzer import AnalyzedBend, BendAnalyzer
 from edge.analysis.calibration import load_baseline
 from edge.bend_events import to_event
@@ -74,7 +75,10 @@ class Agent:
         self.bends = 0
         self.last_posture: Posture | None = None  # the latest bend delivered (None until one)
         self._last_state_s = 0.0
-        self.practice = PracticeHook(config)  # practice sessions, live stream, everyday cue
+        # Practice sessions, the live stream, the everyday cue, and the cut-offs a reviewer
+        # accepted for this device.
+        self.practice = PracticeHook(config, on_adjust=self._adjust)
+        self.adjustments_refused = 0
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -143,7 +147,8 @@ class Agent:
     def _engine(self) -> PoseEngine:
         if self.engine is None:  # made once, the first time a source has frames
             p = self.config.pose
-            self.engine = create_engine(p.engine, p.variant, p.threads, p.runtime)
+            self.engine = create_engine(p.engine, p.variant, p.threads, p.runtime,
+                                        precision=p.precision)
         return self.engine
 
     def _handle(self, timed: TimedPose) -> None:
@@ -174,6 +179,18 @@ class Agent:
         log.info("bend %s %.0f%% %s (%s)", event.posture, 100 * event.confidence,
                  ", ".join(event.reasons) or "-", event.activity)
 
+    def _adjust(self, payload: bytes) -> None:
+        """A reviewer's accepted cut-offs (or, empty, the defaults) for this device's
+        verdicts from now on; anything else is refused, counted and logged."""
+        try:
+            cuts = parse_adjustment(payload)
+        except AdjustmentError as exc:
+            self.adjustments_refused += 1
+            log.warning("adjustment refused (%d so far): %s", self.adjustments_refused, exc)
+            return
+        self.analyzer.cuts = cuts
+        log.info("classifier cut-offs: %s", "defaults" if cuts.is_default else cuts)
+
     # -- state ---------------------------------------------------------------------------
 
     def posture_now(self) -> PostureNow | None:
@@ -190,6 +207,7 @@ class Agent:
             cpu_percent=self.cpu.read(),
             soc_temp_c=soc_temperature_c(),
             simulated=self.stream is not None and self.stream.simulated,
+            pose_precision=getattr(self.engine, "precision", None),
             device_id=self.config.device.id,
             person_present=self.analyzer.last_sample is not None,
             posture_now=self.posture_now(),

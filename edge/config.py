@@ -73,6 +73,9 @@ class PoseConfig(Table):
     # Interpreter threads: one per core the model may use (a Pi 4/5 has 4).
     threads: Annotated[int, Between(1, 16)] = 2
     runtime: Literal["auto", "litert", "tflite"] = "auto"
+    # "int8": the models `hingewatch models quantize` builds (faster on a Pi's CPU); "auto":
+    # int8 on arm64 when they are built, float otherwise.
+    precision: Literal["auto", "float", "int8"] = "auto"
 
 
 @dataclass(frozen=True)

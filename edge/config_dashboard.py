@@ -58,8 +58,9 @@ class DashboardMqtt(BrokerConfig):
     reconnect_min_s: Annotated[float, Between(0.01, 60)] = 1.0
     reconnect_max_s: Annotated[float, Between(0.01, 3600)] = 30.0
     # Set on a centre that runs several ingest processes: they share the event stream as
-    # the MQTT shared subscription `$share/<share_group>/hingewatch/+/event`, each event
-    # going to one of them. Each process still needs a client_id of its own.
+    # the MQTT shared subscriptions `$share/<share_group>/hingewatch/+/event` (and
+    # `.../+/practice`), each event (and practice summary) going to one of them. Each
+    # process still needs a client_id of its own.
     share_group: str | None = None
 
     def check(self) -> None:

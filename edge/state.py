@@ -33,7 +33,8 @@ class StateError(ValueError):
 
 class StatePayload(TypedDict):
     """A valid state as it travels (JSON): the schema's required fields, then the optional
-    ones (health, added within version 1, and `outbox_dead`, absent when none). A test holds
+    ones (health, added within version 1, `outbox_dead`, absent when none, and
+    `pose_precision`, absent when the model runs in float). A test holds
     these keys to the schema's."""
 
     schema: str
@@ -55,6 +56,7 @@ class StatePayload(TypedDict):
     soc_temp_c: NotRequired[float | None]
     simulated: NotRequired[bool]
     outbox_dead: NotRequired[int]
+    pose_precision: NotRequired[Literal["int8"]]
 
 
 def validate_state(data: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -30,3 +32,15 @@ def load_rgb(path: Path) -> np.ndarray:
     from edge.capture.sources import read_image
 
     return read_image(path)
+
+
+def assert_starter_renders_hold(done: subprocess.CompletedProcess[str], what: str = "") -> None:
+    """`hingewatch eval` on the starter renders: each right or unsure, and the held figures
+    (tests/metrics.json) not fallen."""
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    for truth, said in figures["confusion"].items():
+        assert set(said) <= {truth, "unsure"}, (what, truth, said, done.stderr)
+    stored = json.loads((ROOT / "tests" / "metrics.json").read_text())["starter_renders"]
+    for key in ("coverage", "confident_balanced_accuracy"):
+        assert figures[key] >= stored[key], f"{what}{key} fell from {stored[key]} to {figures[key]}"

@@ -41,7 +41,7 @@ def _on(**kw: object) -> CueConfig:
                                        min_gap_min=60.0, max_per_day=3, quiet_start="21:00",
                                        quiet_end="08:00")
     settings.update(kw)
-    return CueConfig(**settings)  # type: ignore[arg-type]
+    return CueConfig(**settings)  # type: ignore[arg-type]  # test values (wrong ones on purpose), checked by the table
 
 
 def _rounds(trigger: CueTrigger, clock: Clock, n: int, every_min: float = 1.0) -> list:

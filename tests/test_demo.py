@@ -57,7 +57,9 @@ def test_demo_serves_simulated_bends_and_stops_cleanly(tmp_path: Path) -> None:
         url = found_url.group(1)
         user, password = found_login.groups()
         opener = _login(url, user, password)
-        history = int(re.search(r"history\s+(\d+)", text).group(1))  # type: ignore[union-attr]
+        found_history = re.search(r"history\s+(\d+)", text)
+        assert found_history is not None, text
+        history = int(found_history.group(1))
         assert history > 100
 
         def events() -> dict:

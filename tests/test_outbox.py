@@ -130,7 +130,7 @@ def test_a_full_outbox_refuses_the_new_event_and_keeps_the_old(tmp_path: Path) -
 )
 def test_bad_max_events_is_refused(tmp_path: Path, max_events: object, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
-        Outbox(tmp_path / "o.sqlite3", max_events=max_events)  # type: ignore[arg-type]
+        Outbox(tmp_path / "o.sqlite3", max_events=max_events)  # type: ignore[arg-type]  # a wrong type on purpose
 
 
 def test_a_file_that_is_not_sqlite_is_a_clear_error(tmp_path: Path) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import jsonschema
 import numpy as np
@@ -40,7 +42,7 @@ def side_camera() -> Camera:
 
 
 def motion(kind: str, subtype: str, trunk: float, knee: float, lumbar: float = 0.0) -> Motion:
-    return Motion(kind=kind, subtype=subtype, depth=1.0, down_s=1.0, hold_s=0.6,  # type: ignore[arg-type]
+    return Motion(kind=kind, subtype=subtype, depth=1.0, down_s=1.0, hold_s=0.6,  # type: ignore[arg-type]  # kind and subtype names, checked by Motion
                   up_s=1.0, trunk_deg=trunk, knee_deg=knee, lumbar_deg=lumbar,
                   thoracic_deg=-5.0, neck_deg=0.0)
 
@@ -193,9 +195,10 @@ def test_a_summary_round_trips_through_json_and_the_schema(
     (lambda d: d["faults"].update(spine_snapped=1), "faults"),
 ])
 def test_a_hostile_summary_is_refused_with_where(
-        summaries: dict[str, PracticeSummary], change: object, message: str) -> None:
+        summaries: dict[str, PracticeSummary], change: Callable[[dict[str, Any]], object],
+        message: str) -> None:
     data = copy.deepcopy(summaries["round"].to_dict())
-    change(data)  # type: ignore[operator]
+    change(data)
     with pytest.raises(PracticeError, match=message):
         validate_summary(data)
 

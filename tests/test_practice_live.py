@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,7 +49,7 @@ WAIT_S = 10.0
 
 
 def _motion(kind: str, subtype: str, trunk: float, knee: float, lumbar: float = 0.0) -> Motion:
-    return Motion(kind=kind, subtype=subtype, depth=1.0, down_s=1.0, hold_s=0.6,  # type: ignore[arg-type]
+    return Motion(kind=kind, subtype=subtype, depth=1.0, down_s=1.0, hold_s=0.6,  # type: ignore[arg-type]  # kind and subtype names, checked by Motion
                   up_s=1.0, trunk_deg=trunk, knee_deg=knee, lumbar_deg=lumbar,
                   thoracic_deg=-5.0, neck_deg=0.0)
 
@@ -212,10 +212,10 @@ def link_and_runner(mosquitto: Broker) -> Iterator[tuple[DeviceLink, PracticeRun
         link.close()
 
 
-def _until(condition: object, timeout_s: float = WAIT_S) -> bool:
+def _until(condition: Callable[[], object], timeout_s: float = WAIT_S) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(0.02)
     return False

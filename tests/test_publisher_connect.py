@@ -149,7 +149,7 @@ def test_tls_mistakes_fail_clearly(tmp_path: Path, tls_files: TlsFiles,
     try:
         with caplog.at_level(logging.WARNING, logger="edge.delivery"), \
                 Outbox(tmp_path / "o.sqlite3") as outbox, \
-                Publisher(config_for(**settings), outbox) as publisher:  # type: ignore[arg-type]
+                Publisher(config_for(**settings), outbox) as publisher:  # type: ignore[arg-type]  # test values of each field's type, checked by the table
             assert not publisher.wait_connected(2)
             assert expected in publisher.last_error, publisher.last_error
     finally:

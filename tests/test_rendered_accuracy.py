@@ -1,6 +1,6 @@
-"""The classifier on rendered people (tests/data/rendered/set1: the real BlazePose's output
-on renders of known posture, yaw 0-90°, with props), held to tests/metrics.json so the
-figures can only go up. Issue 9's targets are written beside them."""
+"""The classifier on rendered people (tests/data/rendered/benchmark.json: the real
+BlazePose's output on renders of known posture, yaw 0-90°, with props), held to
+tests/metrics.json so the figures can only go up. Issue 9's targets are written beside them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from edge.analysis.recorded import load_recorded
 from edge.analysis.recorded_eval import score_items
 from tests.conftest import ROOT
 
-SET = ROOT / "tests" / "data" / "rendered" / "set1"
+SET = ROOT / "tests" / "data" / "rendered" / "benchmark.json"
 METRICS = ROOT / "tests" / "metrics.json"
 # The recording and the classifier are deterministic; this slack absorbs float differences
 # between machines in the landmark arithmetic.

@@ -190,3 +190,33 @@ def test_the_sampler_is_reproducible_balanced_and_skips_the_ambiguous_band() -> 
             assert p.spine_flex_deg >= s.ROUND_MIN_FLEX
         else:
             assert p.spine_flex_deg <= s.NEUTRAL_MAX_FLEX
+
+
+def test_the_benchmark_holds_set1_without_its_rounds_and_the_visible_rounds_of_set2() -> None:
+    items = load_recorded(DATA / "benchmark.json")
+    by_set: dict[str, set[str]] = {}
+    for it in items:
+        by_set.setdefault(it.name[:3], set()).add(it.label)
+    assert "round" not in by_set["r01"] and "round" not in by_set.get("c01", set())
+    assert by_set["r02"] == {"round"}
+    stills = [it for it in items if it.clip is None]
+    assert len(stills) >= 600
+
+
+def test_a_benchmark_leaves_out_whole_clips_and_names_a_bad_part(tmp_path: Path) -> None:
+    clip = [RecordedItem(f"c/{i:03d}.png", label, None, clip="c", t_s=i / 5)
+            for i, label in enumerate(("stand", "round", "stand"))]
+    save_recorded(tmp_path / "one", [RecordedItem("a.png", "hinge", None),
+                                     RecordedItem("b.png", "round", None), *clip], "test", {})
+    spec = {"format": "hingewatch.rendered-benchmark/1",
+            "parts": [{"set": "one", "leave_out": ["round"]}]}
+    (tmp_path / "bench.json").write_text(json.dumps(spec))
+    assert [it.name for it in load_recorded(tmp_path / "bench.json")] == ["a.png"]
+    spec["parts"] = [{"set": "one", "leave_out": ["rounded"]}]
+    (tmp_path / "bench.json").write_text(json.dumps(spec))
+    with pytest.raises(RecordedError, match="leave_out"):
+        load_recorded(tmp_path / "bench.json")
+    spec["parts"] = [{"set": "../one"}]
+    (tmp_path / "bench.json").write_text(json.dumps(spec))
+    with pytest.raises(RecordedError, match="beside it"):
+        load_recorded(tmp_path / "bench.json")

@@ -35,7 +35,7 @@ def hinge(trunk_deg: float, **kw: float) -> Motion:
                   up_s=1.0, trunk_deg=trunk_deg, knee_deg=20.0, lumbar_deg=0.0,
                   thoracic_deg=-5.0, neck_deg=0.0)
     params.update(kw)
-    return Motion(**params)  # type: ignore[arg-type]
+    return Motion(**params)  # type: ignore[arg-type]  # test values of each field's type, checked by Motion
 
 
 def world_inclination_deg(pose: Pose) -> float:
@@ -278,7 +278,7 @@ def test_world_legs_lean_towards_the_camera_like_the_engine() -> None:
 
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="kinds"):
-        make_clip(np.random.default_rng(0), kinds=("cartwheel",))  # type: ignore[arg-type]
+        make_clip(np.random.default_rng(0), kinds=("cartwheel",))  # type: ignore[arg-type]  # an unknown kind on purpose
     with pytest.raises(ValueError, match="subtype"):
         Motion.random(np.random.default_rng(0), "hinge", "squat")
     with pytest.raises(ValueError, match="height_m"):

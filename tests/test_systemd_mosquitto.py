@@ -164,3 +164,23 @@ def test_a_device_writes_only_under_its_own_name(broker: tuple[int, dict[str, st
     until(lambda: ("homeassistant/status", b"online") in kitchen.received)
     for client in (dashboard, ha, kitchen):
         client.close()
+
+
+def test_the_dashboard_writes_practice_commands_and_adjustments_and_nothing_else(
+        broker: tuple[int, dict[str, str]]) -> None:
+    port, passwords = broker
+    kitchen = Client(port, "kitchen", passwords["kitchen"])
+    kitchen.subscribe("hingewatch/kitchen/practice/cmd")
+    kitchen.subscribe("hingewatch/kitchen/adjust")
+    dashboard = Client(port, "dashboard", passwords["dashboard"])
+    ok, refused = 0, 135
+    start = '{"drill":"wall_hinge","action":"start"}'
+    assert dashboard.publish("hingewatch/kitchen/practice/cmd", start) == ok
+    until(lambda: ("hingewatch/kitchen/practice/cmd", start.encode()) in kitchen.received)
+    assert dashboard.publish("hingewatch/kitchen/adjust", "{}") == ok
+    until(lambda: ("hingewatch/kitchen/adjust", b"{}") in kitchen.received)
+    for topic in ("hingewatch/kitchen/live", "hingewatch/kitchen/practice",
+                  "hingewatch/kitchen/practice/cmd/x", "hingewatch/kitchen/event"):
+        assert dashboard.publish(topic, "forged") == refused, topic
+    for client in (dashboard, kitchen):
+        client.close()

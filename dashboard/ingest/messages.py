@@ -24,6 +24,7 @@ from dashboard.ingest.eventcheck import (
 from dashboard.store.batch import (
     EventMessage,
     Message,
+    PracticeMessage,
     Rejected,
     StateMessage,
     StatusMessage,
@@ -33,6 +34,7 @@ from dashboard.store.landmarks import pack
 from dashboard.store.records import EVENT_COLUMNS, METRIC_COLUMNS
 from edge.delivery.topics import device_of
 from edge.events import MAX_EVENT_BYTES, EventError
+from edge.practice_contract import PracticeError, parse_summary
 from edge.state import StateError, parse_state
 
 log = logging.getLogger("hingewatch.dashboard.ingest")
@@ -46,7 +48,7 @@ MAX_STATE_BYTES = 16 * 1024
 EARLIEST = "2000-01-01T00:00:00.000Z"
 MAX_AHEAD = timedelta(days=1)
 STATUSES = frozenset(("online", "offline"))
-KINDS = frozenset(("event", "status", "state"))
+KINDS = frozenset(("event", "status", "state", "practice"))
 
 
 # The columns that are the checked event's own fields, copied by name (some replaced below).
@@ -111,6 +113,8 @@ def _classify(topic: str, payload: bytes, zone: ZoneInfo, received_at: str) -> M
         return _status(topic, device_id, payload)
     if kind == "state":
         return _state(topic, device_id, payload)
+    if kind == "practice":
+        return _practice(topic, device_id, payload, zone, received_at)
     if len(payload) > MAX_EVENT_BYTES:
         return Rejected("too_large", topic, f"{len(payload)} bytes")
     try:
@@ -133,6 +137,30 @@ def _classify(topic: str, payload: bytes, zone: ZoneInfo, received_at: str) -> M
         float(event.trace.rate_hz), pack(landmarks), event.software_version,
         f"{event.model.name} {event.model.variant}".strip(),
     )
+
+
+def _practice(topic: str, device_id: str, payload: bytes, zone: ZoneInfo,
+              received_at: str) -> Message:
+    """A practice session's summary (`hingewatch.practice/1`), checked like an event."""
+    try:
+        data = parse_summary(payload)
+    except PracticeError as exc:
+        return _logged(Rejected("bad_practice", topic, _short(exc)))
+    if data["device_id"] != device_id:
+        return Rejected("device_mismatch", topic, f"practice of device_id {data['device_id']!r}")
+    if data["started_at"] < EARLIEST or data["ended_at"] > (
+            datetime.now(UTC) + MAX_AHEAD).strftime("%Y-%m-%dT%H:%M:%S.000Z"):
+        return _logged(Rejected("time_out_of_range", topic,
+                                f"practice session at {data['started_at']}"))
+    row: dict[str, object] = {
+        **{k: data[k] for k in ("session_id", "device_id", "drill", "started_at", "ended_at",
+                                "reps", "good", "next_drill", "practise_next")},
+        "passed": int(data["passed"]),
+        "day": local_day(data["started_at"], zone),
+        "summary": msgspec.json.encode(data).decode(),
+        "received_at": received_at,
+    }
+    return PracticeMessage(device_id, row)
 
 
 def _status(topic: str, device_id: str, payload: bytes) -> Message:

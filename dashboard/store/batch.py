@@ -33,13 +33,19 @@ class StateMessage:
 
 
 @dataclass(frozen=True)
+class PracticeMessage:
+    device_id: str
+    row: dict[str, object]      # the `practice_sessions` row by column name
+
+
+@dataclass(frozen=True)
 class Rejected:
     reason: str                 # a key of `words.REJECT_WORDS`
     topic: str
     detail: str
 
 
-Message = EventMessage | StatusMessage | StateMessage | Rejected
+Message = EventMessage | StatusMessage | StateMessage | PracticeMessage | Rejected
 
 
 @lru_cache(maxsize=4096)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 Params = Sequence[object] | Mapping[str, object]
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+# Tables whose `day` is the local date of `started_at`; events last (`reday` counts them).
+REDATED = ("practice_sessions", "events")
 
 
 class Connection(Protocol):
@@ -89,7 +91,8 @@ class Dialect:
         raise NotImplementedError
 
     def reday(self, conn: Connection, timezone: str) -> int:
-        """Re-date every event whose local day moves in `timezone`; returns how many."""
+        """Re-date every event and practice session whose local day moves in `timezone`;
+        returns how many events moved."""
         raise NotImplementedError
 
     def data_version(self, conn: Connection) -> int:
@@ -148,9 +151,12 @@ class SQLite(Dialect):
                              deterministic=True)
         # Only the rows whose day really moves: two zones that agree on every stored
         # event change nothing.
-        return int(conn.execute(
-            "UPDATE events SET day = hw_local_day(started_at) "
-            "WHERE day IS NOT hw_local_day(started_at)").rowcount)
+        moved = 0
+        for table in REDATED:
+            moved = int(conn.execute(
+                f"UPDATE {table} SET day = hw_local_day(started_at) "
+                "WHERE day IS NOT hw_local_day(started_at)").rowcount)
+        return moved
 
     def data_version(self, conn: Connection) -> int:
         return int(conn.execute("PRAGMA data_version").fetchone()[0])
@@ -254,9 +260,12 @@ class Postgres(Dialect):
 
     def reday(self, conn: Connection, timezone: str) -> int:
         local_day = "to_char(started_at::timestamptz AT TIME ZONE :zone, 'YYYY-MM-DD')"
-        return int(conn.execute(
-            f"UPDATE events SET day = {local_day} WHERE day IS DISTINCT FROM {local_day}",
-            {"zone": timezone}).rowcount)
+        moved = 0
+        for table in REDATED:
+            moved = int(conn.execute(
+                f"UPDATE {table} SET day = {local_day} WHERE day IS DISTINCT FROM {local_day}",
+                {"zone": timezone}).rowcount)
+        return moved
 
     def data_version(self, conn: Connection) -> int:
         # The write-ahead log's end moves on every commit that changed something.

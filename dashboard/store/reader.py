@@ -14,10 +14,12 @@ from dashboard.store import scope, sql
 from dashboard.store.dialect import Connection, open_dialect
 from dashboard.store.landmarks import StoredTrace, unpack
 from dashboard.store.records import (
+    AdjustmentRecord,
     DayRow,
     Device,
     EventRecord,
     IngestCounts,
+    PracticeDay,
     RejectCount,
     User,
     named,
@@ -97,6 +99,16 @@ class Reader:
         rows = self._conn.execute(*scope.scoped(
             sql.DAILY_SUMS, {"first": first, "last": last, "device": device_id})).fetchall()
         return [DayRow.from_row(r) for r in rows]
+
+    def practice_days(self, first: str, last: str, device_id: str | None) -> list[PracticeDay]:
+        rows = self._conn.execute(*scope.scoped(
+            sql.PRACTICE_DAYS, {"first": first, "last": last, "device": device_id}))
+        return [PracticeDay(r[0], int(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows]
+
+    def active_adjustment(self, device_id: str) -> AdjustmentRecord | None:
+        row = self._conn.execute(*scope.scoped(sql.ACTIVE_ADJUSTMENT,
+                                               {"device": device_id})).fetchone()
+        return None if row is None else AdjustmentRecord(*row)
 
     def share_by_day(self, last: str, device_id: str | None) -> list[tuple[str, int, int]]:
         """(day, hinges, rounds) for every day up to `last` that had either."""

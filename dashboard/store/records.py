@@ -176,6 +176,37 @@ class DayRow:
                    (int(row["reba1"]), int(row["reba2"]), int(row["reba3"]), int(row["reba4"])))
 
 
+@dataclass(frozen=True)
+class PracticeDay:
+    """One local day's practice sessions (all devices or one): the Week page's row."""
+
+    day: str
+    sessions: int
+    reps: int
+    good: int
+    practise_next: str          # of the day's last session
+
+    @property
+    def good_share(self) -> float | None:
+        return self.good / self.reps if self.reps else None
+
+
+@dataclass(frozen=True)
+class AdjustmentRecord:
+    """A device's accepted cut-off adjustment (`device_adjustments`)."""
+
+    id: int
+    device_id: str
+    bulge_flat: float
+    bulge_round: float
+    squat_min_knee_deg: float
+    agreement_before: float | None
+    agreement_after: float | None
+    reviews: int
+    accepted_by: str
+    accepted_at: str
+
+
 def named(cls: type[R], row: Row) -> R:
     """A record whose fields are all columns of `row`, by name."""
     return cls(**{f.name: row[f.name] for f in fields(cls)})

@@ -32,6 +32,38 @@ INSERT_EVENT = (
     f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)}) "
     "ON CONFLICT (event_id) DO NOTHING RETURNING id"
 )
+PRACTICE_COLUMNS = ("session_id", "device_id", "drill", "started_at", "ended_at", "day", "reps",
+                    "good", "passed", "next_drill", "practise_next", "summary", "received_at")
+INSERT_PRACTICE = (
+    f"INSERT INTO practice_sessions ({', '.join(PRACTICE_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in PRACTICE_COLUMNS)}) "
+    "ON CONFLICT (session_id) DO NOTHING"
+)
+# Per local day: sessions, reps, good reps, and the next drill of the day's last session;
+# the account's devices only (SCOPE: `scope.py`).
+PRACTICE_DAYS = """
+SELECT day, COUNT(*), SUM(reps), SUM(good),
+       (SELECT p2.practise_next FROM practice_sessions AS p2
+        WHERE p2.day = p.day AND (CAST(:device AS TEXT) IS NULL OR p2.device_id = :device)
+        AND SCOPE(p2.device_id)
+        ORDER BY p2.ended_at DESC LIMIT 1)
+FROM practice_sessions AS p
+WHERE day BETWEEN :first AND :last AND (CAST(:device AS TEXT) IS NULL OR device_id = :device)
+AND SCOPE(p.device_id)
+GROUP BY day ORDER BY day
+"""
+ADJUSTMENT_FIELDS = ("id, device_id, bulge_flat, bulge_round, squat_min_knee_deg, "
+                     "agreement_before, agreement_after, reviews, accepted_by, accepted_at")
+# The account's devices only (SCOPE: `scope.py`): the Tuning page reads it, an undo too.
+ACTIVE_ADJUSTMENT = (f"SELECT {ADJUSTMENT_FIELDS} FROM device_adjustments "
+                     "WHERE device_id = :device AND SCOPE(device_id) AND undone_at IS NULL "
+                     "ORDER BY id DESC LIMIT 1")
+INSERT_ADJUSTMENT = (
+    "INSERT INTO device_adjustments (device_id, bulge_flat, bulge_round, squat_min_knee_deg, "
+    "agreement_before, agreement_after, reviews, accepted_by, accepted_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+)
+UNDO_ADJUSTMENT = "UPDATE device_adjustments SET undone_by = ?, undone_at = ? WHERE id = ?"
 INSERT_POSE = "INSERT INTO event_pose (id, trace_rate_hz, landmarks) VALUES (?, ?, ?)"
 # One row per device and batch (its events counted, the latest one's software and model),
 # written at the end of the batch: two ingest processes writing the same device wait for

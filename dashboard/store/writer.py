@@ -30,7 +30,7 @@ class BatchResult:
     stored: int
     duplicates: int
     rejected: int
-    other: int                  # status and state messages
+    other: int                  # status, state and practice messages
 
 
 class Writer:
@@ -149,7 +149,7 @@ class Writer:
     def write_batch(self, messages: Sequence[batch.Message], now: str) -> BatchResult:
         """Store one batch in one transaction: events (deduplicated), statuses, states and
         the counters, so a crash leaves either all of it or none."""
-        stored = duplicates = other = 0
+        stored = duplicates = other = practice = practice_dup = 0
         seen: dict[str, None] = {}
         latest: dict[str, _DeviceEvents] = {}
         rejects: dict[str, tuple[int, str, str]] = {}  # reason -> (count, last topic, detail)
@@ -172,6 +172,13 @@ class Writer:
                     c.execute(sql.DEVICE_STATE, (m.device_id, m.state_json, now))
                     seen[m.device_id] = None
                     other += 1
+                elif isinstance(m, batch.PracticeMessage):
+                    if c.execute(sql.INSERT_PRACTICE, m.row).rowcount == 1:
+                        practice += 1
+                    else:
+                        practice_dup += 1
+                    seen[m.device_id] = None
+                    other += 1
                 elif isinstance(m, batch.Rejected):
                     count = rejects.get(m.reason, (0, "", ""))[0]
                     rejects[m.reason] = (count + 1, m.topic, m.detail)
@@ -184,6 +191,7 @@ class Writer:
                 "event_stored": stored, "event_duplicate": duplicates,
                 "status": sum(isinstance(m, batch.StatusMessage) for m in messages),
                 "state": sum(isinstance(m, batch.StateMessage) for m in messages),
+                "practice_stored": practice, "practice_duplicate": practice_dup,
             }
             for kind, count in kinds.items():
                 if count:
@@ -202,6 +210,27 @@ class Writer:
                          ).fetchone() is None:
                 return False
             c.execute(sql.UPSERT_REVIEW, (event_id, label, note, reviewer, now))
+        return True
+
+    def accept_adjustment(self, device_id: str, values: tuple[float, float, float],
+                          before: float | None, after: float | None, reviews: int,
+                          who: str, now: str) -> int:
+        """Record a device's new cut-offs (bulge_flat, bulge_round, squat_min_knee_deg) as
+        accepted by `who`; returns its id. The caller checked them (edge.adjustment)."""
+        with self.transaction() as c:
+            cur = c.execute(sql.INSERT_ADJUSTMENT, (device_id, *values, before, after, reviews,
+                                                    who, now))
+            return int(cur.fetchone()[0])
+
+    def undo_adjustment(self, device_id: str, who: str, now: str) -> bool:
+        """Undo the device's active adjustment (the one before it, or the defaults, is
+        active again); False when there was none."""
+        with self.transaction() as c:
+            row = c.execute(*scope.scoped(sql.ACTIVE_ADJUSTMENT,
+                                          {"device": device_id})).fetchone()
+            if row is None:
+                return False
+            c.execute(sql.UNDO_ADJUSTMENT, (who, now, row[0]))
         return True
 
     def add_user(self, name: str, password_hash: str, role: str, now: str,

@@ -219,5 +219,5 @@ def review(*, event_id: EVENT_ID, body: ReviewIn,
         raise HTTPException(404, "no such event")
     event = svc.reader.event(event_id)
     assert event is not None and event.review is not None
-    return ReviewResultOut(event_id=event_id, original_posture=event.posture,  # type: ignore[arg-type]
+    return ReviewResultOut(event_id=event_id, original_posture=event.posture,  # type: ignore[arg-type]  # a stored posture passed the schema on ingest
                            **event.review.__dict__)

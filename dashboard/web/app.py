@@ -18,10 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dashboard.errors import StoreError
 from dashboard.ingest.mqtt import Ingest
+from dashboard.ingest.practice_link import PracticeLink
 from dashboard.settings import Settings
 from dashboard.store.reader import Reader
 from dashboard.store.writer import Writer
-from dashboard.web import api, live, pages, params, report
+from dashboard.web import api, live, pages, params, practice, report, tuning
 from dashboard.web.deps import (
     HERE,
     Forbidden,
@@ -56,9 +57,11 @@ def _wants_json(request: Request) -> bool:
 
 
 def create_app(settings: Settings, *, writer: Writer | None = None,
-               ingest: Ingest | None = None) -> FastAPI:
+               ingest: Ingest | None = None, practice_link: PracticeLink | None = None
+               ) -> FastAPI:
     """The ASGI app. Pass the `writer` (and `ingest`) when the caller runs ingest in this
-    process, so that both share the one writer; otherwise the app opens its own."""
+    process, so that both share the one writer; otherwise the app opens its own. The
+    Practice page needs `practice_link` (a broker connection)."""
     writer = writer or Writer(settings.store, settings.timezone)
     reader = Reader(settings.store)
     secret = settings.secret_key or writer.secret_key()
@@ -85,6 +88,8 @@ def create_app(settings: Settings, *, writer: Writer | None = None,
     )
     app.state.services = services
     app.state.watcher = watcher
+    app.state.practice = practice_link
+    app.state.practice_streams = [0]
     app.add_middleware(SessionCookie, settings=settings)
     # No redirect built from the Host header (Starlette's slash redirects are absolute):
     # `/static` alone gets a relative one, `/events/` and the like a 404.
@@ -98,6 +103,9 @@ def create_app(settings: Settings, *, writer: Writer | None = None,
     app.include_router(api.router)
     app.include_router(live.router)
     app.include_router(report.router)
+    app.include_router(practice.router)
+    app.include_router(practice.api_router)
+    app.include_router(tuning.router)
     app.include_router(pages.router)
     _handlers(app)
     return app

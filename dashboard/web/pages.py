@@ -114,8 +114,11 @@ def week_charts(s: WeekSummary) -> dict[str, Any]:
 def week_page(request: Request, *, week: str | None = None, device: str | None = None,
               user: UserDep, svc: SvcDep) -> Response:
     _, device_id, summary = week_view(svc, week, device)
+    practice = {p.day: p for p in svc.reader.practice_days(
+        summary.week.first_day.isoformat(), summary.week.last_day.isoformat(), device_id)}
     return render(request, "week.html", {
         "s": summary, **week_charts(summary), "devices": svc.reader.devices(),
+        "practice": practice,
         "device": device_id, "this_week": IsoWeek.of(today(svc.settings.zone)),
     })
 
@@ -212,6 +215,7 @@ def health_page(request: Request, user: UserDep,
         "counts": svc.reader.ingest_counts(), "devices": svc.reader.devices(),
         "ingest": svc.ingest.status() if svc.ingest else None,
         "events_total": svc.reader.event_total(), "db_bytes": svc.reader.size_bytes(),
+        "practice": getattr(request.app.state, "practice", None),
     })
 
 

@@ -22,6 +22,7 @@ import uvicorn
 
 from dashboard.errors import DashboardError
 from dashboard.ingest.mqtt import Ingest
+from dashboard.ingest.practice_link import PracticeLink
 from dashboard.settings import Settings
 from dashboard.store.dialect import shown
 from dashboard.store.writer import Writer
@@ -98,7 +99,10 @@ class _Server(uvicorn.Server):
 class Dashboard:
     """Ingest + web server; `start()` returns once both run, `stop()` ends both."""
 
-    def __init__(self, settings: Settings, *, ingest: bool = True) -> None:
+    def __init__(self, settings: Settings, *, ingest: bool = True,
+                 practice: bool | None = None) -> None:
+        """`practice`: connect the Practice and Tuning pages' own broker link (default: when
+        ingesting; a centre's web server alone, `serve --no-ingest`, asks for it)."""
         self.sock = listen(settings)
         port = self.sock.getsockname()[1]
         # Port 0 asks the OS for a free port; the settings then carry the one we got.
@@ -115,7 +119,10 @@ class Dashboard:
             self.sock.close()
             raise
         self.ingest = Ingest(self.settings, self.writer) if ingest else None
-        self.app = create_app(self.settings, writer=self.writer, ingest=self.ingest)
+        wants_link = ingest if practice is None else practice
+        self.practice = PracticeLink(self.settings.mqtt) if wants_link else None
+        self.app = create_app(self.settings, writer=self.writer, ingest=self.ingest,
+                              practice_link=self.practice)
         config = uvicorn.Config(
             self.app, log_level="warning", access_log=False, lifespan="on",
             # Open server-sent-event streams never finish on their own.
@@ -131,6 +138,8 @@ class Dashboard:
     def start(self, timeout_s: float = 20.0) -> Dashboard:
         if self.ingest is not None:
             self.ingest.start()
+        if self.practice is not None:
+            self.practice.start()
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                         name="dashboard-http", daemon=True)
         self._thread.start()
@@ -149,6 +158,8 @@ class Dashboard:
             self._thread = None
         if self.ingest is not None:
             self.ingest.stop()
+        if self.practice is not None:
+            self.practice.stop()
         self.sock.close()
         self.writer.close()
 
@@ -166,12 +177,14 @@ def run(settings: Settings, *, demo_user: bool = False, ingest: bool = True,
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    dash = Dashboard(settings, ingest=ingest)
+    dash = Dashboard(settings, ingest=ingest, practice=True)
     if demo_user:
         password = ensure_demo_user(dash.settings, dash.writer)
         announce(f"demo account: user {DEMO_USER}, password {password}")
     if dash.ingest is not None:
         dash.ingest.start()
+    if dash.practice is not None:
+        dash.practice.start()
     announce(f"hingewatch dashboard: open {dash.url}"
              + (" (no login from this machine)" if settings.allow_localhost else ""))
     if dash.ingest is not None:
@@ -182,6 +195,8 @@ def run(settings: Settings, *, demo_user: bool = False, ingest: bool = True,
     finally:
         if dash.ingest is not None:
             dash.ingest.stop()
+        if dash.practice is not None:
+            dash.practice.stop()
         dash.sock.close()
         dash.writer.close()
     return 0

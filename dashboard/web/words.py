@@ -46,7 +46,7 @@ REASON_WORDS: dict[str, str] = {
 }
 
 REJECT_WORDS: dict[str, str] = {
-    "bad_topic": "the topic is not hingewatch/<device>/event|status|state",
+    "bad_topic": "the topic is not hingewatch/<device>/event|status|state|practice",
     "too_large": "the message is larger than any valid one",
     "not_json": "the payload is not strict JSON (or not UTF-8)",
     "not_object": "the JSON is not an object",
@@ -58,6 +58,7 @@ REJECT_WORDS: dict[str, str] = {
                  f"({', '.join(STATE_SCHEMA_PATHS)})",
     "time_out_of_range": "the event's time is before 2000 or more than a day ahead of the "
                          "dashboard's clock",
+    "bad_practice": "a practice summary that does not match hingewatch.practice/1",
     "too_deep": "the JSON is nested deeper than any valid message",
     "internal_error": "the dashboard failed on it (a bug: see the log)",
 }

@@ -14,6 +14,7 @@ from edge.analysis.bends import Bend, BendSegmenter, Sample
 from edge.analysis.calibration import Calibrator
 from edge.analysis.classifier import (
     BACKLINE_MIN_TRUNK_DEG,
+    DEFAULT_CUTS,
     Verdict,
     VerdictPosture,
     classify_bend,
@@ -94,6 +95,9 @@ class BendAnalyzer:
         self.learn_baseline = learn_baseline
         self.calibrator = Calibrator(learned_file if baseline is None else None)
         self.segmenter = BendSegmenter()
+        # The classifier's cut-offs for this device: its reviews' when a reviewer accepted
+        # an adjustment (edge.adjustment), else the defaults. Replaced whole, never edited.
+        self.cuts = DEFAULT_CUTS
         self._filter = OneEuroFilter(SIGNALS)
         self.last_sample: Sample | None = None
 
@@ -116,7 +120,7 @@ class BendAnalyzer:
             values: dict[str, float] = {
                 n: float(v) for n, v in zip(_SMOOTHED, smooth, strict=True)
             }
-            kin = replace(kin, **values)  # type: ignore[arg-type]
+            kin = replace(kin, **values)  # type: ignore[arg-type]  # the smoothed fields are all floats
         if self.learn_baseline and self.fixed_baseline is None:
             self.calibrator.update(pose, kin)
         # The classifier reads the back line only with the trunk forward: upright frames
@@ -162,7 +166,7 @@ class BendAnalyzer:
         return done
 
     def _analyze(self, bend: Bend) -> AnalyzedBend:
-        verdict = classify_bend(bend)
+        verdict = classify_bend(bend, self.cuts)
         up = self.baseline.up_world if self.baseline is not None else np.array([0.0, -1.0, 0.0])
         return AnalyzedBend(
             bend=bend,

@@ -24,6 +24,13 @@ from typing import Literal
 
 import numpy as np
 
+from edge.adjustment import (
+    BULGE_FLAT,
+    BULGE_ROUND,
+    SQUAT_LEAN_MAX_TRUNK_DEG,
+    SQUAT_MIN_KNEE_DEG,
+    Adjustment,
+)
 from edge.analysis.backline import BackLine
 from edge.analysis.bends import (
     TRUNK_ENTRY_FRONT_DEG,
@@ -44,9 +51,9 @@ BackStatus = Literal["read", "front_view", "hidden", "unclear", "upright"]
 # Back-line bulge (the fitted parabola's sagitta over the chord, see backline.py): at or
 # above ROUND the outline is one convex arc of ≳20° of spread flexion (θ ≈ 8 × sagitta);
 # at or below FLAT (≈11°) it is within what a neutral spine and clothes show. Between:
-# unsure. Raising ROUND calls fewer rounds; lowering FLAT calls fewer hinges.
-BULGE_ROUND = 0.045
-BULGE_FLAT = 0.025
+# unsure. Raising ROUND calls fewer rounds; lowering FLAT calls fewer hinges. Defined
+# with the squat's knee edge in edge/adjustment.py: a device's reviews may move the three
+# within their sane ranges (`Adjustment`), the defaults stay these.
 # Upper-back hump (see backline.py) at or above HUMP_ROUND: the thoracic spine is rounded
 # (on the synthetic bodies 30–60° of thoracic flexion raise it 0.06–0.11 in profile, while
 # neutral backs stay under 0.045); at or below HUMP_FLAT it is not; between: unsure. Seen
@@ -86,10 +93,8 @@ DEEP_SHARE = 0.85
 # of hip flexion) or, a little further forward (to SQUAT_LEAN_MAX_TRUNK_DEG), with the
 # trunk about parallel to the shanks: hip minus knee flexion is the trunk's lean beyond the
 # shank's, near 0 in a deep squat and ≳40° in a hip-dominant bend or a deadlift start.
-SQUAT_MIN_KNEE_DEG = 60.0
 SQUAT_MIN_KNEE_TO_HIP = 0.6
 SQUAT_MAX_TRUNK_DEG = 50.0
-SQUAT_LEAN_MAX_TRUNK_DEG = 55.0
 SQUAT_MAX_HIP_LEAD_DEG = 20.0
 # Seen from the front the world landmarks' depth is a guess (knee angles read 30–60° low in
 # deep squats), so the picture decides: hips lowered with the trunk upright make the trunk's
@@ -201,8 +206,8 @@ def read_back(samples: Sequence[Sample], peak: Kinematics, min_trunk_deg: float)
     )
 
 
-def _squat_like(k: Kinematics) -> bool:
-    if k.knee_flexion_deg < SQUAT_MIN_KNEE_DEG:
+def _squat_like(k: Kinematics, min_knee_deg: float = SQUAT_MIN_KNEE_DEG) -> bool:
+    if k.knee_flexion_deg < min_knee_deg:
         return False
     chest_up = (k.trunk_inclination_deg <= SQUAT_MAX_TRUNK_DEG
                 and k.knee_flexion_deg >= SQUAT_MIN_KNEE_TO_HIP * k.hip_flexion_deg)
@@ -216,11 +221,11 @@ def _front_squat(k: Kinematics) -> bool:
             and k.trunk_to_leg_image >= FRONT_SQUAT_MIN_TRUNK_TO_LEG)
 
 
-def _squat_clarity(k: Kinematics) -> float:
+def _squat_clarity(k: Kinematics, min_knee_deg: float) -> float:
     if k.view == "front":  # the picture's proportions decide, not the world angles
         return min(_clarity(k.knee_flexion_deg, FRONT_SQUAT_MIN_KNEE_DEG, 30.0),
                    _clarity(k.trunk_to_leg_image, FRONT_SQUAT_MIN_TRUNK_TO_LEG, 0.25))
-    return min(_clarity(k.knee_flexion_deg, SQUAT_MIN_KNEE_DEG, 30.0),
+    return min(_clarity(k.knee_flexion_deg, min_knee_deg, 30.0),
                _clarity(-(k.hip_flexion_deg - k.knee_flexion_deg), -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
 
 
@@ -233,7 +238,12 @@ def _clarity(value: float, edge: float, scale: float) -> float:
     return float(np.clip((value - edge) / scale, 0.0, 1.0))
 
 
-def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdict:
+# The classifier's own cut-offs; a device may run with its reviews' (edge.adjustment).
+DEFAULT_CUTS = Adjustment()
+
+
+def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
+                     cuts: Adjustment = DEFAULT_CUTS) -> Verdict:
     """The verdict for the deepest part of a run of frames (a bend, or one picture).
 
     `sit_down`: the bend ended seated. Its deepest part is its greatest lean (the hips end
@@ -243,7 +253,8 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
                        for s in samples])
     deep = [s for s, d in zip(samples, depths, strict=True) if d >= DEEP_SHARE * depths.max()]
     peak = _median_kin([s.kin for s in deep])
-    squat_like = (_squat_like(peak) or _front_squat(peak)) and not sit_down
+    squat_like = ((_squat_like(peak, cuts.squat_min_knee_deg) or _front_squat(peak))
+                  and not sit_down)
     min_trunk = BACKLINE_MIN_TRUNK_SQUAT_DEG if squat_like else BACKLINE_MIN_TRUNK_DEG
     back = read_back(deep, peak, min_trunk)
     bulge, hump = back.bulge_norm, back.upper_hump_norm
@@ -253,10 +264,10 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
     upper_hidden = back.hands_at_shoulders or (hump is not None and hump >= HUMP_MAX_SPINE)
     upper_round = (hump is not None and not upper_hidden and hump >= HUMP_ROUND + yaw_hump)
     upper_flat = hump is not None and not upper_hidden and hump <= HUMP_FLAT + yaw_hump
-    lumbar_round = bulge is not None and bulge >= BULGE_ROUND
+    lumbar_round = bulge is not None and bulge >= cuts.bulge_round
     near = (back.depth_norm is not None
             and back.depth_norm <= FLAT_MAX_DEPTH + FLAT_DEPTH_PER_SIN_YAW * sin_yaw)
-    flat = bulge is not None and bulge <= BULGE_FLAT and upper_flat and near
+    flat = bulge is not None and bulge <= cuts.bulge_flat and upper_flat and near
     waist = (back.status != "read" and peak.view == "side" and peak.legs_seen
              and peak.trunk_inclination_deg >= WAIST_MIN_TRUNK_DEG
              and peak.hip_shift_norm < WAIST_MAX_SHIFT)
@@ -268,7 +279,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
         posture = "round"
         reasons.append("upper_back_rounding" if back.peak_at >= UPPER_BACK_FROM
                        else "lumbar_rounding")
-        clarity = 0.5 + 0.5 * _clarity(bulge, BULGE_ROUND, BULGE_ROUND)
+        clarity = 0.5 + 0.5 * _clarity(bulge, cuts.bulge_round, BULGE_ROUND)
     elif upper_round:
         assert hump is not None
         posture = "round"
@@ -276,11 +287,11 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
         clarity = 0.5 + 0.5 * _clarity(hump, HUMP_ROUND + yaw_hump, HUMP_ROUND)
     elif squat_like:
         posture = "squat"
-        clarity = 0.5 + 0.5 * _squat_clarity(peak)
+        clarity = 0.5 + 0.5 * _squat_clarity(peak, cuts.squat_min_knee_deg)
     elif flat:
         assert bulge is not None
         posture = "hinge"
-        clarity = 0.5 + 0.5 * _clarity(-bulge, -BULGE_FLAT, BULGE_FLAT)
+        clarity = 0.5 + 0.5 * _clarity(-bulge, -cuts.bulge_flat, BULGE_FLAT)
     elif waist:
         posture = "round"
         reasons.append("waist_bend")
@@ -309,8 +320,8 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False) -> Verdi
     return Verdict(posture, confidence, tuple(reasons), peak.view, back, peak, score, said)
 
 
-def classify_bend(bend: Bend) -> Verdict:
-    return classify_samples(bend.samples, sit_down=bend.ends_seated)
+def classify_bend(bend: Bend, cuts: Adjustment = DEFAULT_CUTS) -> Verdict:
+    return classify_samples(bend.samples, sit_down=bend.ends_seated, cuts=cuts)
 
 
 def classify_picture(sample: Sample) -> Verdict:

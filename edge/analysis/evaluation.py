@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edge.analysis.analyzer import AnalyzedBend
+from edge.analysis.bends import Bend, Sample
 from edge.analysis.classifier import Verdict
 from edge.errors import HingewatchError
 
@@ -100,9 +101,24 @@ class Detection:
 
 
 def detections(bends: Sequence[AnalyzedBend]) -> list[Detection]:
-    """The bends a stream gave, as the tally matches them (each keeps its bend as detail)."""
-    return [Detection(b.bend.deepest.kin.t_s, b.verdict.posture, b.verdict.confidence, b)
+    """The bends a stream gave, as the tally matches them. Each keeps its bend as detail,
+    cut to the frames a listing and a sheet read: the deepest whole, the first and last for
+    their times only. Every frame's pose and mask (~0.5 MB each) would fill gigabytes over
+    a few hundred bends."""
+    return [Detection(b.bend.deepest.kin.t_s, b.verdict.posture, b.verdict.confidence,
+                      replace(b, bend=_kept(b.bend)))
             for b in bends]
+
+
+def _kept(bend: Bend) -> Bend:
+    deepest = bend.deepest
+
+    def bare(s: Sample) -> Sample:
+        if s is deepest:
+            return s
+        return replace(s, pose=replace(s.pose, segmentation=None), back=None)
+
+    return replace(bend, samples=(bare(bend.samples[0]), deepest, bare(bend.samples[-1])))
 
 
 def verdict_of(detail: Any) -> Verdict | None:

@@ -45,6 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "and report figures per case")
     e.add_argument("--recorded", type=Path, metavar="SET",
                    help="instead: a recorded set of rendered people (tests/data/rendered/NAME)")
+    e.add_argument("--reviews", type=Path, metavar="FILE",
+                   help="instead: reviewed bends exported by the dashboard (hingewatch "
+                        "dashboard export-reviews): the device's verdicts against the labels")
     e.add_argument("--sheet", type=Path, metavar="DIR",
                    help="draw each wrong or unsure item (skeleton, back line, verdict) into DIR")
     add_engine_arguments(e)
@@ -68,6 +71,18 @@ def run_eval(args: argparse.Namespace) -> int:
         return 0
     if args.hard:
         raise HingewatchError("--hard: goes with --synthetic BENDS")
+    if args.reviews is not None:
+        if args.sheet is not None:
+            raise HingewatchError("--sheet: reviewed bends hold no pixels to draw")
+        from edge.review_export import read_reviews
+
+        tally = Tally()
+        for b in read_reviews(args.reviews):
+            tally.item(Outcome(f"{b.device_id}/{b.event_id}", b.label, b.posture, b.confidence))
+        summary = tally.summary()
+        _report_errors(tally, summary, None, args.reviews.parent)
+        print(json.dumps(summary))
+        return 0
     if args.recorded is not None:
         if args.sheet is not None:
             raise HingewatchError("--sheet: a recorded set holds no pixels to draw")

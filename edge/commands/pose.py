@@ -16,7 +16,7 @@ from edge.errors import HingewatchError
 from edge.pose.draw import contact_sheet, draw_pose, write_rgb
 from edge.pose.engine import ENGINES, PoseEngine, create_engine
 from edge.pose.landmarks import Pose
-from edge.pose.models import VARIANTS
+from edge.pose.models import PRECISION_CHOICES, VARIANTS
 from edge.pose_stream import PoseStream
 from edge.progress import Progress
 
@@ -27,6 +27,9 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=ENGINES, default="blazepose", help="pose model")
     p.add_argument("--variant", choices=sorted(VARIANTS), default="full",
                    help="BlazePose landmark model size (default: full)")
+    p.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
+                   help="BlazePose float or int8 models (`models quantize` builds them); "
+                        "default auto: int8 on arm64 where built, else float")
     p.add_argument("--threads", type=int, default=2, help="interpreter threads (default: 2)")
     p.add_argument("--runtime", choices=("auto", "litert", "tflite"), default="auto",
                    help="TFLite runtime (default: ai-edge-litert if installed)")
@@ -38,7 +41,7 @@ def engine_from(args: argparse.Namespace, tracking: bool = True) -> PoseEngine:
     # MoveNet has no world landmarks and no person mask: its angles come from the picture
     # and its verdicts never see the back line (lower confidence, no rounding reasons).
     return create_engine(args.engine, args.variant, args.threads, args.runtime, tracking,
-                         model=args.model)
+                         model=args.model, precision=args.precision)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -22,7 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.delivery.mqtt_config import MqttConfig
-from edge.delivery.topics import practice_cmd_topic
+from edge.delivery.topics import adjust_topic, practice_cmd_topic
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,17 @@ class DeviceLink:
 
     def __init__(self, config: MqttConfig, on_command: Callable[[bytes], object],
                  environ: dict[str, str] | None = None,
-                 retained: Sequence[tuple[str, str]] = ()) -> None:
+                 retained: Sequence[tuple[str, str]] = (),
+                 on_adjust: Callable[[bytes], object] | None = None) -> None:
         self.config = config
         # Sent retained on every connect (the cue's Home Assistant discovery).
         self._retained = tuple(retained)
         self.cmd_topic = practice_cmd_topic(config.device_id)
-        self._on_command = on_command
+        # What each topic we listen to is for: practice commands, and the cut-offs a
+        # reviewer accepted for this device (retained: it arrives on every connect).
+        self._handlers: dict[str, Callable[[bytes], object]] = {self.cmd_topic: on_command}
+        if on_adjust is not None:
+            self._handlers[adjust_topic(config.device_id)] = on_adjust
         v5 = config.protocol != "3.1.1"
         client_id = f"{config.effective_client_id}-link"
         if v5:
@@ -101,7 +106,7 @@ class DeviceLink:
         if getattr(reason, "is_failure", False):
             log.error("link to %s refused: %s", self.config.url, reason)
             return
-        client.subscribe(self.cmd_topic, qos=1)
+        client.subscribe([(topic, 1) for topic in self._handlers])
         for topic, payload in self._retained:
             client.publish(topic, payload, qos=0, retain=True)
 
@@ -109,9 +114,10 @@ class DeviceLink:
         self._subscribed.clear()
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if message.topic != self.cmd_topic:  # the broker sends only what we asked; check
+        handler = self._handlers.get(message.topic)  # the broker sends what we asked; check
+        if handler is None:
             return
         try:
-            self._on_command(bytes(message.payload))
+            handler(bytes(message.payload))
         except Exception:  # noqa: BLE001 - paho's thread must outlive any handler bug
-            log.exception("practice command handler failed")
+            log.exception("handler for %s failed", message.topic)

@@ -24,8 +24,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -37,11 +35,14 @@ from edge.bend_events import skeleton_of
 from edge.delivery.topics import live_topic
 from edge.events import utc_ms
 from edge.practice.drills import DRILL_IDS
+from edge.practice_contract import (  # noqa: F401 - the contract, re-exported here
+    LIVE_SCHEMA_ID,
+    LIVE_SCHEMA_PATH,
+    validate_live,
+)
 
 log = logging.getLogger(__name__)
 
-LIVE_SCHEMA_ID = "hingewatch.live/1"
-LIVE_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "live-1.schema.json"
 # A command is two short strings: anything longer is not one.
 MAX_COMMAND_BYTES = 512
 # Frames closer together than this are dropped (the camera may run at 30 fps; a browser
@@ -252,20 +253,3 @@ class LiveStream:
         payload = json.dumps(live_frame(seq, t_s, drill, sample, rep), separators=(",", ":"))
         self._send(self.topic, payload.encode())
         return True
-
-
-@cache
-def _validator() -> Any:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(json.loads(LIVE_SCHEMA_PATH.read_text()))
-
-
-def validate_live(data: Any) -> None:
-    """Raise ValueError unless `data` is a valid `hingewatch.live/1` frame."""
-    if not isinstance(data, dict) or data.get("schema") != LIVE_SCHEMA_ID:
-        raise ValueError(f"expected a {LIVE_SCHEMA_ID} object")
-    error = next(iter(_validator().iter_errors(data)), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise ValueError(f"{where}: {error.message[:200]}")

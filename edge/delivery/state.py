@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from edge.events import Posture, decode_json, now_ms
 from edge.state import (
@@ -49,6 +49,9 @@ class DeviceState:
     cpu_percent: float | None = None
     soc_temp_c: float | None = None
     simulated: bool = False
+    # Optional: "int8" when the pose model runs quantised (`[pose] precision`); absent means
+    # float, as on every device before the field.
+    pose_precision: Literal["float", "int8"] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"schema": STATE_SCHEMA_ID, **asdict(self)}
@@ -56,6 +59,10 @@ class DeviceState:
             # Optional in hingewatch.state/2: absent means none set aside, and receivers
             # whose schema predates the field still take every ordinary state.
             del data["outbox_dead"]
+        if self.pose_precision != "int8":
+            # Absent is float: a float device's state stays one that readers whose schema
+            # predates the field take.
+            del data["pose_precision"]
         data["fps"] = round(float(self.fps), 2)
         for key in ("hinge_share_today", "hinge_share_7d"):
             if data[key] is not None:

@@ -62,6 +62,12 @@ def cue_topic(device_id: str) -> str:
     return f"{PREFIX}/{check_device_id(device_id)}/cue"
 
 
+def adjust_topic(device_id: str) -> str:
+    """The device's accepted cut-off adjustment (`hingewatch.adjust/1`), retained; an empty
+    retained payload means the classifier's defaults."""
+    return f"{PREFIX}/{check_device_id(device_id)}/adjust"
+
+
 def ha_discovery_topic(platform: str, device_id: str, object_id: str) -> str:
     """Home Assistant's per-entity discovery topic for one of this device's entities."""
     return (f"{HA_DISCOVERY_PREFIX}/{platform}/hingewatch_{check_device_id(device_id)}/"

@@ -82,7 +82,7 @@ class Children:
     def start(self, name: str, argv: list[str], log: Path, **kw: object) -> subprocess.Popen:
         out = log.open("ab")
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+                                stdin=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]  # Popen has no overload for an open **kw; the callers pass only its keywords
         out.close()
         self.procs.append((name, proc))
         return proc
@@ -135,7 +135,7 @@ def backfill(port: int, protocol: str, work: Path) -> int:
     # The device's own topic, under a client id of its own (the agent's session is apart).
     config = MqttConfig(host="127.0.0.1", port=port, device_id=DEVICE_ID,
                         client_id="hingewatch-demo-history",
-                        protocol=protocol,  # type: ignore[arg-type]
+                        protocol=protocol,  # type: ignore[arg-type]  # the broker probe returns one of the protocol names
                         ha_discovery=False)
     outbox = Outbox(work / "history-outbox.sqlite3", len(events) + 10)
     publisher = Publisher(config, outbox, validate_events=False).start()

@@ -9,6 +9,7 @@ first frame and when the person is lost. Smoothing the 33 body landmarks is a se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -17,10 +18,11 @@ import numpy as np
 from edge.capture.frames import Frame
 from edge.pose.detector import PoseDetector
 from edge.pose.landmarks import NUM_JOINTS, Pose, Segmentation
-from edge.pose.models import VARIANTS, model_path
+from edge.pose.models import model_names, model_path
 from edge.pose.roi import Roi, apply_affine, roi_from_alignment
 from edge.pose.runtime import RuntimeName, load_interpreter
 from edge.pose.smoothing import AUX_LANDMARKS, MIN_OBJECT_SCALE, OneEuroFilter, alignment_scale_px
+from edge.pose.tensors import Outputs, PixelInput
 
 INPUT_SIZE = 256
 NUM_OUTPUT_LANDMARKS = 39  # 33 body landmarks, then 6 auxiliary ones
@@ -112,19 +114,25 @@ class BlazePose:
         tracking: bool = True,
         models_dir: Path | None = None,
         smooth_roi: bool = True,
+        precision: str = "float",
     ) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"variant: expected one of {sorted(VARIANTS)}, got {variant!r}")
-        det_name, lm_name = VARIANTS[variant]
+        det_name, lm_name = model_names(variant, precision)
         det_path = models_dir / f"{det_name}.tflite" if models_dir else model_path(det_name)
         lm_path = models_dir / f"{lm_name}.tflite" if models_dir else model_path(lm_name)
         self.variant = variant
+        self.precision = precision
         self.tracking = tracking
         self.smooth_roi = smooth_roi
         self.detector = PoseDetector(det_path, num_threads, runtime)
         self._interpreter = load_interpreter(lm_path, num_threads, runtime)
-        self._input_index = self._interpreter.get_input_details()[0]["index"]
+        # The model wants pixels scaled to [0, 1].
+        self._input = PixelInput(self._interpreter, self._interpreter.get_input_details()[0],
+                                 1.0 / 255.0, 0.0)
+        self._read = Outputs(self._interpreter)
         self._outputs = self._map_outputs()
+        # Each landmark crop, before it goes to the model, when set (the int8 build's
+        # calibration collects them).
+        self.crop_sink: Callable[[np.ndarray], None] | None = None
         self._roi: Roi | None = None
         self._aux_filter = OneEuroFilter(AUX_LANDMARKS)
         self.frames = 0
@@ -198,33 +206,31 @@ class BlazePose:
         smoothing takes its object scale from those, not from the filtered ones.
         """
         patch, affine = roi.crop(frame.rgb, INPUT_SIZE, cv2.BORDER_REPLICATE)
-        it = self._interpreter
-        # Scale straight into the interpreter's input buffer (no set_tensor copy); the view
-        # is dropped before invoke, as the runtime requires.
-        buffer = it.tensor(self._input_index)()
-        np.multiply(patch, np.float32(1.0 / 255.0), out=buffer[0], casting="unsafe")
-        del buffer
-        it.invoke()
-        presence = float(it.get_tensor(self._outputs["presence"])[0, 0])
+        if self.crop_sink is not None:
+            self.crop_sink(patch)
+        self._input.write(patch)
+        self._interpreter.invoke()
+        read = self._read
+        presence = float(read.get(self._outputs["presence"])[0, 0])
         if presence < MIN_PRESENCE:
             return None, np.zeros((2, 2))
-        raw = it.get_tensor(self._outputs["landmarks"])[0].reshape(NUM_OUTPUT_LANDMARKS, 5)
-        # The heatmap is read in place (640 kB not copied) and used before the next invoke.
+        raw = read.get(self._outputs["landmarks"])[0].reshape(NUM_OUTPUT_LANDMARKS, 5)
+        # A float heatmap is read in place (640 kB not copied), used before the next invoke.
         xy01 = refine_from_heatmap(raw[:, :2].astype(np.float64) / INPUT_SIZE,
-                                   it.tensor(self._outputs["heatmap"])()[0])
+                                   read.view(self._outputs["heatmap"])[0])
         xy_px = apply_affine(affine, xy01 * INPUT_SIZE)
         w, h = frame.resolution_wh
         xy_norm = xy_px / np.array([w, h], dtype=np.float64)
         # MediaPipe scales z like x: over the crop, then by the ROI's width in the frame.
         z_norm = raw[:NUM_JOINTS, 2].astype(np.float64) / INPUT_SIZE * roi.size_px / w
         visibility = _sigmoid(raw[:NUM_JOINTS, 3].astype(np.float64))
-        world = it.get_tensor(self._outputs["world"])[0].reshape(NUM_OUTPUT_LANDMARKS, 3)
+        world = read.get(self._outputs["world"])[0].reshape(NUM_OUTPUT_LANDMARKS, 3)
         world = world[:NUM_JOINTS].astype(np.float64)
         c, s = np.cos(roi.rotation_rad), np.sin(roi.rotation_rad)
         world_m = np.column_stack(
             [c * world[:, 0] - s * world[:, 1], s * world[:, 0] + c * world[:, 1], world[:, 2]]
         )
-        mask = it.get_tensor(self._outputs["mask"])[0, :, :, 0]  # a copy: it outlives invoke
+        mask = read.get(self._outputs["mask"])[0, :, :, 0]  # a copy: it outlives invoke
         # The sigmoid in place, without temporaries (256×256 values every frame).
         np.clip(mask, -80.0, 80.0, out=mask)
         np.negative(mask, out=mask)

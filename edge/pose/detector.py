@@ -14,6 +14,7 @@ import numpy as np
 
 from edge.pose.roi import Roi, apply_affine
 from edge.pose.runtime import RuntimeName, load_interpreter
+from edge.pose.tensors import Outputs, PixelInput
 
 INPUT_SIZE = 224
 NUM_LAYERS = 5
@@ -104,22 +105,28 @@ class PoseDetector:
         inp = self._interpreter.get_input_details()[0]
         if tuple(inp["shape"]) != (1, INPUT_SIZE, INPUT_SIZE, 3):
             raise ValueError(f"{model}: expected a 1×224×224×3 detector, got {inp['shape']}")
-        self._input_index = inp["index"]
+        # The model wants pixels scaled to [-1, 1].
+        self._input = PixelInput(self._interpreter, inp, 2.0 / 255.0, -1.0)
+        self._outputs = Outputs(self._interpreter)
         outs = sorted(self._interpreter.get_output_details(), key=lambda d: d["shape"][-1])
         self._scores_index = outs[0]["index"]  # (1, 2254, 1)
         self._boxes_index = outs[1]["index"]  # (1, 2254, 12)
         self._anchors = ssd_anchors()
 
-    def detect(self, rgb: np.ndarray) -> Detection | None:
+    @staticmethod
+    def letterbox(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The detector's input picture (the whole frame in a square, black border) and its
+        crop→frame affine."""
         h, w = rgb.shape[:2]
-        # Letterbox: the whole frame in a square ROI, black border (−1 after scaling).
         roi = Roi((w / 2.0, h / 2.0), float(max(w, h)), 0.0)
-        patch, affine = roi.crop(rgb, INPUT_SIZE, cv2.BORDER_CONSTANT)
-        tensor = patch.astype(np.float32) * (2.0 / 255.0) - 1.0
-        self._interpreter.set_tensor(self._input_index, tensor[None])
+        return roi.crop(rgb, INPUT_SIZE, cv2.BORDER_CONSTANT)
+
+    def detect(self, rgb: np.ndarray) -> Detection | None:
+        patch, affine = self.letterbox(rgb)
+        self._input.write(patch)
         self._interpreter.invoke()
-        raw_scores = self._interpreter.get_tensor(self._scores_index)[0, :, 0]
-        raw = self._interpreter.get_tensor(self._boxes_index)[0]
+        raw_scores = self._outputs.get(self._scores_index)[0, :, 0]
+        raw = self._outputs.get(self._boxes_index)[0]
         clipped = np.clip(raw_scores.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)
         scores = 1.0 / (1.0 + np.exp(-clipped))
         keep = np.flatnonzero(scores >= MIN_SCORE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Protocol
 
@@ -10,6 +11,7 @@ from edge.pose.landmarks import Pose
 from edge.pose.runtime import RuntimeName
 
 ENGINES = ("blazepose", "movenet")
+log = logging.getLogger(__name__)
 
 
 class PoseEngine(Protocol):
@@ -31,13 +33,19 @@ def create_engine(
     runtime: RuntimeName = "auto",
     tracking: bool = True,
     model: Path | None = None,
+    precision: str = "auto",
 ) -> PoseEngine:
-    """Build an engine by name; `model` overrides MoveNet's model file."""
+    """Build an engine by name; `model` overrides MoveNet's model file; `precision` is
+    BlazePose's ("auto": `edge.pose.models.resolve_precision`)."""
     if name == "blazepose":
         from edge.pose.blazepose import BlazePose
+        from edge.pose.models import resolve_precision
 
+        chosen, why = resolve_precision(precision, variant, runtime)
+        if why:
+            log.warning("%s", why)
         return BlazePose(variant=variant, num_threads=num_threads, runtime=runtime,
-                         tracking=tracking)
+                         tracking=tracking, precision=chosen)
     if name == "movenet":
         from edge.pose.movenet import MoveNet
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.errors import ModelError
+from edge.pose.built import BuildSpec, arm64, verify_built
+from edge.pose.runtime import RuntimeName, available_runtime
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # In a checkout the manifest is models/manifest.toml; an installed package carries it in
@@ -38,6 +40,46 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 }
 
 REFETCH_HINT = "re-fetch it with `hingewatch models fetch`"
+
+# "int8": the models `hingewatch models quantize` builds from the float ones.
+PRECISIONS = ("float", "int8")
+# What `[pose] precision` and `--precision` take.
+PRECISION_CHOICES = ("auto", *PRECISIONS)
+INT8_SUFFIX = "_int8"
+
+
+def resolve_precision(requested: str, variant: str,
+                      runtime: RuntimeName = "auto") -> tuple[str, str | None]:
+    """The precision to run and, when "auto" could not have its way, why.
+
+    "auto" is int8 on arm64 (a Pi: the int8 kernels are where its speed is) when the int8
+    models are built and intact and the runtime is ai-edge-litert, and float otherwise;
+    "int8" and "float" are taken as said. tflite-runtime 2.14 has no XNNPACK int8 kernels
+    by default: it ran the int8 landmark model 8× slower than the float one here.
+    """
+    if requested != "auto":
+        model_names(variant, requested)  # ValueError for an unknown precision
+        return requested, None
+    if not arm64():
+        return "float", None
+    if available_runtime(runtime) != "litert":
+        return "float", "int8 needs ai-edge-litert (tflite-runtime runs it slower than float)"
+    try:
+        for name in model_names(variant, "int8"):
+            model_path(name)
+    except ModelError as exc:
+        return "float", f"int8 models unusable, running float: {exc}"
+    return "int8", None
+
+
+def model_names(variant: str, precision: str = "float") -> tuple[str, ...]:
+    """The detector's and the landmark model's names for a variant and precision."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant: expected one of {sorted(VARIANTS)}, got {variant!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got {precision!r}")
+    names = VARIANTS[variant]
+    return names if precision == "float" else tuple(n + INT8_SUFFIX for n in names)
 
 
 @dataclass(frozen=True)
@@ -64,6 +106,13 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, ModelSpec]:
         )
         for name, entry in raw["models"].items()
     }
+
+
+def load_builds(path: Path = MANIFEST_PATH) -> dict[str, BuildSpec]:
+    """The manifest's [built.*] entries: models made here from a float one."""
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {name: BuildSpec.from_toml(name, entry) for name, entry in raw.get("built", {}).items()}
 
 
 def cache_dir() -> Path:
@@ -106,8 +155,10 @@ def verify(path: Path, spec: ModelSpec) -> None:
 
 
 def model_path(name: str, manifest: dict[str, ModelSpec] | None = None) -> Path:
-    """The verified path of model `name`, or ModelError saying how to fetch it."""
+    """The verified path of model `name`, or ModelError saying how to fetch or build it."""
     specs = manifest or load_manifest()
+    if name not in specs:
+        return built_model_path(name, specs)
     spec = specs[name]
     candidates = [d / spec.file for d in search_dirs()]
     existing = [p for p in candidates if p.is_file()]
@@ -121,6 +172,20 @@ def model_path(name: str, manifest: dict[str, ModelSpec] | None = None) -> Path:
         raise ModelError(f"model {spec.file} not found in {where}; {how}")
     verify(existing[0], spec)
     return existing[0]
+
+
+def built_model_path(name: str, manifest: dict[str, ModelSpec] | None = None) -> Path:
+    """The verified path of built model `name` (the first found), or ModelError saying how
+    to build it."""
+    build = load_builds()[name]
+    source = (manifest or load_manifest())[build.source]
+    for folder in search_dirs():
+        if (folder / build.file).is_file():
+            verify_built(folder / build.file, build, source.sha256)
+            return folder / build.file
+    # Not found anywhere: the message names where it would be.
+    verify_built(models_dir() / build.file, build, source.sha256)
+    raise AssertionError("unreachable: verify_built raises for a missing file")
 
 
 # --- fetching -----------------------------------------------------------------------------

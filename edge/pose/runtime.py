@@ -26,7 +26,7 @@ _MODULES: dict[str, str] = {
 
 def _interpreter_class(runtime: RuntimeName) -> tuple[str, Any]:
     if runtime == "auto" and os.environ.get("HINGEWATCH_RUNTIME") in _MODULES:
-        runtime = os.environ["HINGEWATCH_RUNTIME"]  # type: ignore[assignment]
+        runtime = os.environ["HINGEWATCH_RUNTIME"]  # type: ignore[assignment]  # checked against _MODULES on the line above
     order = ["litert", "tflite"] if runtime == "auto" else [runtime]
     for name in order:
         try:

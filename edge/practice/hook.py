@@ -32,14 +32,16 @@ log = logging.getLogger(__name__)
 
 class PracticeHook:
     def __init__(self, config: Config, *, clock: Callable[[], datetime] = local_now,
-                 environ: dict[str, str] | None = None) -> None:
+                 environ: dict[str, str] | None = None,
+                 on_adjust: Callable[[bytes], object] | None = None) -> None:
         self.device_id = config.device.id
         # The cue's Home Assistant entity, when the cue is on (the publisher sends the rest
         # of the discovery; retained, so a restarted Home Assistant finds it on the broker).
         discovery = ([(m.topic, m.payload) for m in discovery_messages(self.device_id, cue=True)
                       if m.topic == discovery_topic("event", self.device_id, "cue")]
                      if config.cue.enabled and config.mqtt.ha_discovery else [])
-        self.link = DeviceLink(config.mqtt, self._command, environ, retained=discovery)
+        self.link = DeviceLink(config.mqtt, self._command, environ, retained=discovery,
+                               on_adjust=on_adjust)
         self.runner = PracticeRunner(self.device_id, self.link.send)
         state = Path(config.device.state_dir).expanduser() / f"cue-{self.device_id}.json"
         self.cue = CueTrigger(config.cue, clock, state if config.cue.enabled else None)

@@ -11,27 +11,25 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from edge import __version__
-from edge.events import parse_utc_ms
 from edge.practice.drills import PASS_MIN_REPS, REAL_TASKS, drill_named, next_drill, passed
 from edge.practice.rep import FAULTS, Fault, Rep, cue_for
+from edge.practice_contract import (  # noqa: F401 - the contract, re-exported here
+    MAX_SUMMARY_BYTES,
+    PRACTICE_SCHEMA_ID,
+    PRACTICE_SCHEMA_PATH,
+    PracticeError,
+    parse_summary,
+    validate_summary,
+)
 from edge.ulid import new_ulid
 
-PRACTICE_SCHEMA_ID = "hingewatch.practice/1"
-PRACTICE_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "practice-1.schema.json"
 # A session longer than this many reps is summarised with its first ones only (the counts
 # stay whole); it bounds the payload (~250 bytes a rep).
 MAX_REPS_LISTED = 200
-MAX_SUMMARY_BYTES = 128 * 1024
 NO_REPS = "no reps seen: stand side-on, whole body in view, and hinge"
-
-
-class PracticeError(ValueError):
-    """A payload that is not a valid practice summary; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -142,38 +140,4 @@ def rep_record(r: Rep) -> dict[str, Any]:
     }
 
 
-@cache
-def _validator() -> Any:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(json.loads(PRACTICE_SCHEMA_PATH.read_text()))
-
-
-def validate_summary(data: Any) -> None:
-    """Raise PracticeError unless `data` is a valid `hingewatch.practice/1` summary."""
-    if not isinstance(data, dict):
-        raise PracticeError(f"expected a JSON object, got {type(data).__name__}")
-    if data.get("schema") != PRACTICE_SCHEMA_ID:
-        shown = repr(data.get("schema"))[:60]
-        raise PracticeError(f"unknown schema {shown}; this receiver reads {PRACTICE_SCHEMA_ID}")
-    error = next(iter(_validator().iter_errors(data)), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise PracticeError(f"{where}: {error.message[:200]}")
-    if parse_utc_ms(data["ended_at"]) < parse_utc_ms(data["started_at"]):
-        raise PracticeError("ended_at is before started_at")
-    if data["good"] > data["reps"]:
-        raise PracticeError("good: more good reps than reps")
-
-
-def parse_summary(text: str | bytes) -> dict[str, Any]:
-    """A received summary, validated (size first: anything a device sends is hostile)."""
-    if len(text) > MAX_SUMMARY_BYTES:
-        raise PracticeError(f"larger than {MAX_SUMMARY_BYTES // 1024} KiB")
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PracticeError(f"not JSON: {exc}") from exc
-    validate_summary(data)
-    return data
 

@@ -149,7 +149,7 @@ def household_day(rng: np.random.Generator, activities: Sequence[str] = DEFAULT_
         for _ in range(int(rng.integers(spec.bends[0], spec.bends[1] + 1))):
             sub = str(rng.choice(subs, p=weights / weights.sum()))
             lift = sub != "sit" and bool(rng.random() < spec.lift)
-            motions.append(Motion.random(rng, _KIND_OF[sub], sub,  # type: ignore[arg-type]
+            motions.append(Motion.random(rng, _KIND_OF[sub], sub,  # type: ignore[arg-type]  # sub is drawn from the spec's own subtypes
                                          depth=float(rng.uniform(*spec.depth)), lift=lift))
         run = simulate(rng, body, cam, motions, placement=placement, stance=stance,
                        noise=noise, with_mask=with_mask, t0_s=clock, activity=name)

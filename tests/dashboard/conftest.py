@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import paho.mqtt.client as mqtt
@@ -60,6 +61,7 @@ def make_settings(folder: Path, **changes: object) -> Settings:
     base = Settings(db_path=folder / "dashboard.sqlite3", db_url=new_store_url(), http_port=0,
                     timezone=ZONE,
                     mqtt=DashboardMqtt(client_id=f"hw-dash-{uuid.uuid4().hex[:10]}"))
+    # type: ignore on the next line: test values of each field's type, checked by the dataclass
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -135,6 +137,15 @@ def publish(port: int, messages: Iterable[tuple[str, bytes | str]], *, qos: int 
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def log_in(page: Any, url: str, name: str = "anna", password: str = PASSWORD) -> None:
+    """Sign `page` (a Playwright page) in through the login form."""
+    page.goto(url + "login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(url)
 
 
 def login(base_url: str, name: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:

@@ -93,9 +93,10 @@ def make_event(posture: str, started: datetime, *, device_id: str = "kitchen",
     return BendEvent(
         device_id=device_id, started_at=utc_ms(started),
         ended_at=utc_ms(started + timedelta(seconds=duration)), duration_s=duration,
-        posture=posture,  # type: ignore[arg-type]
+        posture=posture,  # type: ignore[arg-type]  # test events name their posture as text
         confidence=round(rng.uniform(0.6, 0.98), 3), reasons=reasons,
         activity=activity, zone="sink" if activity == "dishwasher" else None,
+        # type: ignore on the next line: a view name from VIEWS
         lift=posture == "squat", view=VIEWS.get(posture, "side"),  # type: ignore[arg-type]
         metrics=BendMetrics(
             peak_trunk_inclination_deg=round(trunk, 1),
@@ -105,8 +106,10 @@ def make_event(posture: str, started: datetime, *, device_id: str = "kitchen",
             back_bulge_norm=round(0.09 if posture == "round" else 0.01, 3),
             time_beyond_60_deg_s=deep,
         ),
+        # type: ignore on the next line: fixed-length points built from lists
         skeleton=tuple(tuple(p) for p in skeleton(trunk, knee, posture == "round")),  # type: ignore[misc]
         trace_rate_hz=10.0,
+        # type: ignore on the next line: fixed-length points built from lists
         trace=tuple(tuple(tuple(p) for p in f) for f in trace),  # type: ignore[misc]
         model_name="blazepose_ghum", model_variant="full", simulated=simulated,
         event_id=event_id or new_ulid(int(started.timestamp() * 1000)),

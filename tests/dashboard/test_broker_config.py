@@ -144,6 +144,25 @@ def test_auto_reconnects_with_3_1_1_when_the_broker_refuses_5(tmp_path: Path) ->
         for ingest in _ingest(settings):
             refused = ReasonCode(PacketTypes.CONNACK, identifier=UNSUPPORTED_PROTOCOL)
             # type: ignore: a refusal carries no session flags, so None stands for them.
+            # type: ignore on the next line: see the line above
             ingest._on_connect(ingest._client, None, None, refused, None)  # type: ignore[arg-type]
             assert ingest.wait_connected(20), ingest.status()
             assert ingest.status().last_error is None
+
+
+def test_the_practice_link_falls_back_to_3_1_1_too(tmp_path: Path) -> None:
+    # As above: amqtt never answers an MQTT 5 CONNECT with properties; the refusal a 3.1.1
+    # broker should send is handed to the link's own callback, the rest is real.
+    from dashboard.ingest.practice_link import PracticeLink
+
+    with _amqtt(tmp_path) as port:
+        settings = load_settings(_config(tmp_path, {"port": port, "client_id": "dash-auto"}))
+        link = PracticeLink(settings.mqtt).start()
+        try:
+            assert link.protocol == mqtt.MQTTv5
+            refused = ReasonCode(PacketTypes.CONNACK, identifier=UNSUPPORTED_PROTOCOL)
+            link._connected(link.client, None, None, refused, None)
+            assert link.protocol == mqtt.MQTTv311
+            assert link.wait_connected(20)
+        finally:
+            link.stop()

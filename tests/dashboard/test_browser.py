@@ -19,7 +19,7 @@ from dashboard.web.server import Dashboard
 from dashboard.web.words import REASON_WORDS as WORDS
 from edge.config_tables import changed
 from edge.delivery.state import DeviceState
-from tests.dashboard.conftest import PASSWORD, add_user, make_settings, publish, wait_until
+from tests.dashboard.conftest import PASSWORD, add_user, log_in, make_settings, publish, wait_until
 from tests.dashboard.factory import make_event, week_of_events
 from tests.mqtt_broker import Broker
 
@@ -150,11 +150,7 @@ def test_a_write_without_the_csrf_token_is_refused(site: Dashboard, page: Any,
     url = site.url
     event = make_event("round", datetime.now(UTC), frames=5)
     site.writer.write_batch([_message(site, event)], "2026-01-01T00:00:00.000Z")
-    page.goto(url + "login")
-    page.fill("input[name=username]", "anna")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url)
+    log_in(page, url)
     page.goto(url + f"events/{event.event_id}")
     # A script on the page posting without the header: refused.
     status = page.evaluate(
@@ -170,6 +166,7 @@ def test_a_write_without_the_csrf_token_is_refused(site: Dashboard, page: Any,
     assert "Not allowed" in page.locator("h1").text_content()
     shot(page, artifacts, "09-csrf-refused")
     reader = Reader(site.settings.store)
+    # type: ignore on the next line: the event was stored above
     assert reader.event(event.event_id).review is None  # type: ignore[union-attr]
     reader.close()
 
@@ -177,11 +174,7 @@ def test_a_write_without_the_csrf_token_is_refused(site: Dashboard, page: Any,
 def test_the_week_on_a_phone(site: Dashboard, browser: Any, artifacts: Path) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    page.goto(site.url + "login")
-    page.fill("input[name=username]", "anna")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(site.url)
+    log_in(page, site.url)
     page.goto(site.url + "week")
     # Nothing wider than the screen: no sideways scrolling of the page.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -199,11 +192,7 @@ GREY = "rgb(100, 109, 117)"
 def test_an_unsure_bend_is_grey_with_its_reason(site: Dashboard, module_broker: Broker,
                                                 page: Any, artifacts: Path) -> None:
     url = site.url
-    page.goto(url + "login")
-    page.fill("input[name=username]", "anna")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url)
+    log_in(page, url)
     page.wait_for_selector("#live-state.on")
     # A hingewatch.bend/2 event arrives while Today is open: the back was hidden.
     event = make_event("unsure", datetime.now(UTC) - timedelta(seconds=5), device_id="hall",

@@ -11,7 +11,10 @@ import pytest
 pytestmark = pytest.mark.storeless
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
-CONTRACTS = {"edge.events", "edge.state", "edge.delivery.topics",
+CONTRACTS = {"edge.events", "edge.state", "edge.delivery.topics", "edge.practice_contract",
+             "edge.review_export",
+             # the adjustment's payload, its sane bounds and what it means for a bend
+             "edge.adjustment",
              # one TOML file, one loader, one broker connection, one error base for both
              "edge.config", "edge.config_tables", "edge.config_dashboard",
              "edge.delivery.mqtt_config", "edge.delivery.mqtt_client", "edge.credentials",

@@ -114,6 +114,7 @@ async def next_update(chunks: object, bound_s: float) -> str:
     text = ""
     async with asyncio.timeout(bound_s):
         while "event: today" not in text:
+            # type: ignore on the next line: the streaming body is an async iterator at run time
             text += await chunks.__anext__()  # type: ignore[attr-defined]
     return text
 

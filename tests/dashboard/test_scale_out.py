@@ -8,6 +8,7 @@ twice. Waits are on conditions with bounds, never on the clock.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,10 +22,13 @@ from pathlib import Path
 import pytest
 
 from dashboard.errors import SettingsError
+from dashboard.ingest.mqtt import SUBSCRIPTIONS, subscriptions
 from dashboard.store.reader import Reader
 from dashboard.store.writer import Writer
+from edge.delivery.topics import practice_topic
 from tests.dashboard.conftest import ROOT, ZONE, new_store_url, publish, wait_until
 from tests.dashboard.factory import make_event, now_utc
+from tests.dashboard.test_practice_store import summary
 from tests.mqtt_broker import Broker
 from tests.postgres_server import Postgres
 
@@ -130,6 +134,32 @@ def test_two_ingest_processes_share_the_stream(mosquitto: Broker, url: str,
     # Shared, not copied: without the share group each process would take every event and
     # the second copy of each would count as a duplicate (N_EVENTS of them).
     assert counts.get("event_duplicate", 0) == 0
+
+
+def test_practice_summaries_are_shared_too(mosquitto: Broker, url: str,
+                                           pair: list[IngestProcess]) -> None:
+    n = 30
+    # A status after them (not shared, so every process gets it, after the summaries it
+    # was given: one publisher, in order): once both stored it, both saw every summary.
+    publish(mosquitto.port, [(practice_topic(d), json.dumps(summary(d)).encode())
+                             for d in DEVICES for _ in range(n // len(DEVICES))]
+            + [("hingewatch/kitchen/status", b"online")])
+    reader = Reader(url)
+    try:
+        wait_until(lambda: reader.ingest_counts().by_kind.get("status", 0) >= 4, STORED_S,
+                   "both processes past the summaries")
+        assert reader.ingest_counts().by_kind.get("practice_stored", 0) == n
+        # Shared, not copied: each process taking every summary would refuse n copies.
+        assert reader.ingest_counts().by_kind.get("practice_duplicate", 0) == 0
+    finally:
+        reader.close()
+
+
+def test_only_the_not_retained_topics_are_shared() -> None:
+    shared = dict(subscriptions("g1"))
+    assert set(shared) == {"$share/g1/hingewatch/+/event", "$share/g1/hingewatch/+/practice",
+                           "hingewatch/+/status", "hingewatch/+/state"}
+    assert subscriptions(None) == SUBSCRIPTIONS
 
 
 def test_a_killed_ingest_process_loses_nothing(

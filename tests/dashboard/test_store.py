@@ -155,6 +155,7 @@ def test_the_daily_aggregate_follows_every_review(writer: Writer, dash_settings:
     kept = daily(dash_settings.store)
     recomputed = rebuilt(dash_settings.store)
     assert kept == recomputed
+    # type: ignore on the next line: a sqlite3.Row read by position
     assert sum(int(r[4]) for r in kept) == len(events)  # type: ignore[call-overload]
     assert any(r[3] == "not_a_bend" for r in kept)
     # Unsure bends (bend/2) are stored and kept under their own posture until relabelled.
@@ -194,6 +195,7 @@ def test_users(writer: Writer, dash_settings: Settings) -> None:
         writer.add_user("anna", "hash2", "viewer", NOW)
     writer.create_session("t1", "anna", NOW, "2099-01-01T00:00:00.000Z")
     reader = Reader(dash_settings.store)
+    # type: ignore on the next line: the session was made above
     assert reader.session_user("t1", NOW).role == "reviewer"  # type: ignore[union-attr]
     writer.add_user("anna", "hash2", "viewer", NOW, replace=True)  # ends her sessions
     assert reader.session_user("t1", NOW) is None

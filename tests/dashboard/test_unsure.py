@@ -135,7 +135,7 @@ def test_the_event_page_says_why_in_words(running: Dashboard, mosquitto: Broker,
 def test_states_of_both_versions_and_the_outbox_dead_are_shown(
         running: Dashboard, mosquitto: Broker, anna: httpx.Client) -> None:
     v2 = DeviceState("kitchen", person_present=True, posture_now="unsure",
-                     last_posture="unsure", outbox_dead=3).to_json()
+                     last_posture="unsure", outbox_dead=3, pose_precision="int8").to_json()
     v1 = json.loads(DeviceState("hall", posture_now="hinge").to_json())
     v1["schema"] = "hingewatch.state/1"
     v1_unsure = {**v1, "device_id": "porch", "posture_now": "unsure"}
@@ -148,6 +148,8 @@ def test_states_of_both_versions_and_the_outbox_dead_are_shown(
     reader.close()
     devices = anna.get("/devices").text
     assert "3 set aside" in devices
+    # The pose model's precision from each state: int8 said, float when the field is absent.
+    assert re.findall(r'class="tag precision">(\w+)<', devices) == ["float", "int8"]
     today = anna.get("/").text
     assert "<dt>Posture now</dt><dd>Unsure</dd>" in today
     health = {d["device_id"]: d for d in anna.get("/api/health").json()["devices"]}

@@ -82,6 +82,7 @@ def test_health_shows_an_unwritable_database_and_ingest_recovers(
         with unwritable(dash.settings.db_path, open_files_too=True):
             publish(mosquitto.port, [(f"hingewatch/{e.device_id}/event", e.to_json())
                                      for e in later])
+            # type: ignore on the next line: the dashboard runs its ingest here
             wait_until(lambda: dash.ingest.status().store_error is not None, 30,  # type: ignore[union-attr]
                        "the failed write on Health")
             health = client.get("/api/health").json()["ingest"]

@@ -66,6 +66,7 @@ def test_login_sets_a_new_httponly_samesite_cookie(web: Dashboard) -> None:
         before = c.cookies["hw_session"]
         cookie = page.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+        # type: ignore on the next line: the form always carries the token; a miss fails the test
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]  # type: ignore[index]
         wrong = c.post("/login", data={"username": "anna", "password": "nope",
                                        "csrf_token": csrf, "next": "/"})
@@ -208,6 +209,7 @@ def test_localhost_may_come_in_without_a_login(tmp_path_factory: pytest.TempPath
         # ...but a write still needs the page's CSRF token.
         r = c.post("/api/events/01HZZZZZZZZZZZZZZZZZZZZZZZ/review", json={"label": "hinge"})
         assert r.status_code == 403
+        # type: ignore on the next line: every page carries the token; a miss fails the test
         token = re.search(r'<meta name="csrf" content="([^"]+)"', c.get("/").text)[1]  # type: ignore[index]
         r = c.post("/api/events/01HZZZZZZZZZZZZZZZZZZZZZZZ/review", json={"label": "hinge"},
                    headers={"X-CSRF-Token": token})

@@ -134,6 +134,7 @@ def _posture(rng: random.Random, label: str, seed: int = 1) -> Posture:
 
 def _tint(rng: random.Random) -> tuple[float, float, float]:
     base = rng.uniform(0.45, 1.0)
+    # type: ignore on the next line: three values: an RGB tint
     return tuple(round(min(1.0, base * rng.uniform(0.75, 1.25)), 3) for _ in range(3))  # type: ignore[return-value]
 
 

@@ -1,0 +1,196 @@
+"""BlazePose lite / full / heavy × float / int8: speed and accuracy, one row each.
+
+For each case: the landmark model's and the detector's bare invoke on one core with one
+thread (median ms), the whole engine per frame on the squats clip (tracked, smoothed, one
+thread), the landmark error against the fixtures' goldens (pose.jpg and its mask; the
+squats clip: mean and max px, world max m), the error against the same variant's float
+engine, and the labelled pictures read right (tests/test_analysis_fixtures.py's seven).
+
+The int8 full models are the built ones (`hingewatch models quantize`); lite and heavy
+are quantised here with the same recipe into a temporary folder, without the build's
+check (which they fail: see the README), so their trade-off can be measured. Needs the
+float models of each variant (`hingewatch models fetch --variant V`; a missing one is
+skipped) and, for int8, ai-edge-quantizer (the `quantize` extra).
+
+    python bench/precision_bench.py [--variants lite,full,heavy]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edge.analysis.offline import classify_frame  # noqa: E402
+
+from edge.capture.frames import Frame  # noqa: E402
+from edge.capture.sources import VideoSource, read_image  # noqa: E402
+from edge.errors import ModelError  # noqa: E402
+from edge.pose.blazepose import BlazePose  # noqa: E402
+from edge.pose.models import load_builds, model_names, model_path  # noqa: E402
+from edge.pose.smoothing import PoseSmoother  # noqa: E402
+
+FIXTURES = Path(os.environ.get("HINGEWATCH_FIXTURES",
+                               Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
+LABELLED = {"forward_fold_frame01.png": "hinge", "forward_fold_frame04.png": "round",
+            "forward_fold_frame36.png": "round", "squat.png": "squat", "image2.jpeg": "stand",
+            "image3.jpeg": "stand", "two_people_walking.png": "stand"}
+INVOKES = 40  # timed bare invokes per model, after 5 untimed
+
+
+def log(message: str) -> None:
+    print(f"precision bench: {message}", file=sys.stderr, flush=True)
+
+
+def invoke_ms(path: Path) -> float:
+    from edge.pose.runtime import load_interpreter
+
+    it = load_interpreter(path, num_threads=1)
+    d = it.get_input_details()[0]
+    x = np.random.default_rng(0).integers(0, 100, d["shape"]).astype(d["dtype"])
+    it.set_tensor(d["index"], x)
+    for _ in range(5):
+        it.invoke()
+    times = []
+    for _ in range(INVOKES):
+        t0 = time.perf_counter()
+        it.invoke()
+        times.append(time.perf_counter() - t0)
+    return round(float(np.median(times)) * 1e3, 2)
+
+
+def int8_folder(variant: str, tmp: Path) -> Path:
+    """A folder with the int8 detector and landmark model of `variant`."""
+    det, lm = model_names(variant, "int8")
+    builds = load_builds()
+    shutil.copy(model_path(det), tmp / f"{det}.tflite")
+    if lm in builds:
+        shutil.copy(model_path(lm), tmp / f"{lm}.tflite")
+        return tmp
+    from edge.pose.quantize import calibration
+    from edge.pose.quantize.build import PIXEL_SCALING, quantize
+
+    full = builds["pose_landmark_full_int8"]
+    spec = dataclasses.replace(full, name=lm, file=f"{lm}.tflite",
+                               source=model_names(variant)[1], variant=variant)
+    log(f"{variant}: quantising with the full model's recipe (no check)")
+    inputs = calibration.collect(BlazePose(variant=variant), FIXTURES, None, 0, lambda m: None)
+    data, _ = quantize(model_path(spec.source).read_bytes(), inputs.landmark,
+                       PIXEL_SCALING["landmark"], spec, threads=2)
+    (tmp / spec.file).write_bytes(data)
+    return tmp
+
+
+def squats() -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    expected = FIXTURES / "expected"
+    px = np.asarray(json.loads((expected / "pose_squats.full.json").read_text()))[:, :, :2]
+    world = np.asarray(json.loads((expected / "pose_squats_3d.full.json").read_text()))
+    with VideoSource(FIXTURES / "video" / "pose_squats.mp4") as source:
+        return [f.rgb for f in source], px, world[:, :, :3]
+
+
+def measure(engine: BlazePose, clip: tuple[list[np.ndarray], np.ndarray, np.ndarray]
+            ) -> dict[str, Any]:
+    rgbs, golden_px, golden_world = clip
+    engine.tracking = False
+    engine.reset()
+    still = engine.process(Frame(0.0, read_image(FIXTURES / "images" / "pose.jpg"), 0))
+    golden = json.loads((FIXTURES / "expected" / "expected_pose_jpg_blazepose.json")
+                        .read_text())["landmarks_px_xy_33"]
+    mask_truth = read_image(FIXTURES / "images" / "pose_segmentation.png")[:, :, 2] > 127
+    right = sum(
+        (r := classify_frame(Frame(0.0, read_image(FIXTURES / "images" / name)), engine))
+        .verdict is not None and r.verdict.posture == posture
+        for name, posture in LABELLED.items())
+    engine.tracking = True
+    engine.reset()
+    smoother = PoseSmoother()
+    xy, world, times = [], [], []
+    for i, rgb in enumerate(rgbs):
+        t0 = time.perf_counter()
+        pose = smoother.smooth(engine.process(Frame(i / 30.0, rgb, i)))
+        times.append(time.perf_counter() - t0)
+        assert pose is not None and pose.world_m is not None, f"frame {i}: person lost"
+        xy.append(pose.xy_px)
+        world.append(pose.world_m)
+    err = np.abs(np.asarray(xy) - golden_px)
+    mask = still.mask_in_frame() > 0.5 if still is not None else None
+    return {
+        "engine_ms_per_frame": round(float(np.median(times[5:])) * 1e3, 2),
+        "pose_jpg_max_px": None if still is None else round(
+            float(np.abs(still.xy_px - np.asarray(golden)).max()), 1),
+        "pose_jpg_mask_iou": None if mask is None else round(
+            float((mask & mask_truth).sum() / (mask | mask_truth).sum()), 3),
+        "squats_mean_px": round(float(err.mean()), 2),
+        "squats_max_px": round(float(err.max()), 1),
+        "squats_world_max_m": round(float(np.abs(np.asarray(world) - golden_world).max()), 3),
+        "labelled_pictures_right": f"{right}/{len(LABELLED)}",
+        "_xy": np.asarray(xy),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="lite,full,heavy")
+    args = parser.parse_args(argv)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    clip = squats()
+    rows: list[dict[str, Any]] = []
+    for variant in args.variants.split(","):
+        try:
+            for name in model_names(variant):
+                model_path(name)
+        except ModelError as exc:
+            log(f"{variant}: skipped ({exc})")
+            continue
+        with tempfile.TemporaryDirectory() as tmp_name:
+            cases: list[tuple[str, Path | None]] = [("float", None)]
+            try:
+                cases.append(("int8", int8_folder(variant, Path(tmp_name))))
+            except (ModelError, ImportError) as exc:
+                log(f"{variant} int8: skipped ({exc})")
+            float_xy = None
+            for precision, folder in cases:
+                log(f"{variant} {precision}")
+                engine = BlazePose(variant=variant, num_threads=1, precision=precision,
+                                   models_dir=folder)
+                det, lm = model_names(variant, precision)
+                paths = [folder / f"{n}.tflite" for n in (det, lm)] if folder else \
+                    [model_path(det), model_path(lm)]
+                row = {"variant": variant, "precision": precision,
+                       "landmark_invoke_ms": invoke_ms(paths[1]),
+                       "detector_invoke_ms": invoke_ms(paths[0]), **measure(engine, clip)}
+                xy = row.pop("_xy")
+                if float_xy is None:
+                    float_xy = xy
+                row["squats_mean_px_vs_float"] = round(float(np.abs(xy - float_xy).mean()), 2)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    print()
+    print("| model | precision | landmark invoke | detector invoke | engine / frame | "
+          "pose.jpg max px | mask IoU | squats mean / max px | world max m | vs float "
+          "mean px | pictures right |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['variant']} | {r['precision']} | {r['landmark_invoke_ms']} ms | "
+              f"{r['detector_invoke_ms']} ms | {r['engine_ms_per_frame']} ms | "
+              f"{r['pose_jpg_max_px']} | {r['pose_jpg_mask_iou']} | {r['squats_mean_px']} / "
+              f"{r['squats_max_px']} | {r['squats_world_max_m']} | "
+              f"{r['squats_mean_px_vs_float']} | {r['labelled_pictures_right']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

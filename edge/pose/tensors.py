@@ -1,0 +1,105 @@
+"""Model inputs and outputs whatever their precision: float32, or int8 with the scale and
+zero point the model itself declares.
+
+An int8 model takes its picture as integers: each uint8 pixel maps to one integer through a
+256-entry table made from the model's quantisation (for the built BlazePose models that is
+pixel − 128), so feeding it costs a table look-up instead of a float multiply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from edge.errors import ModelError
+
+_INTEGER_TYPES = (np.int8, np.uint8)
+
+
+def _quantisation(detail: dict[str, Any]) -> tuple[float, int]:
+    scale, zero_point = detail["quantization"]
+    if not scale:
+        raise ModelError(f"tensor {detail['name']!r} is {np.dtype(detail['dtype']).name} "
+                         "without a quantisation scale; the model file is not usable")
+    return float(scale), int(zero_point)
+
+
+class PixelInput:
+    """Writes a uint8 picture into input `detail` of `interpreter` as the model wants it:
+    `pixel · scale + offset` in float32, or that value quantised for an int8/uint8 input."""
+
+    def __init__(self, interpreter: Any, detail: dict[str, Any], scale: float,
+                 offset: float) -> None:
+        self._it = interpreter
+        self.index = int(detail["index"])
+        self.dtype = np.dtype(detail["dtype"])
+        self._scale = np.float32(scale)
+        self._offset = np.float32(offset)
+        self._table: np.ndarray | None = None
+        if self.dtype.type in _INTEGER_TYPES:
+            q_scale, zero_point = _quantisation(detail)
+            wanted = np.arange(256, dtype=np.float64) * scale + offset
+            info = np.iinfo(self.dtype)
+            quantised = np.clip(np.round(wanted / q_scale + zero_point), info.min, info.max)
+            self._table = quantised.astype(self.dtype)
+        elif self.dtype != np.float32:
+            raise ModelError(f"input {detail['name']!r}: {self.dtype.name} input is not "
+                             "supported (float32, int8 or uint8)")
+
+    @property
+    def quantised(self) -> bool:
+        return self._table is not None
+
+    def write(self, pixels: np.ndarray) -> None:
+        """Fill the input with `pixels` ((h, w, 3) uint8) straight in the interpreter's buffer
+        (no set_tensor copy); the view is dropped before invoke, as the runtime requires."""
+        buffer = self._it.tensor(self.index)()
+        if self._table is not None:
+            np.take(self._table, pixels, out=buffer[0])
+        else:
+            # The same float32 arithmetic as MediaPipe's converter: one multiply, one add.
+            np.multiply(pixels, self._scale, out=buffer[0], casting="unsafe")
+            if self._offset:
+                buffer[0] += self._offset
+        del buffer
+
+
+class Outputs:
+    """Reads outputs as float32, dequantising the int8 ones with their own scale."""
+
+    def __init__(self, interpreter: Any) -> None:
+        self._it = interpreter
+        self._quant: dict[int, tuple[np.float32, np.float32]] = {}
+        for d in interpreter.get_output_details():
+            if np.dtype(d["dtype"]).type in _INTEGER_TYPES:
+                scale, zero_point = _quantisation(d)
+                self._quant[int(d["index"])] = (np.float32(scale), np.float32(zero_point))
+
+    def get(self, index: int) -> np.ndarray:
+        """A float32 copy of output `index`: it outlives the next invoke."""
+        if index in self._quant:
+            return self._dequantise(self._it.tensor(index)(), index)
+        out: np.ndarray = self._it.get_tensor(index)
+        return out
+
+    def view(self, index: int) -> np.ndarray:
+        """Output `index` as float32 without a copy where it is float already: valid only
+        until the next invoke."""
+        if index in self._quant:
+            return self._dequantise(self._it.tensor(index)(), index)
+        out: np.ndarray = self._it.tensor(index)()
+        return out
+
+    def _dequantise(self, raw: np.ndarray, index: int) -> np.ndarray:
+        scale, zero_point = self._quant[index]
+        out = raw.astype(np.float32)
+        out -= zero_point
+        out *= scale
+        return out
+
+
+def model_precision(interpreter: Any) -> str:
+    """"int8" when the model's first input is quantised, else "float"."""
+    detail = interpreter.get_input_details()[0]
+    return "int8" if np.dtype(detail["dtype"]).type in _INTEGER_TYPES else "float"
