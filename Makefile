@@ -16,7 +16,7 @@ setup: $(STAMP) models
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[edge,dashboard,demo,dev,quantize]'
+	$(BIN)/python -m pip install --quiet -e '.[edge,dashboard,centre,demo,dev,quantize]'
 	touch $(STAMP)
 
 models: $(STAMP)
@@ -26,7 +26,8 @@ demo: setup
 	$(BIN)/hingewatch demo
 
 # What the tests need from Debian's packages: a real Mosquitto broker, Chromium for the
-# browser tests, systemd-analyze and ShellCheck for the Pi's service files, a font.
+# browser tests, systemd-analyze and ShellCheck for the Pi's service files, a font, and
+# PostgreSQL's server (the dashboard tests run on it as well as on SQLite).
 # tests/system_deps.sh runs `apt-get update` and `apt-get install -y` for the missing ones
 # (as root, or through `sudo -n`), else stops at once with the one command to run.
 system-deps:
@@ -61,6 +62,7 @@ bench: setup
 	$(BIN)/python bench/events_bench.py
 	$(BIN)/python bench/dashboard_bench.py
 	$(BIN)/python bench/dashboard_load_bench.py
+	$(BIN)/python bench/centre_bench.py
 	$(BIN)/python bench/agent_bench.py
 	$(BIN)/python bench/practice_live_bench.py
 

@@ -55,21 +55,29 @@ PAGE_TARGET_MS = 50.0
 ZONE = "Europe/Berlin"
 
 
-def full_payloads(n: int, seed: int = 7) -> list[bytes]:
-    """`n` full-size events: 200 distinct bends, each sent with fresh event ids."""
+def full_payloads(n: int, seed: int = 7, devices: int = 1) -> list[tuple[str, bytes]]:
+    """`n` (topic, full-size event): 200 distinct bends, each sent with fresh event ids;
+    one device ("kitchen") or `devices` homes' devices in turn ("home0" ...)."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
     bases = [make_event(rng.choice(("hinge", "round", "squat")), now - timedelta(seconds=i),
                         frames=30, rng=rng).to_json() for i in range(200)]
     ids = [json.loads(b)["event_id"] for b in bases]
-    return [bases[i % 200].replace(ids[i % 200], new_ulid()).encode() for i in range(n)]
+    out = []
+    for i in range(n):
+        device = "kitchen" if devices == 1 else f"home{i % devices}"
+        payload = bases[i % 200].replace(ids[i % 200], new_ulid())
+        if devices > 1:
+            payload = payload.replace('"device_id":"kitchen"', f'"device_id":"{device}"')
+        out.append((f"hingewatch/{device}/event", payload.encode()))
+    return out
 
 
-def publisher_main(port: int, n: int, inflight: int) -> None:
+def publisher_main(port: int, n: int, inflight: int, devices: int = 1) -> None:
     """Child process: build the payloads, say ready, wait for `go`, publish, say done."""
     import paho.mqtt.client as mqtt
 
-    payloads = full_payloads(n)
+    payloads = full_payloads(n, devices=devices)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-publisher")
     client.max_inflight_messages_set(inflight)
     client.max_queued_messages_set(0)
@@ -78,8 +86,7 @@ def publisher_main(port: int, n: int, inflight: int) -> None:
     print("ready", flush=True)
     sys.stdin.readline()
     t0 = time.perf_counter()
-    # make_event() names the device "kitchen": the topic must say so too.
-    infos = [client.publish("hingewatch/kitchen/event", p, qos=1) for p in payloads]
+    infos = [client.publish(topic, p, qos=1) for topic, p in payloads]
     for info in infos:
         info.wait_for_publish(120)
     print(f"done {time.perf_counter() - t0:.3f}", flush=True)
@@ -87,9 +94,10 @@ def publisher_main(port: int, n: int, inflight: int) -> None:
     client.loop_stop()
 
 
-def publisher(port: int, n: int, inflight: int) -> subprocess.Popen[str]:
+def publisher(port: int, n: int, inflight: int, devices: int = 1) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--publisher", str(port), str(n), str(inflight)],
+        [sys.executable, __file__, "--publisher", str(port), str(n), str(inflight),
+         str(devices)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
@@ -110,7 +118,7 @@ def bench_ingest(folder: Path, n: int, inflight: int) -> dict[str, Any]:
     broker = start_broker(folder)
     settings = Settings(db_path=folder / "ingest.sqlite3", http_port=0, timezone=ZONE,
                         mqtt=DashboardMqtt(port=broker.port, client_id="bench-dashboard"))
-    size = len(full_payloads(1)[0])
+    size = len(full_payloads(1)[0][1])
     try:
         # Live: the dashboard ingests while the publisher sends.
         pub = publisher(broker.port, n, inflight)
@@ -261,7 +269,7 @@ def main() -> None:
     parser.add_argument("--year-events", type=int, default=70_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--skip-ingest", action="store_true")
-    parser.add_argument("--publisher", nargs=3, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--publisher", nargs=4, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publisher:
         publisher_main(*args.publisher)

@@ -29,10 +29,20 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        description=about + " Without a command it serves.")
     _serve_options(p)
     p.set_defaults(func=run_dashboard)
-    dsub = p.add_subparsers(dest="dashboard_command", metavar="{serve,adduser,export-reviews}")
+    dsub = p.add_subparsers(dest="dashboard_command", metavar="{serve,ingest,adduser}")
     s = dsub.add_parser("serve", help="serve the dashboard (the default)", description=about)
     _serve_options(s)
+    s.add_argument("--no-ingest", action="store_true",
+                   help="serve only; `hingewatch dashboard ingest` processes collect")
     s.set_defaults(func=run_dashboard)
+    i = dsub.add_parser(
+        "ingest", help="collect events from MQTT into the store, without the web server",
+        description="Collects every device's events from the broker into the store, and "
+                    "serves nothing. Several of them (on one machine or many) share the "
+                    "events when [dashboard.mqtt] share_group is set, each with its own "
+                    "--client-id.")
+    _ingest_options(i)
+    i.set_defaults(func=run_ingest)
     a = dsub.add_parser("adduser", help="add a dashboard account (or --replace its password)",
                         description="Adds an account. The password is asked for twice, or "
                                     "read from standard input with --password-stdin.")
@@ -44,7 +54,27 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="read the password from the first line of standard input")
     a.add_argument("--replace", action="store_true",
                    help="set a new password and role for an existing user (ends their sessions)")
+    a.add_argument("--household", action="append", dest="households", metavar="NAME",
+                   help="a household the new account sees (repeatable; default: home, "
+                        "the one household of a home dashboard)")
     a.set_defaults(func=run_adduser)
+    g = dsub.add_parser("grant", help="let an account see a household",
+                        description="Lets USER see HOUSEHOLD: its devices, their events, "
+                                    "summaries and reports, in every page and the API.")
+    _where(g)
+    g.add_argument("user")
+    g.add_argument("household")
+    g.set_defaults(func=run_grant)
+    h = dsub.add_parser("household", help="put devices in a household",
+                        description="Households group devices (a home's); an account sees "
+                                    "the households it was granted. A device in none is in "
+                                    "'home'.")
+    hsub = h.add_subparsers(dest="household_command", required=True, metavar="{add}")
+    ha = hsub.add_parser("add", help="make a household (if new) and move devices into it")
+    _where(ha)
+    ha.add_argument("name", help="household name: letters, digits, _ . @ -")
+    ha.add_argument("devices", nargs="*", metavar="DEVICE", help="device ids to move into it")
+    ha.set_defaults(func=run_household_add)
     x = dsub.add_parser("export-reviews",
                         help="write the reviewed bends for `hingewatch eval --reviews`",
                         description="Writes every reviewed bend (the device's verdict and "
@@ -54,6 +84,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     x.add_argument("out", type=Path, help="the file to write ('-': standard output)")
     x.add_argument("--device", help="only this device's bends")
     x.set_defaults(func=run_export_reviews)
+    dsub.metavar = "{serve,ingest,adduser,grant,household,export-reviews}"
     return p
 
 
@@ -67,31 +98,20 @@ def _where(p: argparse.ArgumentParser) -> None:
                    help=f"the TOML config file (default {DEFAULT_CONFIG} when it exists)")
     p.add_argument("--db", type=Path, default=_ABSENT, dest="db_path",
                    help=f"the dashboard's SQLite file (default {default_db_path()})")
+    p.add_argument("--db-url", default=_ABSENT, dest="db_url",
+                   help="a PostgreSQL store instead of the file: postgresql://user@host/db")
 
 
 def _serve_options(p: argparse.ArgumentParser) -> None:
     d = Settings()
-    _where(p)
     p.add_argument("--host", default=_ABSENT, dest="http_host",
                    help=f"address to serve on (default {d.http_host}: this machine only)")
     p.add_argument("--port", type=int, default=_ABSENT, dest="http_port",
                    help=f"default {d.http_port}")
-    p.add_argument("--mqtt-host", default=_ABSENT, help=f"broker (default {d.mqtt.host})")
-    p.add_argument("--mqtt-port", type=int, default=_ABSENT, help=f"default {d.mqtt.port}")
-    p.add_argument("--mqtt-username", default=_ABSENT)
-    p.add_argument("--mqtt-protocol", choices=("auto", "5", "3.1.1"), default=_ABSENT,
-                   help="MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)")
-    p.add_argument("--mqtt-password-file", type=Path, default=_ABSENT,
-                   help="a file holding only the broker password")
-    p.add_argument("--client-id", default=_ABSENT, dest="mqtt_client_id",
-                   help="MQTT client id; the broker keeps our session (and queued events) "
-                        f"under it (default {d.mqtt.client_id})")
+    _ingest_options(p)
     p.add_argument("--allow-localhost", action="store_const", const=True, default=_ABSENT,
                    help="let requests from 127.0.0.1 in without a login, as a reviewer "
                         "(not behind a reverse proxy on the same machine)")
-    p.add_argument("--timezone", default=_ABSENT,
-                   help=f"IANA zone days are counted in (default: this machine's, "
-                        f"{system_timezone()})")
     p.add_argument("--secure-cookies", action="store_const", const=True, default=_ABSENT,
                    help="send the session cookie over HTTPS only (behind a TLS proxy)")
     p.add_argument("--streak-goal", type=float, default=_ABSENT,
@@ -102,11 +122,32 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
                         "and print it with the URL")
 
 
+def _ingest_options(p: argparse.ArgumentParser) -> None:
+    d = Settings()
+    _where(p)
+    p.add_argument("--mqtt-host", default=_ABSENT, help=f"broker (default {d.mqtt.host})")
+    p.add_argument("--mqtt-port", type=int, default=_ABSENT, help=f"default {d.mqtt.port}")
+    p.add_argument("--mqtt-username", default=_ABSENT)
+    p.add_argument("--mqtt-protocol", choices=("auto", "5", "3.1.1"), default=_ABSENT,
+                   help="MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)")
+    p.add_argument("--mqtt-password-file", type=Path, default=_ABSENT,
+                   help="a file holding only the broker password")
+    p.add_argument("--client-id", default=_ABSENT, dest="mqtt_client_id",
+                   help="MQTT client id; the broker keeps our session (and queued events) "
+                        f"under it (default {d.mqtt.client_id})")
+    p.add_argument("--timezone", default=_ABSENT,
+                   help=f"IANA zone days are counted in (default: this machine's, "
+                        f"{system_timezone()})")
+    p.add_argument("--share-group", default=_ABSENT, dest="mqtt_share_group",
+                   help="share the events with the other ingest processes of this group "
+                        "(an MQTT shared subscription); default: take them all")
+
+
 _SETTING_OPTIONS = (
-    "db_path", "http_host", "http_port", "mqtt_host", "mqtt_port", "mqtt_username",
+    "db_path", "db_url", "http_host", "http_port", "mqtt_host", "mqtt_port", "mqtt_username",
     "mqtt_protocol",
-    "mqtt_password_file", "mqtt_client_id", "allow_localhost", "timezone", "secure_cookies",
-    "streak_goal",
+    "mqtt_password_file", "mqtt_client_id", "mqtt_share_group", "allow_localhost", "timezone",
+    "secure_cookies", "streak_goal",
 )
 
 
@@ -119,10 +160,18 @@ def run_dashboard(args: argparse.Namespace) -> int:
     from dashboard.web.server import run  # uvicorn and the web app load only for this verb
 
     return _guarded(lambda: run(settings_from(args),
-                                demo_user=getattr(args, "demo_user", False)))
+                                demo_user=getattr(args, "demo_user", False),
+                                ingest=not getattr(args, "no_ingest", False)))
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from dashboard.ingest.alone import run  # no web server: uvicorn never loads
+
+    return _guarded(lambda: run(settings_from(args)))
 
 
 def run_adduser(args: argparse.Namespace) -> int:
+    from dashboard.store.dialect import shown
     from dashboard.store.writer import Writer
     from dashboard.web import auth
     from edge.events import now_ms
@@ -136,14 +185,59 @@ def run_adduser(args: argparse.Namespace) -> int:
             if getpass.getpass("again: ") != password:
                 raise DashboardError("the two passwords differ")
         auth.check_new_user(args.name, password, args.role)
-        writer = Writer(settings.db_path)  # no zone: adding a user never re-dates events
+        writer = Writer(settings.store)  # no zone: adding a user never re-dates events
         try:
             writer.add_user(args.name, auth.hash_password(password), args.role, now_ms(),
-                            replace=args.replace)
+                            replace=args.replace, households=args.households or ("home",))
         finally:
             writer.close()
         print(f"{'updated' if args.replace else 'added'} {args.role} {args.name} "
-              f"in {settings.db_path}")
+              f"in {shown(settings.store)}")
+        return 0
+
+    return _guarded(add)
+
+
+def run_grant(args: argparse.Namespace) -> int:
+    from dashboard.store.dialect import shown
+    from dashboard.store.writer import Writer
+
+    def grant() -> int:
+        settings = settings_from(args)
+        writer = Writer(settings.store)
+        try:
+            writer.grant(args.user, args.household)
+        finally:
+            writer.close()
+        print(f"{args.user} sees household {args.household} in {shown(settings.store)}")
+        return 0
+
+    return _guarded(grant)
+
+
+def run_household_add(args: argparse.Namespace) -> int:
+    from dashboard.errors import UserError
+    from dashboard.store.writer import Writer
+    from dashboard.web import auth
+    from edge.delivery.topics import check_device_id
+    from edge.events import now_ms
+
+    def add() -> int:
+        if not auth.USERNAME.fullmatch(args.name):
+            raise UserError(f"household: expected 1-64 letters, digits, '_', '.', '@' or '-', "
+                            f"got {args.name!r}")
+        for device in args.devices:
+            try:
+                check_device_id(device)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+        settings = settings_from(args)
+        writer = Writer(settings.store)
+        try:
+            writer.put_devices(args.name, args.devices, now_ms())
+        finally:
+            writer.close()
+        print(f"household {args.name}: {', '.join(args.devices) or 'no device moved'}")
         return 0
 
     return _guarded(add)
@@ -151,13 +245,15 @@ def run_adduser(args: argparse.Namespace) -> int:
 
 def run_export_reviews(args: argparse.Namespace) -> int:
     def export() -> int:
+        from dashboard.store.dialect import is_postgres
         from dashboard.store.reader import Reader
         from dashboard.store.review_export import export_lines
 
         settings = settings_from(args)
-        if not Path(settings.db_path).is_file():
-            raise DashboardError(f"{settings.db_path}: no dashboard database there (--db)")
-        reader = Reader(settings.db_path)
+        # A missing SQLite file is a mistake, not an empty store; a server is the server's.
+        if not is_postgres(settings.store) and not Path(settings.store).is_file():
+            raise DashboardError(f"{settings.store}: no dashboard database there (--db)")
+        reader = Reader(settings.store)
         try:
             lines = export_lines(reader, args.device)
             if str(args.out) == "-":

@@ -20,6 +20,8 @@ from edge.delivery.mqtt_config import BrokerConfig, Seconds32
 
 SECRET_KEY = Secret("secret_key_file", "HINGEWATCH_SECRET_KEY", "dashboard.secret_key")
 _MIN_SECRET_KEY = 16
+_SHARE_GROUP_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
 def default_db_path() -> Path:
@@ -55,6 +57,17 @@ class DashboardMqtt(BrokerConfig):
     session_expiry_s: Seconds32 = 7 * 24 * 3600
     reconnect_min_s: Annotated[float, Between(0.01, 60)] = 1.0
     reconnect_max_s: Annotated[float, Between(0.01, 3600)] = 30.0
+    # Set on a centre that runs several ingest processes: they share the event stream as
+    # the MQTT shared subscriptions `$share/<share_group>/hingewatch/+/event` (and
+    # `.../+/practice`), each event (and practice summary) going to one of them. Each
+    # process still needs a client_id of its own.
+    share_group: str | None = None
+
+    def check(self) -> None:
+        super().check()
+        if self.share_group is not None:
+            self.need(bool(self.share_group) and set(self.share_group) <= _SHARE_GROUP_CHARS,
+                      "share_group", "letters, digits, '_', '.' or '-'", self.share_group)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,9 @@ class DashboardConfig(Table):
     error: ClassVar[type[Exception]] = ConfigError
 
     db_path: Path = field(default_factory=default_db_path)
+    # A central store shared by many homes: "postgresql://user@host/db" (the password from
+    # ~/.pgpass or PGPASSWORD, never here). Unset: the SQLite file `db_path`.
+    db_url: str | None = None
     http_host: str = "127.0.0.1"
     # 0: any free port (tests).
     http_port: Annotated[int, Between(0, 65535)] = 8080
@@ -85,6 +101,9 @@ class DashboardConfig(Table):
     def check(self) -> None:
         # `~` is the dashboard user's home; a str from code becomes a Path.
         object.__setattr__(self, "db_path", Path(self.db_path).expanduser())
+        if self.db_url is not None:
+            self.need(self.db_url.startswith(("postgresql://", "postgres://")), "db_url",
+                      "a postgresql:// URL", self.db_url.split("@")[-1])
         self.need(0.0 < self.streak_goal <= 1.0, "streak_goal", "0 < goal <= 1",
                   self.streak_goal)
         try:
@@ -103,6 +122,11 @@ class DashboardConfig(Table):
             raise ConfigError(f"secret_key_file: expected at least {_MIN_SECRET_KEY} "
                               "characters in the key")
         return key
+
+    @property
+    def store(self) -> Path | str:
+        """Where the dashboard keeps its data: the PostgreSQL URL if set, else the file."""
+        return self.db_url if self.db_url is not None else self.db_path
 
     @property
     def zone(self) -> ZoneInfo:

@@ -2,16 +2,19 @@
 # What `make test` needs from Debian besides Python: Mosquitto (the real broker the MQTT
 # tests start on a free loopback port), Chromium (the dashboard's browser tests, through
 # Playwright, never downloaded by it), systemd (systemd-analyze checks the unit files),
-# ShellCheck (checks install.sh) and fonts-dejavu-core (a font for Chromium's pages).
+# ShellCheck (checks install.sh), fonts-dejavu-core (a font for Chromium's pages) and
+# postgresql (the server the dashboard's tests also run on; Debian keeps its initdb in
+# /usr/lib/postgresql/NN/bin, off PATH).
 # Missing ones are installed from Debian's packages when this user may (root, or sudo
 # without a password prompt); otherwise it stops at once with the one command to run.
 #
-# SYSTEM_DEPS_PATH (where programs are looked for) and SYSTEM_DEPS_FONT (the font file)
-# exist for this script's own test.
+# SYSTEM_DEPS_PATH (where programs are looked for), SYSTEM_DEPS_FONT (the font file) and
+# SYSTEM_DEPS_PGLIB (Debian's PostgreSQL folder) exist for this script's own test.
 set -euo pipefail
 
 search=${SYSTEM_DEPS_PATH:-$PATH:/usr/local/sbin:/usr/sbin:/sbin}
 font=${SYSTEM_DEPS_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}
+pglib=${SYSTEM_DEPS_PGLIB:-/usr/lib/postgresql}
 
 missing=()
 need_program() {  # PACKAGE PROGRAM
@@ -21,6 +24,10 @@ need_program mosquitto mosquitto
 need_program chromium chromium
 need_program systemd systemd-analyze
 need_program shellcheck shellcheck
+if ! PATH=$search command -v initdb >/dev/null 2>&1 \
+    && ! compgen -G "$pglib/*/bin/initdb" >/dev/null; then
+  missing+=(postgresql)
+fi
 [[ -f $font ]] || missing+=(fonts-dejavu-core)
 
 ((${#missing[@]} == 0)) && exit 0

@@ -42,8 +42,11 @@ def _stand_ins(folder: Path, programs: tuple[str, ...]) -> Path:
     return bin_dir
 
 
-def _run(bin_dir: Path, font: Path, *, as_nobody: bool) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SYSTEM_DEPS_PATH": str(bin_dir), "SYSTEM_DEPS_FONT": str(font)}
+def _run(bin_dir: Path, font: Path, *, as_nobody: bool,
+         pglib: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`pglib`: a stand-in for /usr/lib/postgresql (None: one without a server)."""
+    env = {**os.environ, "SYSTEM_DEPS_PATH": str(bin_dir), "SYSTEM_DEPS_FONT": str(font),
+           "SYSTEM_DEPS_PGLIB": str(pglib or bin_dir / "no-postgresql")}
     command = ["bash", str(SCRIPT)]
     if as_nobody:
         command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
@@ -54,7 +57,10 @@ def _run(bin_dir: Path, font: Path, *, as_nobody: bool) -> subprocess.CompletedP
 def test_nothing_missing_is_silent_and_installs_nothing(world: Path) -> None:
     font = world / "DejaVuSans.ttf"
     font.write_bytes(b"a font")
-    done = _run(_stand_ins(world, PROGRAMS), font, as_nobody=False)
+    pglib = world / "postgresql"
+    (pglib / "17").mkdir(parents=True)
+    _stand_ins(pglib / "17", ("initdb",))  # where Debian's package puts it
+    done = _run(_stand_ins(world, PROGRAMS), font, as_nobody=False, pglib=pglib)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
 
@@ -74,8 +80,9 @@ def test_missing_packages_without_root_or_sudo_stop_with_the_one_command(world: 
     assert done.returncode != 0
     lines = done.stderr.splitlines()
     assert len(lines) == 2, done.stderr
-    assert "mosquitto fonts-dejavu-core" in lines[0]
-    assert lines[1].strip() == "sudo apt-get install -y -qq mosquitto fonts-dejavu-core"
+    assert "mosquitto postgresql fonts-dejavu-core" in lines[0]
+    assert lines[1].strip() == (
+        "sudo apt-get install -y -qq mosquitto postgresql fonts-dejavu-core")
 
 
 def test_make_test_checks_the_system_first() -> None:

@@ -32,6 +32,22 @@ from edge.events import MAX_EVENT_BYTES, now_ms
 log = logging.getLogger("hingewatch.dashboard.ingest")
 
 SUBSCRIPTIONS = [(ALL_EVENTS, 1), (ALL_STATUS, 1), (ALL_STATE, 1), (ALL_PRACTICE, 1)]
+# Not retained and stored once by their id (events by event_id, practice summaries by
+# session_id): each goes to one process of a share group.
+SHARED = (ALL_EVENTS, ALL_PRACTICE)
+
+
+def subscriptions(share_group: str | None) -> list[tuple[str, int]]:
+    """What one ingest process subscribes to. With a share group the events and practice
+    summaries are shared (each goes to one process of the group); statuses and states are
+    not: they are retained, which a shared subscription never delivers, and every process
+    storing the same latest value is harmless."""
+    if share_group is None:
+        return SUBSCRIPTIONS
+    return [(f"$share/{share_group}/{topic}" if topic in SHARED else topic, qos)
+            for topic, qos in SUBSCRIPTIONS]
+
+
 # Most messages one batch holds; bigger batches amortise the commit, smaller ones ack sooner.
 MAX_BATCH = 500
 # How long the writer gathers messages after the first before it commits them. Fewer,
@@ -191,7 +207,7 @@ class Ingest:
             return
         self._set_connected(True, None)
         # Subscribing again on a resumed session changes nothing; on a new one it is needed.
-        client.subscribe(SUBSCRIPTIONS)
+        client.subscribe(subscriptions(self.settings.mqtt.share_group))
         log.info("connected to %s (session %s)", self.broker,
                  "resumed" if flags.session_present else "new")
 

@@ -1,12 +1,11 @@
 """Plain values read from the store and handed to pages and the API; each is built from its
-row by column name (the reader's rows are `sqlite3.Row`s)."""
+row by column name (the reader's rows: `sqlite3.Row`s, or PostgreSQL's alike)."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
 
@@ -17,6 +16,14 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 R = TypeVar("R", bound="DataclassInstance")
+
+
+class Row(Protocol):
+    """A row read by column name (or position)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+
 # The `events` columns of the metrics: the event's own, by name (`BendMetrics`).
 METRIC_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(BendMetrics))
 
@@ -60,7 +67,7 @@ class EventRecord:
     review: Review | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> EventRecord:
+    def from_row(cls, row: Row) -> EventRecord:
         values: dict[str, Any] = {c: row[c] for c in EVENT_COLUMNS if c not in METRIC_COLUMNS}
         values["reasons"] = tuple(values["reasons"].split())
         values["lift"] = bool(values["lift"])
@@ -104,7 +111,7 @@ class Device:
     model: str | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Device:
+    def from_row(cls, row: Row) -> Device:
         values = {f.name: row[f.name] for f in fields(cls)}
         return cls(**{**values, "state": state_or_none(values["state"])})
 
@@ -163,7 +170,7 @@ class DayRow:
     reba: tuple[int, int, int, int]
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> DayRow:
+    def from_row(cls, row: Row) -> DayRow:
         return cls(row["day"], row["activity"], row["posture"], int(row["n"]),
                    int(row["n_simulated"]), float(row["duration_s"]), float(row["deep_s"]),
                    (int(row["reba1"]), int(row["reba2"]), int(row["reba3"]), int(row["reba4"])))
@@ -200,7 +207,7 @@ class AdjustmentRecord:
     accepted_at: str
 
 
-def named(cls: type[R], row: sqlite3.Row) -> R:
+def named(cls: type[R], row: Row) -> R:
     """A record whose fields are all columns of `row`, by name."""
     return cls(**{f.name: row[f.name] for f in fields(cls)})
 

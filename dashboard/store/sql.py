@@ -1,31 +1,22 @@
-"""Every SQL statement of the dashboard's store but its migrations (`migrations.py`).
+"""Every SQL statement of the dashboard's store but its migrations (`migrations.py`) and
+the few that differ between SQLite and PostgreSQL (`dialect.py`).
 
-The store is one SQLite file in WAL mode; `migrations.py` says what its tables hold.
+Each statement here runs on both stores as written: upserts name the stored row by its
+table (PostgreSQL finds a bare column ambiguous there), sums go through `coalesce(sum(..))`
+(SQLite's `total` is its own), and an optional parameter is cast (PostgreSQL must know its
+type). `migrations.py` says what the tables hold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.store.migrations import DAILY_ADDS, DAILY_COLS
+from dashboard.store.migrations import DAILY_ADDS, DAILY_COLS, DAILY_NUMBERS
 from dashboard.store.records import EVENT_COLUMNS, REVIEW_COLUMNS
 
 # What a reviewer may call a bend. The device's own verdict (`events.posture`) has no CHECK:
 # it is whatever the event's schema allowed (bend/2 added `unsure`, no migration needed).
 LABELS: tuple[str, ...] = ("hinge", "round", "squat", "not_a_bend")
-
-PRAGMAS_WRITER = (
-    "PRAGMA journal_mode = WAL",
-    # NORMAL in WAL mode: a power cut can lose the last commits but never corrupts; the
-    # broker re-sends what we had not acknowledged, so nothing is lost end to end.
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
-)
-PRAGMAS_READER = ("PRAGMA query_only = 1",)
-
-USER_VERSION = "PRAGMA user_version"
-SET_USER_VERSION = "PRAGMA user_version = {version:d}"
-DATA_VERSION = "PRAGMA data_version"
 
 META_GET = "SELECT value FROM meta WHERE key = ?"
 META_SET = (
@@ -35,45 +26,59 @@ META_SET = (
 
 # --- ingest -----------------------------------------------------------------------------
 
+# A duplicate event_id inserts nothing and returns no row.
 INSERT_EVENT = (
-    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)})"
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)}) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING id"
 )
 PRACTICE_COLUMNS = ("session_id", "device_id", "drill", "started_at", "ended_at", "day", "reps",
                     "good", "passed", "next_drill", "practise_next", "summary", "received_at")
 INSERT_PRACTICE = (
-    f"INSERT OR IGNORE INTO practice_sessions ({', '.join(PRACTICE_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in PRACTICE_COLUMNS)})"
+    f"INSERT INTO practice_sessions ({', '.join(PRACTICE_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in PRACTICE_COLUMNS)}) "
+    "ON CONFLICT (session_id) DO NOTHING"
 )
-# Per local day: sessions, reps, good reps, and the next drill of the day's last session.
+# Per local day: sessions, reps, good reps, and the next drill of the day's last session;
+# the account's devices only (SCOPE: `scope.py`).
 PRACTICE_DAYS = """
 SELECT day, COUNT(*), SUM(reps), SUM(good),
        (SELECT p2.practise_next FROM practice_sessions AS p2
-        WHERE p2.day = p.day AND (:device IS NULL OR p2.device_id = :device)
+        WHERE p2.day = p.day AND (CAST(:device AS TEXT) IS NULL OR p2.device_id = :device)
+        AND SCOPE(p2.device_id)
         ORDER BY p2.ended_at DESC LIMIT 1)
 FROM practice_sessions AS p
-WHERE day BETWEEN :first AND :last AND (:device IS NULL OR device_id = :device)
+WHERE day BETWEEN :first AND :last AND (CAST(:device AS TEXT) IS NULL OR device_id = :device)
+AND SCOPE(p.device_id)
 GROUP BY day ORDER BY day
 """
 ADJUSTMENT_FIELDS = ("id, device_id, bulge_flat, bulge_round, squat_min_knee_deg, "
                      "agreement_before, agreement_after, reviews, accepted_by, accepted_at")
+# The account's devices only (SCOPE: `scope.py`): the Tuning page reads it, an undo too.
 ACTIVE_ADJUSTMENT = (f"SELECT {ADJUSTMENT_FIELDS} FROM device_adjustments "
-                     "WHERE device_id = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1")
+                     "WHERE device_id = :device AND SCOPE(device_id) AND undone_at IS NULL "
+                     "ORDER BY id DESC LIMIT 1")
 INSERT_ADJUSTMENT = (
     "INSERT INTO device_adjustments (device_id, bulge_flat, bulge_round, squat_min_knee_deg, "
     "agreement_before, agreement_after, reviews, accepted_by, accepted_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 UNDO_ADJUSTMENT = "UPDATE device_adjustments SET undone_by = ?, undone_at = ? WHERE id = ?"
 INSERT_POSE = "INSERT INTO event_pose (id, trace_rate_hz, landmarks) VALUES (?, ?, ?)"
+# One row per device and batch (its events counted, the latest one's software and model),
+# written at the end of the batch: two ingest processes writing the same device wait for
+# each other only from here to the commit.
 DEVICE_EVENT = (
     "INSERT INTO devices (device_id, last_event_at, events_total, software_version, model) "
-    "VALUES (?, ?, 1, ?, ?) "
-    "ON CONFLICT (device_id) DO UPDATE SET events_total = events_total + 1, "
-    "software_version = iif(excluded.last_event_at >= coalesce(last_event_at, ''), "
-    "excluded.software_version, software_version), "
-    "model = iif(excluded.last_event_at >= coalesce(last_event_at, ''), excluded.model, model), "
-    "last_event_at = max(coalesce(last_event_at, ''), excluded.last_event_at)"
+    "VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET "
+    "events_total = devices.events_total + excluded.events_total, "
+    "software_version = CASE WHEN excluded.last_event_at >= coalesce(devices.last_event_at, '') "
+    "THEN excluded.software_version ELSE devices.software_version END, "
+    "model = CASE WHEN excluded.last_event_at >= coalesce(devices.last_event_at, '') "
+    "THEN excluded.model ELSE devices.model END, "
+    "last_event_at = CASE WHEN excluded.last_event_at >= coalesce(devices.last_event_at, '') "
+    "THEN excluded.last_event_at ELSE devices.last_event_at END"
 )
 DEVICE_SEEN = (
     "INSERT INTO devices (device_id, last_message_at) VALUES (?, ?) "
@@ -90,28 +95,24 @@ DEVICE_STATE = (
 )
 COUNT_KIND = (
     "INSERT INTO ingest_counts (kind, count, last_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (kind) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at"
+    "ON CONFLICT (kind) DO UPDATE SET count = ingest_counts.count + excluded.count, "
+    "last_at = excluded.last_at"
 )
 COUNT_REJECT = (
     "INSERT INTO rejects (reason, count, last_at, last_topic, last_detail) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count, "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reason) DO UPDATE SET "
+    "count = rejects.count + excluded.count, "
     "last_at = excluded.last_at, last_topic = excluded.last_topic, "
     "last_detail = excluded.last_detail"
 )
 
 # --- time zone change -------------------------------------------------------------------
 
-# Only the rows whose day really moves: UTC and Etc/UTC (or any two zones that agree on
-# every stored event) change nothing.
-REDAY_EVENTS = ("UPDATE events SET day = hw_local_day(started_at) "
-                "WHERE day IS NOT hw_local_day(started_at)")
-REDAY_PRACTICE = ("UPDATE practice_sessions SET day = hw_local_day(started_at) "
-                  "WHERE day IS NOT hw_local_day(started_at)")
 REBUILD_DAILY = (
     "DELETE FROM daily;\n"
     f"INSERT INTO daily (day, device_id, activity, posture, {DAILY_COLS}) "
     "SELECT e.day, e.device_id, e.activity, coalesce(r.label, e.posture), "
-    + ", ".join(f"total({expr})" for _, expr in DAILY_ADDS)
+    + ", ".join(f"coalesce(sum({expr}), 0)" for _, expr in DAILY_NUMBERS)
     + " FROM events AS e LEFT JOIN reviews AS r ON r.event_id = e.event_id "
     "GROUP BY 1, 2, 3, 4;"
 )
@@ -123,7 +124,8 @@ UPSERT_REVIEW = (
     "ON CONFLICT (event_id) DO UPDATE SET label = excluded.label, note = excluded.note, "
     "reviewer = excluded.reviewer, reviewed_at = excluded.reviewed_at"
 )
-EVENT_EXISTS = "SELECT 1 FROM events WHERE event_id = ?"
+# An account reviews only the events of its households (SCOPE: `scope.py`).
+EVENT_EXISTS = "SELECT 1 FROM events AS e WHERE e.event_id = :event_id AND SCOPE(e.device_id)"
 INSERT_USER = "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)"
 UPDATE_USER = "UPDATE users SET password_hash = ?, role = ? WHERE name = ?"
 GET_USER = "SELECT name, password_hash, role FROM users WHERE name = ?"
@@ -144,10 +146,13 @@ EVENT_FIELDS = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
 REVIEW_FIELDS = ", ".join(f"r.{c}" for c in REVIEW_COLUMNS)
 _EVENT_FROM = "FROM events AS e LEFT JOIN reviews AS r ON r.event_id = e.event_id"
 
-GET_EVENT = f"SELECT {EVENT_FIELDS}, {REVIEW_FIELDS} {_EVENT_FROM} WHERE e.event_id = ?"
+# Reads marked SCOPE(column) are filtered to the current account's devices (`scope.py`).
+SCOPE_DEVICES = "SELECT device_id FROM visible_devices WHERE user_name = :scope"
+GET_EVENT = (f"SELECT {EVENT_FIELDS}, {REVIEW_FIELDS} {_EVENT_FROM} "
+             "WHERE e.event_id = :event_id AND SCOPE(e.device_id)")
 GET_POSE = (
     "SELECT p.trace_rate_hz, p.landmarks FROM event_pose AS p JOIN events AS e ON e.id = p.id "
-    "WHERE e.event_id = ?"
+    "WHERE e.event_id = :event_id AND SCOPE(e.device_id)"
 )
 
 
@@ -164,10 +169,14 @@ class EventQuery:
     simulated: bool | None = None
     started_from: str | None = None
     started_before: str | None = None
+    scope: str | None = None          # only this account's devices (`scope.py`); None: all
 
     def where(self) -> tuple[str, list[object]]:
         terms: list[str] = []
         args: list[object] = []
+        if self.scope is not None:
+            terms.append(f"e.device_id IN ({SCOPE_DEVICES.replace(':scope', '?')})")
+            args.append(self.scope)
         for column, value in (
             ("e.device_id", self.device_id),
             ("e.activity", self.activity),
@@ -214,25 +223,42 @@ DAILY_SUMS = (
     "SELECT day, activity, posture, "
     + ", ".join(f"sum({c}) AS {c}" for c, _ in DAILY_ADDS)
     + " FROM daily "
-    "WHERE day >= :first AND day <= :last AND (:device IS NULL OR device_id = :device) "
+    "WHERE day >= :first AND day <= :last "
+    "AND (CAST(:device AS TEXT) IS NULL OR device_id = :device) AND SCOPE(device_id) "
     "AND n > 0 GROUP BY day, activity, posture ORDER BY day"
 )
 # Hinges and rounds per day up to a day: what the streaks are counted from.
 DAILY_SHARE = (
-    "SELECT day, total(CASE WHEN posture = 'hinge' THEN n END), "
-    "total(CASE WHEN posture = 'round' THEN n END) FROM daily "
-    "WHERE day <= :last AND (:device IS NULL OR device_id = :device) "
-    "AND posture IN ('hinge', 'round') GROUP BY day ORDER BY day"
+    "SELECT day, coalesce(sum(CASE WHEN posture = 'hinge' THEN n END), 0), "
+    "coalesce(sum(CASE WHEN posture = 'round' THEN n END), 0) FROM daily "
+    "WHERE day <= :last AND (CAST(:device AS TEXT) IS NULL OR device_id = :device) "
+    "AND SCOPE(device_id) AND posture IN ('hinge', 'round') GROUP BY day ORDER BY day"
 )
-ACTIVITIES = "SELECT DISTINCT activity FROM daily ORDER BY activity"
+ACTIVITIES = "SELECT DISTINCT activity FROM daily WHERE SCOPE(device_id) ORDER BY activity"
 DEVICES = (
     "SELECT device_id, status, status_at, state, state_at, last_message_at, last_event_at, "
-    "events_total, software_version, model FROM devices ORDER BY device_id"
+    "events_total, software_version, model FROM devices WHERE SCOPE(device_id) "
+    "ORDER BY device_id"
 )
 INGEST_COUNTS = "SELECT kind, count, last_at FROM ingest_counts ORDER BY kind"
 REJECTS = (
     "SELECT reason, count, last_at, last_topic, last_detail FROM rejects ORDER BY count DESC"
 )
 EVENT_TOTAL = "SELECT count(*) FROM events"
-PAGE_COUNT = "PRAGMA page_count"
-PAGE_SIZE = "PRAGMA page_size"
+# An account's share of it, from the per-device counters (no scan of the events).
+EVENT_TOTAL_SCOPED = ("SELECT coalesce(sum(events_total), 0) FROM devices "
+                      f"WHERE device_id IN ({SCOPE_DEVICES})")
+
+# --- households -------------------------------------------------------------------------
+
+HOUSEHOLD_EXISTS = "SELECT 1 FROM households WHERE name = ?"
+INSERT_HOUSEHOLD = ("INSERT INTO households (name, created_at) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO NOTHING")
+PUT_DEVICE = (
+    "INSERT INTO household_devices (device_id, household) VALUES (?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET household = excluded.household"
+)
+GRANT = (
+    "INSERT INTO grants (user_name, household) VALUES (?, ?) "
+    "ON CONFLICT (user_name, household) DO NOTHING"
+)

@@ -1,10 +1,11 @@
-"""The SQLite store's one writer (BEGIN IMMEDIATE, serialised by a lock); `reader.py` has
-the many read-only readers.
+"""The store's one writer (a transaction at a time, serialised by a lock); `reader.py` has
+the many readers. The store is a SQLite file (a home) or a PostgreSQL database (a centre):
+`dialect.py` holds what differs.
 
 The ingest thread and the web handlers share one `Writer`; a second process (the
-`adduser` command next to a running dashboard) waits on SQLite's lock via busy_timeout.
-Readers open the file read-only, one connection per thread, so a page never blocks ingest
-and ingest never blocks a page (WAL).
+`adduser` command next to a running dashboard, another ingest process) waits on the
+store's own lock. Readers hold their own connections, so a page never blocks ingest and
+ingest never blocks a page (WAL on SQLite, MVCC on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from dashboard.errors import StoreError, StoreVersionError, UserError
-from dashboard.store import batch, migrations, sql
+from dashboard.store import batch, migrations, scope, sql
+from dashboard.store.dialect import Connection, open_dialect
 
-BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("hingewatch.dashboard.store")
 
 
@@ -34,25 +33,16 @@ class BatchResult:
     other: int                  # status, state and practice messages
 
 
-def _statements(script: str) -> Iterator[str]:
-    """Split a migration into statements; `complete_statement` knows BEGIN ... END."""
-    pending = ""
-    for chunk in script.split(";"):
-        pending += chunk + ";"
-        if sqlite3.complete_statement(pending):
-            if pending.strip(" \n;"):
-                yield pending
-            pending = ""
-
-
 class Writer:
     """The one path that changes the database."""
 
-    def __init__(self, path: Path, timezone: str | None = None) -> None:
-        """`timezone`: the zone the dashboard counts days in; give it only where the
-        dashboard serves (it re-dates stored events when the setting changed). A command
-        that only manages accounts passes none and never touches an event."""
-        self.path = Path(path)
+    def __init__(self, location: Path | str, timezone: str | None = None) -> None:
+        """`location`: the SQLite file, or a `postgresql://` URL. `timezone`: the zone the
+        dashboard counts days in; give it only where the dashboard serves (it re-dates
+        stored events when the setting changed). A command that only manages accounts
+        passes none and never touches an event."""
+        self.dialect = open_dialect(location)
+        self.path = self.dialect.shown  # for messages: never a password
         self._lock = threading.Lock()
         self._conn = self._connect()
         self._broken = False  # the last write failed: open a new connection before the next
@@ -60,18 +50,13 @@ class Writer:
         if timezone is not None:
             self.follow_timezone(timezone)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> Connection:
+        errors: tuple[type[BaseException], ...] = (OSError, *self.dialect.errors)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
-            for pragma in sql.PRAGMAS_WRITER:
-                conn.execute(pragma)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the dashboard database {self.path}: {exc}") from exc
-        return conn
+            return self.dialect.connect(read_only=False)
+        except errors as exc:
+            raise StoreError(f"cannot open the dashboard database {self.path}: "
+                             f"{_one_line(exc)}") from exc
 
     def check_writable(self) -> None:
         """Raise StoreError (one line) unless a write commits: SQLite opens a file it may
@@ -82,46 +67,47 @@ class Writer:
     def _reopen(self) -> None:
         """A connection that failed may stay read-only (or hold a dead file handle) after
         the file is writable again: the next write starts from a new one."""
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(*self.dialect.errors):
             self._conn.close()
         self._conn = self._connect()
         self._broken = False
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
+        errors = self.dialect.errors
         with self._lock:
-            if self._broken:
-                self._reopen()
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
+                if self._broken:
+                    self._reopen()
+                self._conn.execute(self.dialect.begin)
+            except errors as exc:
                 self._broken = True
-                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+                raise StoreError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
             try:
                 yield self._conn
-            except sqlite3.Error as exc:
+            except errors as exc:
                 self._rollback(broken=True)
-                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+                raise StoreError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
             except BaseException:
                 self._rollback(broken=False)  # our own refusal (UserError): nothing broke
                 raise
             try:
                 self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except errors as exc:
                 self._rollback(broken=True)
-                raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+                raise StoreError(f"cannot commit to {self.path}: {_one_line(exc)}") from exc
 
     def _rollback(self, broken: bool) -> None:
         self._broken = self._broken or broken
-        with contextlib.suppress(sqlite3.Error):
-            if self._conn.in_transaction:
+        with contextlib.suppress(*self.dialect.errors):
+            if self.dialect.in_transaction(self._conn):
                 self._conn.execute("ROLLBACK")
 
     def migrate(self) -> int:
         """Bring the schema to the newest version; returns the version it is at."""
         latest = migrations.MIGRATIONS[-1][0]
         with self.transaction() as c:
-            version = int(c.execute(sql.USER_VERSION).fetchone()[0])
+            version = self.dialect.read_version(c)
             if version > latest:
                 raise StoreVersionError(
                     f"{self.path} has schema version {version}; this hingewatch knows up to "
@@ -129,29 +115,22 @@ class Writer:
                 )
             for number, _what, script in migrations.MIGRATIONS:
                 if number > version:
-                    for statement in _statements(script):
-                        c.execute(statement)
-                    c.execute(sql.SET_USER_VERSION.format(version=number))
+                    self.dialect.run_script(c, self.dialect.migration(number, script))
+                    self.dialect.write_version(c, number)
                     version = number
         return version
 
     def follow_timezone(self, timezone: str) -> int:
         """Days are local dates; when the zone setting changes, re-date the events whose
         day moves. Returns how many moved."""
-        zone = ZoneInfo(timezone)
-        self._conn.create_function(
-            "hw_local_day", 1, lambda s: batch.local_day(s, zone), deterministic=True
-        )
         moved = 0
         with self.transaction() as c:
             row = c.execute(sql.META_GET, ("timezone",)).fetchone()
             if row is None or row[0] != timezone:
                 if row is not None:
-                    c.execute(sql.REDAY_PRACTICE)
-                    moved = c.execute(sql.REDAY_EVENTS).rowcount
+                    moved = self.dialect.reday(c, timezone)
                     if moved:
-                        for statement in _statements(sql.REBUILD_DAILY):
-                            c.execute(statement)
+                        self.dialect.run_script(c, sql.REBUILD_DAILY)
                 c.execute(sql.META_SET, ("timezone", timezone))
         if moved:
             log.warning("the time zone changed from %s to %s: %d events moved to another day",
@@ -172,15 +151,15 @@ class Writer:
         the counters, so a crash leaves either all of it or none."""
         stored = duplicates = other = practice = practice_dup = 0
         seen: dict[str, None] = {}
+        latest: dict[str, _DeviceEvents] = {}
         rejects: dict[str, tuple[int, str, str]] = {}  # reason -> (count, last topic, detail)
         with self.transaction() as c:
             for m in messages:
                 if isinstance(m, batch.EventMessage):
-                    cur = c.execute(sql.INSERT_EVENT, m.row)
-                    if cur.rowcount == 1:
-                        c.execute(sql.INSERT_POSE, (cur.lastrowid, m.trace_rate_hz, m.landmarks))
-                        c.execute(sql.DEVICE_EVENT, (m.device_id, m.row["started_at"],
-                                                     m.software_version, m.model))
+                    inserted = c.execute(sql.INSERT_EVENT, m.row).fetchone()
+                    if inserted is not None:
+                        c.execute(sql.INSERT_POSE, (inserted[0], m.trace_rate_hz, m.landmarks))
+                        _count_event(latest, m)
                         stored += 1
                     else:
                         duplicates += 1
@@ -203,7 +182,10 @@ class Writer:
                 elif isinstance(m, batch.Rejected):
                     count = rejects.get(m.reason, (0, "", ""))[0]
                     rejects[m.reason] = (count + 1, m.topic, m.detail)
-            for device_id in seen:
+            for device_id, d in sorted(latest.items()):
+                c.execute(sql.DEVICE_EVENT, (device_id, d.started_at, d.count, d.software,
+                                             d.model))
+            for device_id in sorted(seen):  # one order for every process: no deadlock
                 c.execute(sql.DEVICE_SEEN, (device_id, now))
             kinds = {
                 "event_stored": stored, "event_duplicate": duplicates,
@@ -224,7 +206,8 @@ class Writer:
         if label not in sql.LABELS:
             raise ValueError(f"label: expected one of {sql.LABELS}, got {label!r}")
         with self.transaction() as c:
-            if c.execute(sql.EVENT_EXISTS, (event_id,)).fetchone() is None:
+            if c.execute(*scope.scoped(sql.EVENT_EXISTS, {"event_id": event_id})
+                         ).fetchone() is None:
                 return False
             c.execute(sql.UPSERT_REVIEW, (event_id, label, note, reviewer, now))
         return True
@@ -237,20 +220,24 @@ class Writer:
         with self.transaction() as c:
             cur = c.execute(sql.INSERT_ADJUSTMENT, (device_id, *values, before, after, reviews,
                                                     who, now))
-            return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     def undo_adjustment(self, device_id: str, who: str, now: str) -> bool:
         """Undo the device's active adjustment (the one before it, or the defaults, is
         active again); False when there was none."""
         with self.transaction() as c:
-            row = c.execute(sql.ACTIVE_ADJUSTMENT, (device_id,)).fetchone()
+            row = c.execute(*scope.scoped(sql.ACTIVE_ADJUSTMENT,
+                                          {"device": device_id})).fetchone()
             if row is None:
                 return False
             c.execute(sql.UNDO_ADJUSTMENT, (who, now, row[0]))
         return True
 
     def add_user(self, name: str, password_hash: str, role: str, now: str,
-                 replace: bool = False) -> None:
+                 replace: bool = False,
+                 households: Sequence[str] = (migrations.DEFAULT_HOUSEHOLD,)) -> None:
+        """A new account sees `households` (a home's one, by default); `replace` keeps
+        an existing account's grants."""
         with self.transaction() as c:
             if c.execute(sql.GET_USER, (name,)).fetchone() is not None:
                 if not replace:
@@ -259,6 +246,24 @@ class Writer:
                 c.execute(sql.DELETE_USER_SESSIONS, (name,))
             else:
                 c.execute(sql.INSERT_USER, (name, password_hash, role, now))
+                for household in households:
+                    _need_household(c, household)
+                    c.execute(sql.GRANT, (name, household))
+
+    def grant(self, user: str, household: str) -> None:
+        """Let `user` see `household`: its devices, their events, summaries and reports."""
+        with self.transaction() as c:
+            if c.execute(sql.GET_USER, (user,)).fetchone() is None:
+                raise UserError(f"no user {user!r}: add it first (hingewatch dashboard adduser)")
+            _need_household(c, household)
+            c.execute(sql.GRANT, (user, household))
+
+    def put_devices(self, household: str, devices: Sequence[str], now: str) -> None:
+        """Make `household` (if new) and move `devices` into it."""
+        with self.transaction() as c:
+            c.execute(sql.INSERT_HOUSEHOLD, (household, now))
+            for device in devices:
+                c.execute(sql.PUT_DEVICE, (device, household))
 
     def create_session(self, token_hash: str, user_name: str, now: str, expires_at: str) -> None:
         with self.transaction() as c:
@@ -272,3 +277,32 @@ class Writer:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+@dataclass
+class _DeviceEvents:
+    """A device's events stored in one batch: how many, and the latest one's origin."""
+
+    count: int = 0
+    started_at: str = ""
+    software: str | None = None
+    model: str | None = None
+
+
+def _count_event(latest: dict[str, _DeviceEvents], m: batch.EventMessage) -> None:
+    started_at = str(m.row["started_at"])
+    d = latest.setdefault(m.device_id, _DeviceEvents())
+    d.count += 1
+    if started_at >= d.started_at:
+        d.started_at, d.software, d.model = started_at, m.software_version, m.model
+
+
+def _need_household(c: Connection, household: str) -> None:
+    if c.execute(sql.HOUSEHOLD_EXISTS, (household,)).fetchone() is None:
+        raise UserError(f"no household {household!r}: make it with "
+                        f"hingewatch dashboard household add {household} DEVICE...")
+
+
+def _one_line(exc: BaseException) -> str:
+    """A driver's message on one line (PostgreSQL's carry a DETAIL and a HINT below)."""
+    return " ".join(str(exc).split())

@@ -62,8 +62,8 @@ def create_app(settings: Settings, *, writer: Writer | None = None,
     """The ASGI app. Pass the `writer` (and `ingest`) when the caller runs ingest in this
     process, so that both share the one writer; otherwise the app opens its own. The
     Practice page needs `practice_link` (a broker connection)."""
-    writer = writer or Writer(settings.db_path, settings.timezone)
-    reader = Reader(settings.db_path)
+    writer = writer or Writer(settings.store, settings.timezone)
+    reader = Reader(settings.store)
     secret = settings.secret_key or writer.secret_key()
     services = Services(settings, writer, reader, secret, make_templates(settings), ingest)
     watcher = live.LiveWatcher(reader, lambda: live.today_fragments(services))

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
+from dashboard.store import scope as store_scope
 from dashboard.store.reader import Reader
 from dashboard.store.records import User
 from dashboard.store.writer import Writer
@@ -82,9 +83,14 @@ def identity(request: Request, svc: SvcDep) -> Identity:
 IdentityDep = Annotated[Identity, Depends(identity)]
 
 
-def require_user(who: IdentityDep) -> User:
+async def require_user(who: IdentityDep) -> User:
+    """The signed-in account; from here on the request reads its households only.
+    Async on purpose: it runs in the request's own task, so the scope it sets is the one
+    every handler thread and streamed response of this request reads under."""
     if who.user is None:
         raise LoginRequired()
+    # Let in from this machine (allow_localhost): the owner of a home, who sees it all.
+    store_scope.current.set(None if who.via_localhost else who.user.name)
     return who.user
 
 
@@ -139,6 +145,7 @@ class SessionCookie:
                         token = val
         fresh = token is None
         started = time.perf_counter()
+        store_scope.current.set(store_scope.NOBODY)  # until require_user knows who asks
         state = scope.setdefault("state", {})
         state["session_token"] = token or auth.new_token()
         state["session_fresh"] = fresh

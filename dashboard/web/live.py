@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
@@ -30,6 +29,8 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from dashboard.errors import StoreError
+from dashboard.store import scope as store_scope
+from dashboard.store.dialect import Connection
 from dashboard.store.reader import Reader
 from dashboard.web.deps import Services, UserDep, identity, services
 from dashboard.web.pages import today_context
@@ -55,14 +56,18 @@ class LiveWatcher:
 
     def __init__(self, reader: Reader, render: Callable[[], str]) -> None:
         self._reader = reader
+        self._errors: tuple[type[BaseException], ...] = (*reader.dialect.errors, StoreError)
+
         self._render = render
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         self._streams: set[asyncio.Event] = set()
         self._per_session: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poked: asyncio.Event | None = None
         self.generation = 0
-        self.payload = ""
+        # The rendered Today per account (`scope.current`): each sees its own households.
+        # Emptied at each change; rendered when a stream of that account asks.
+        self._payloads: dict[str | None, str] = {}
         self.closed = False
 
     def _version(self) -> int:
@@ -88,23 +93,38 @@ class LiveWatcher:
                     await poked.wait()
             poked.clear()
             try:
-                last, payload = await to_thread.run_sync(self._look, last)
-            except (sqlite3.Error, StoreError) as exc:
+                version = await to_thread.run_sync(self._version)
+            except self._errors as exc:
                 log.warning("live updates: cannot read the database: %s", exc)
                 continue
-            except Exception:  # noqa: BLE001 - a bad render must not end live updates for good
-                log.exception("live updates: cannot render Today")
-                continue
-            if payload is not None:
-                self.payload = payload
+            if version != last:
+                last = version
+                self._payloads = {}
                 self.generation += 1
                 self._wake_all()
 
-    def _look(self, last: int) -> tuple[int, str | None]:
-        """(the data version, the new payload if it moved past `last`); one trip to a
-        worker thread, which a busy machine makes slow to come back."""
-        version = self._version()
-        return version, (self._render() if version != last else None)
+    async def payload(self, who: str | None) -> str | None:
+        """Today's live parts as account `who` sees them; None when they cannot be read or
+        rendered now (the stream waits for the next change)."""
+        found = self._payloads.get(who)
+        if found is not None:
+            return found
+        generation = self.generation
+        try:
+            payload = await to_thread.run_sync(self._render_as, who)
+        except self._errors as exc:
+            log.warning("live updates: cannot read the database: %s", exc)
+            return None
+        except Exception:  # noqa: BLE001 - a bad render must not end live updates for good
+            log.exception("live updates: cannot render Today")
+            return None
+        if generation == self.generation:  # not already out of date
+            self._payloads[who] = payload
+        return payload
+
+    def _render_as(self, who: str | None) -> str:
+        with store_scope.reading_as(who):
+            return self._render()
 
     def _wake_all(self) -> None:
         for woken in self._streams:
@@ -152,7 +172,7 @@ class LiveWatcher:
 
 
 def today_fragments(svc: Services) -> str:
-    """The Today page's live parts as the JSON live.js reads (the same for every viewer)."""
+    """The Today page's live parts as the JSON live.js reads (as the account reading sees it)."""
     ctx = today_context(svc)
     devices = svc.templates.get_template("_today_devices.html").render(ctx)
     bends = svc.templates.get_template("_today_bends.html").render(ctx)
@@ -190,6 +210,7 @@ async def live_today(request: Request, user: UserDep) -> StreamingResponse:
         woken = watcher.open(session)
     except StreamLimit as exc:
         raise HTTPException(429, str(exc), headers={"retry-after": "15"}) from None
+    scope_of = store_scope.current.get()  # set by `user` (require_user) for this request
 
     async def stream() -> AsyncIterator[str]:
         yield "retry: 3000\n\n"
@@ -197,7 +218,9 @@ async def live_today(request: Request, user: UserDep) -> StreamingResponse:
             if await watcher.wait(woken, KEEPALIVE_S):
                 if watcher.closed:
                     return
-                yield sse("today", watcher.payload)
+                payload = await watcher.payload(scope_of)
+                if payload is not None:
+                    yield sse("today", payload)
             else:
                 yield ": keepalive\n\n"
 

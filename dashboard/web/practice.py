@@ -36,8 +36,8 @@ def drill_word(drill: str) -> str:
 def practice_link(request: Request) -> PracticeLink:
     link: PracticeLink | None = getattr(request.app.state, "practice", None)
     if link is None:
-        raise HTTPException(503, "this dashboard runs without a broker connection "
-                                 "(no ingest): practice needs one")
+        raise HTTPException(503, "this dashboard runs without a broker connection: "
+                                 "practice needs one")
     return link
 
 

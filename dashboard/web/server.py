@@ -24,6 +24,7 @@ from dashboard.errors import DashboardError
 from dashboard.ingest.mqtt import Ingest
 from dashboard.ingest.practice_link import PracticeLink
 from dashboard.settings import Settings
+from dashboard.store.dialect import shown
 from dashboard.store.writer import Writer
 from dashboard.web import auth
 from dashboard.web.app import create_app
@@ -58,7 +59,7 @@ def ensure_demo_user(settings: Settings, writer: Writer | None = None,
     """Create (or reset) a reviewer account for a demo; returns its new random password."""
     password = secrets.token_urlsafe(9)
     own = writer is None
-    w = writer or Writer(settings.db_path)  # no zone: an account never re-dates events
+    w = writer or Writer(settings.store)  # no zone: an account never re-dates events
     try:
         w.add_user(name, auth.hash_password(password), "reviewer", now_ms(), replace=True)
     finally:
@@ -98,13 +99,16 @@ class _Server(uvicorn.Server):
 class Dashboard:
     """Ingest + web server; `start()` returns once both run, `stop()` ends both."""
 
-    def __init__(self, settings: Settings, *, ingest: bool = True) -> None:
+    def __init__(self, settings: Settings, *, ingest: bool = True,
+                 practice: bool | None = None) -> None:
+        """`practice`: connect the Practice and Tuning pages' own broker link (default: when
+        ingesting; a centre's web server alone, `serve --no-ingest`, asks for it)."""
         self.sock = listen(settings)
         port = self.sock.getsockname()[1]
         # Port 0 asks the OS for a free port; the settings then carry the one we got.
         self.settings = replace(settings, http_port=port)
         try:
-            self.writer = Writer(settings.db_path, settings.timezone)
+            self.writer = Writer(settings.store, settings.timezone)
         except DashboardError:
             self.sock.close()
             raise
@@ -115,7 +119,8 @@ class Dashboard:
             self.sock.close()
             raise
         self.ingest = Ingest(self.settings, self.writer) if ingest else None
-        self.practice = PracticeLink(self.settings.mqtt) if ingest else None
+        wants_link = ingest if practice is None else practice
+        self.practice = PracticeLink(self.settings.mqtt) if wants_link else None
         self.app = create_app(self.settings, writer=self.writer, ingest=self.ingest,
                               practice_link=self.practice)
         config = uvicorn.Config(
@@ -165,13 +170,14 @@ class Dashboard:
         self.stop()
 
 
-def run(settings: Settings, *, demo_user: bool = False,
+def run(settings: Settings, *, demo_user: bool = False, ingest: bool = True,
         announce: Callable[[str], None] = print) -> int:
-    """Run in the foreground until interrupted; returns the exit code."""
+    """Run in the foreground until interrupted; returns the exit code. `ingest=False`:
+    the web server alone (a centre's `hingewatch dashboard ingest` processes collect)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    dash = Dashboard(settings)
+    dash = Dashboard(settings, ingest=ingest, practice=True)
     if demo_user:
         password = ensure_demo_user(dash.settings, dash.writer)
         announce(f"demo account: user {DEMO_USER}, password {password}")
@@ -181,8 +187,9 @@ def run(settings: Settings, *, demo_user: bool = False,
         dash.practice.start()
     announce(f"hingewatch dashboard: open {dash.url}"
              + (" (no login from this machine)" if settings.allow_localhost else ""))
-    announce(f"collecting events from {settings.mqtt.url} "
-             f"into {settings.db_path}")
+    if dash.ingest is not None:
+        announce(f"collecting events from {settings.mqtt.url} "
+                 f"into {shown(settings.store)}")
     try:
         dash.server.run(sockets=[dash.sock])  # handles SIGINT and SIGTERM itself
     finally:

@@ -22,6 +22,7 @@ from dashboard.web.server import Dashboard
 from edge.config_tables import changed
 from edge.events import now_ms
 from tests.mqtt_broker import Broker, start_broker
+from tests.postgres_server import Postgres, have_postgres, start_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
@@ -41,11 +42,65 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0,
         time.sleep(0.05)
 
 
+# The store the running tests use: every dashboard test runs once on SQLite and once on
+# PostgreSQL (`store_kind`); `make_settings` gives each a store of its own of that kind.
+STORES = ("sqlite", "postgresql")
+_current: dict[str, object] = {"kind": "sqlite", "server": None}
+
+
+def new_store_url() -> str | None:
+    """A fresh PostgreSQL schema when the tests run on PostgreSQL, else None (SQLite)."""
+    server = _current["server"]
+    if _current["kind"] != "postgresql":
+        return None
+    assert isinstance(server, Postgres)
+    return server.new_database_url()
+
+
 def make_settings(folder: Path, **changes: object) -> Settings:
-    base = Settings(db_path=folder / "dashboard.sqlite3", http_port=0, timezone=ZONE,
+    base = Settings(db_path=folder / "dashboard.sqlite3", db_url=new_store_url(), http_port=0,
+                    timezone=ZONE,
                     mqtt=DashboardMqtt(client_id=f"hw-dash-{uuid.uuid4().hex[:10]}"))
     # type: ignore on the next line: test values of each field's type, checked by the dataclass
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def store_args(settings: Settings) -> list[str]:
+    """The command-line options that name `settings`' store."""
+    if settings.db_url is not None:
+        return ["--db-url", settings.db_url]
+    return ["--db", str(settings.db_path)]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    if not have_postgres():
+        pytest.skip("PostgreSQL's server (initdb) is missing: apt-get install postgresql")
+    server = start_postgres()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="session", params=STORES, autouse=True)
+def store_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Session-scoped, so pytest runs every test on SQLite, then every test again on
+    PostgreSQL, with one PostgreSQL server for all."""
+    kind = str(request.param)
+    if kind == "postgresql":
+        _current["server"] = request.getfixturevalue("postgres")
+    _current["kind"] = kind
+    yield kind
+    _current["kind"] = "sqlite"
+
+
+@pytest.fixture(autouse=True)
+def _store_relevant(request: pytest.FixtureRequest, store_kind: str) -> None:
+    """A test marked `sqlite_only` checks the file itself (its migrations by hand, an
+    unwritable file); one marked `storeless` touches no store: both run once."""
+    if store_kind == "postgresql":
+        for mark in ("sqlite_only", "storeless"):
+            if request.node.get_closest_marker(mark) is not None:
+                pytest.skip(f"{mark}: runs on SQLite only")
 
 
 def systemd_credential(folder: Path, monkeypatch: pytest.MonkeyPatch, name: str,
@@ -114,7 +169,7 @@ def dash_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def writer(dash_settings: Settings) -> Iterator[Writer]:
-    w = Writer(dash_settings.db_path, dash_settings.timezone)
+    w = Writer(dash_settings.store, dash_settings.timezone)
     yield w
     w.close()
 

@@ -33,7 +33,8 @@ from tests.mqtt_broker import (
     start_broker,
 )
 
-pytestmark = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
+pytestmark = [pytest.mark.sqlite_only,
+              pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")]
 
 
 def _config(tmp_path: Path, mqtt: dict[str, object]) -> Path:
@@ -45,7 +46,7 @@ def _config(tmp_path: Path, mqtt: dict[str, object]) -> Path:
 
 
 def _ingest(settings: Settings) -> Iterator[Ingest]:
-    writer = Writer(settings.db_path, settings.timezone)
+    writer = Writer(settings.store, settings.timezone)
     ingest = Ingest(settings, writer)
     ingest.start()
     try:

@@ -71,7 +71,7 @@ def test_a_reviewers_visit(site: Dashboard, module_broker: Broker, page: Any,
                                  ("hingewatch/kitchen/state", DeviceState(
                                      "kitchen", person_present=True, posture_now="hinge",
                                      fps=14.7).to_json())], retain=True)
-    reader = Reader(site.settings.db_path)
+    reader = Reader(site.settings.store)
     wait_until(lambda: reader.event_total() == len(events), 20, "the events in the store")
     page.wait_for_selector(".bend .tag.sim")  # pushed by server-sent events, no reload
     page.wait_for_selector(".device.online")
@@ -165,7 +165,7 @@ def test_a_write_without_the_csrf_token_is_refused(site: Dashboard, page: Any,
     page.wait_for_selector("text=CSRF")
     assert "Not allowed" in page.locator("h1").text_content()
     shot(page, artifacts, "09-csrf-refused")
-    reader = Reader(site.settings.db_path)
+    reader = Reader(site.settings.store)
     # type: ignore on the next line: the event was stored above
     assert reader.event(event.event_id).review is None  # type: ignore[union-attr]
     reader.close()

@@ -20,6 +20,8 @@ from dashboard.errors import SettingsError
 from dashboard.store.reader import Reader
 from tests.dashboard.conftest import ROOT, login, systemd_credential
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def run(*args: str, stdin: str = "", env: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.dashboard.conftest import ROOT
+
+pytestmark = pytest.mark.storeless
 
 # Every [dashboard] and [dashboard.mqtt] key is checked against the README's table by
 # tests/test_config.py::test_every_config_key_is_in_its_readme_row, with the other tables.

@@ -29,6 +29,8 @@ from edge.events import (
 from tests.dashboard.factory import make_event, now_utc
 from tests.dashboard.strategies import _BASE, _BASES, broken_events, json_values
 
+pytestmark = pytest.mark.storeless
+
 
 def contract_verdict(data: Any) -> str:
     try:

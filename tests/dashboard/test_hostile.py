@@ -47,7 +47,7 @@ def test_a_bad_retained_state_is_dropped_and_no_page_breaks_across_restarts(
         with Dashboard(settings) as dash:
             assert dash.ingest is not None
             add_user(dash.writer, "anna", "viewer")
-            reader = Reader(settings.db_path)
+            reader = Reader(settings.store)
             wait_until(lambda: rejected(reader).get("bad_state", 0) >= 2, 15,  # noqa: B023
                        "both bad states counted")
             assert reader.devices() == [] or all(d.state is None for d in reader.devices())
@@ -81,7 +81,7 @@ def test_a_bad_state_already_stored_renders_as_no_state(dash_settings: Settings,
 def test_a_valid_state_is_shown(running: Dashboard, mosquitto: Broker) -> None:
     state = DeviceState("kitchen", person_present=True, posture_now="squat", fps=9.5)
     publish(mosquitto.port, [("hingewatch/kitchen/state", state.to_json())], retain=True)
-    reader = Reader(running.settings.db_path)
+    reader = Reader(running.settings.store)
     wait_until(lambda: any(d.state for d in reader.devices()), 15, "the state stored")
     (device,) = reader.devices()
     assert device.state is not None and device.state["posture_now"] == "squat"
@@ -124,7 +124,7 @@ def test_a_newline_event_id_does_not_slip_past_deduplication(running: Dashboard,
     sneaky = {**event_dict(), "activity": "dishwasher\n"}
     publish(mosquitto.port, [(TOPIC, json.dumps(good)), (TOPIC, json.dumps(copy)),
                              (TOPIC, json.dumps(sneaky))])
-    reader = Reader(running.settings.db_path)
+    reader = Reader(running.settings.store)
     wait_until(lambda: sum(rejected(reader).values()) == 2, 15, "two refusals")
     assert reader.event_total() == 1 and rejected(reader) == {"invalid": 2}
     assert reader.activities() == ["dishwasher"]
@@ -157,7 +157,7 @@ def test_times_out_of_range_deep_json_and_wrong_durations_are_named(
     ]
     with caplog.at_level("WARNING", logger="hingewatch.dashboard.ingest"):
         publish(mosquitto.port, [(TOPIC, m) for m in messages])
-        reader = Reader(running.settings.db_path)
+        reader = Reader(running.settings.store)
         wait_until(lambda: reader.event_total() + sum(rejected(reader).values()) == 8, 20,
                    "every message stored or refused")
     assert rejected(reader) == {"time_out_of_range": 4, "too_deep": 2, "invalid": 1}

@@ -69,8 +69,8 @@ def _is_json_object(data: bytes) -> bool:
 
 
 def test_ten_thousand_malformed_payloads_are_all_counted(dash_settings: Settings) -> None:
-    writer = Writer(dash_settings.db_path, dash_settings.timezone)
-    reader = Reader(dash_settings.db_path)
+    writer = Writer(dash_settings.store, dash_settings.timezone)
+    reader = Reader(dash_settings.store)
     ingest = Ingest(dash_settings, writer)  # not started: we are paho's on_message here
     sent = 0
 
@@ -117,7 +117,7 @@ def test_malformed_messages_through_a_real_broker_are_counted(
         reaching = [m for m in corpus if m[0].startswith("hingewatch/") and m[0].count("/") == 2
                     and m[0].rsplit("/", 1)[1] in ("event", "status", "state")]
         publish(mosquitto.port, corpus + [(EVENT, valid_event)])
-        reader = Reader(dash_settings.db_path)
+        reader = Reader(dash_settings.store)
         try:
             wait_until(lambda: reader.ingest_counts().rejected_total >= len(reaching)
                        and reader.event_total() == 1, 20, "every message counted")

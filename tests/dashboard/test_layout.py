@@ -6,6 +6,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.storeless
+
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
 CONTRACTS = {"edge.events", "edge.state", "edge.delivery.topics", "edge.practice_contract",
              "edge.review_export",

@@ -25,7 +25,14 @@ from dashboard.store.writer import Writer
 from dashboard.web.live import MAX_STREAMS_PER_SESSION
 from dashboard.web.server import Dashboard
 from edge.config_tables import changed
-from tests.dashboard.conftest import ROOT, add_user, login, make_settings, publish
+from tests.dashboard.conftest import (
+    ROOT,
+    add_user,
+    login,
+    make_settings,
+    publish,
+    store_args,
+)
 from tests.dashboard.factory import make_event
 from tests.mqtt_broker import Broker
 
@@ -189,12 +196,12 @@ def test_one_stream_over_the_cap_gets_429(dash_settings: Settings) -> None:
 
 def test_sigterm_ends_a_dashboard_with_open_streams(tmp_path: Path, mosquitto: Broker) -> None:
     settings = make_settings(tmp_path)
-    writer = Writer(settings.db_path, settings.timezone)
+    writer = Writer(settings.store, settings.timezone)
     add_user(writer, "anna", "viewer")
     writer.close()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dashboard", "serve", "--port", "0", "--db",
-         str(settings.db_path), "--mqtt-port", str(mosquitto.port), "--client-id",
+        [sys.executable, "-m", "dashboard", "serve", "--port", "0", *store_args(settings),
+         "--mqtt-port", str(mosquitto.port), "--client-id",
          settings.mqtt.client_id, "--timezone", settings.timezone],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

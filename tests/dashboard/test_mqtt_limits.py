@@ -31,7 +31,7 @@ def test_a_message_over_our_packet_size_never_reaches_the_dashboard(
         huge = b"{" + b" " * (2 * MAX_PACKET_BYTES) + b"}"
         publish(mosquitto.port, [("hingewatch/kitchen/event", huge),
                                  ("hingewatch/kitchen/event", an_event())])
-        reader = Reader(dash.settings.db_path)
+        reader = Reader(dash.settings.store)
         wait_until(lambda: reader.event_total() == 1, 15, "the event after the huge one")
         # The broker dropped the huge one: it was never handed over (so never counted).
         assert dash.ingest.status().received == 1

@@ -48,7 +48,7 @@ def device(tmp_path: Path, module_broker: Broker, site: Dashboard) -> Iterator[P
     hook.start()
     assert hook.link.wait_ready(10)
     publish(module_broker.port, [(status_topic(DEVICE), "online")], retain=True)
-    reader = Reader(site.settings.db_path)
+    reader = Reader(site.settings.store)
     wait_until(lambda: any(d.device_id == DEVICE for d in reader.devices()), 15, "the device")
     reader.close()
     yield hook
@@ -108,7 +108,7 @@ def test_practice_squats_live_in_the_browser(site: Dashboard, device: PracticeHo
         assert site.practice is not None
         wait_until(lambda: site.practice.bad_frames == 2, 10, "the bad frames counted")
         # Ingest stored the same summary: the Week page shows the session beside the bends.
-        reader = Reader(site.settings.db_path)
+        reader = Reader(site.settings.store)
         wait_until(lambda: reader.ingest_counts().by_kind.get("practice_stored") == 1, 15,
                    "the summary stored")
         reader.close()

@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from dashboard.ingest.messages import classify
 from dashboard.web.server import Dashboard
 from edge.config_tables import changed
 from edge.delivery.live import live_frame
@@ -27,6 +29,7 @@ from tests.dashboard.conftest import (
 from tests.mqtt_broker import Broker, Collector
 from tests.test_practice_live import _deepest_sample
 
+UTC_ZONE = ZoneInfo("UTC")
 # The stylesheet's --hinge green and --round red, as the browser computes them.
 GREEN, RED = "rgb(46, 125, 50)", "rgb(216, 67, 21)"
 
@@ -119,3 +122,24 @@ def test_hostile_start_and_stop_requests_are_refused(site: Dashboard) -> None:
         assert client.get("/live/practice?device=garage").status_code == 400
     finally:
         client.close()
+
+
+def test_the_web_server_alone_still_starts_practice(tmp_path: Path,
+                                                     module_broker: Broker) -> None:
+    """A centre's `serve --no-ingest`: no ingest, but the Practice page's own broker link."""
+    settings = changed(make_settings(tmp_path), {"mqtt_port": module_broker.port})
+    dash = Dashboard(settings, ingest=False, practice=True).start()
+    try:
+        assert dash.ingest is None
+        assert dash.practice is not None and dash.practice.wait_connected(10)
+        dash.writer.write_batch([classify(status_topic("kitchen"), b"online", UTC_ZONE,
+                                          "2026-12-05T10:00:00.000Z")],
+                                "2026-12-05T10:00:00.000Z")
+        add_user(dash.writer, "anna", "reviewer")
+        client, csrf = login(dash.url, "anna")
+        r = client.post("/api/practice/start", json={"device": "kitchen", "drill": "wall_hinge"},
+                        headers={"x-csrf-token": csrf})
+        client.close()
+        assert r.status_code == 200 and dash.practice.session("kitchen") == "wall_hinge"
+    finally:
+        dash.stop()

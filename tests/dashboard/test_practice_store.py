@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dashboard.ingest.messages import classify
+from dashboard.settings import Settings
 from dashboard.store.batch import PracticeMessage, Rejected
 from dashboard.store.reader import Reader
 from dashboard.store.writer import Writer
@@ -58,10 +59,9 @@ def test_a_bad_summary_is_refused_with_a_reason(payload: bytes, reason: str) -> 
     assert isinstance(m, Rejected) and m.reason == reason, m
 
 
-def test_a_summary_sent_twice_is_stored_once_and_summed_per_day(tmp_path: object) -> None:
-    from pathlib import Path
-
-    db = Path(str(tmp_path)) / "d.db"
+def test_a_summary_sent_twice_is_stored_once_and_summed_per_day(
+        dash_settings: Settings) -> None:
+    db = dash_settings.store
     writer = Writer(db, "Europe/Amsterdam")
     day = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     first, second = summary(at=day), summary(at=day + timedelta(hours=2), reps=4, good=1,
@@ -96,7 +96,7 @@ def test_the_week_shows_practice_beside_the_days_bends(tmp_path: object,
         publish(mosquitto.port, [(practice_topic("kitchen"), json.dumps(data)),
                                  (practice_topic("kitchen"), json.dumps(data)),
                                  (f"hingewatch/{bend.device_id}/event", bend.to_json())])
-        reader = Reader(dash.settings.db_path)
+        reader = Reader(dash.settings.store)
         wait_until(lambda: reader.ingest_counts().by_kind.get("practice_duplicate") == 1, 15,
                    "the summary stored, then its copy refused")
         wait_until(lambda: reader.event_total() == 1, 15, "the bend")

@@ -17,12 +17,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from dashboard.store.reader import Reader
 from dashboard.store.sql import EventQuery
 from tests.dashboard.conftest import ROOT, ZONE, publish, wait_until
 from tests.dashboard.factory import make_event, now_utc
 from tests.mqtt_broker import Broker
+
+pytestmark = pytest.mark.sqlite_only
 
 N_EVENTS = 450
 RATE_HZ = 150.0

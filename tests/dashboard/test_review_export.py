@@ -13,15 +13,17 @@ import pytest
 
 from dashboard.cli import main as dashboard_main
 from dashboard.ingest.messages import classify
+from dashboard.settings import Settings
 from dashboard.store.writer import Writer
 from edge.cli import main
 from edge.review_export import REVIEW_SCHEMA_ID, check_review
+from tests.dashboard.conftest import store_args
 from tests.dashboard.factory import make_event
 
 NOW = "2026-12-05T10:00:00.000Z"
 
 
-def seed(db: Path) -> list[tuple[str, str, str]]:
+def seed(db: Path | str) -> list[tuple[str, str, str]]:
     """Ten bends, eight reviewed: (event_id, device verdict, label)."""
     writer = Writer(db, "UTC")
     rng = random.Random(3)
@@ -45,10 +47,11 @@ def seed(db: Path) -> list[tuple[str, str, str]]:
 
 
 def test_export_then_eval_measures_the_device_on_its_reviews(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db, out = tmp_path / "d.db", tmp_path / "reviews.jsonl"
+        tmp_path: Path, dash_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    db, out = dash_settings.store, tmp_path / "reviews.jsonl"
     reviewed = seed(db)
-    assert dashboard_main(["dashboard", "export-reviews", str(out), "--db", str(db)]) == 0
+    assert dashboard_main(["dashboard", "export-reviews", str(out),
+                           *store_args(dash_settings)]) == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(d["event_id"], d["posture"], d["label"]) for d in lines] == reviewed
     for d in lines:
@@ -66,10 +69,11 @@ def test_export_then_eval_measures_the_device_on_its_reviews(
 
 
 def test_bad_review_files_are_one_line_and_exit_code_2(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db, out = tmp_path / "d.db", tmp_path / "reviews.jsonl"
+        tmp_path: Path, dash_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    db, out = dash_settings.store, tmp_path / "reviews.jsonl"
     seed(db)
-    assert dashboard_main(["dashboard", "export-reviews", str(out), "--db", str(db)]) == 0
+    assert dashboard_main(["dashboard", "export-reviews", str(out),
+                           *store_args(dash_settings)]) == 0
     good = out.read_text().splitlines()
     bad = json.loads(good[0])
     bad["label"] = "slouch"

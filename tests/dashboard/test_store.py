@@ -15,6 +15,7 @@ from dashboard.ingest.messages import classify
 from dashboard.settings import Settings
 from dashboard.store import migrations, sql
 from dashboard.store.batch import EventMessage, Rejected, StateMessage, StatusMessage
+from dashboard.store.dialect import open_dialect
 from dashboard.store.reader import Reader
 from dashboard.store.records import EVENT_COLUMNS
 from dashboard.store.writer import Writer
@@ -36,56 +37,64 @@ def ingest(writer: Writer, events: list[BendEvent], zone: str = ZONE) -> None:
     writer.write_batch(messages, NOW)
 
 
-DAILY = ("SELECT day, device_id, activity, posture, n, n_simulated, round(duration_s, 6), "
-         "round(deep_s, 6), reba1, reba2, reba3, reba4 FROM daily WHERE n != 0 "
-         "ORDER BY 1, 2, 3, 4")
+DAILY = ("SELECT day, device_id, activity, posture, n, n_simulated, "
+         "round(CAST(duration_s AS NUMERIC), 6), round(CAST(deep_s AS NUMERIC), 6), "
+         "reba1, reba2, reba3, reba4 FROM daily WHERE n != 0 ORDER BY 1, 2, 3, 4")
 
 
-def daily(path: Path) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
-    rows = conn.execute(DAILY).fetchall()
+def daily(store: Path | str) -> list[tuple[object, ...]]:
+    conn = open_dialect(store).connect(read_only=True)
+    rows = [tuple(r) for r in conn.execute(DAILY).fetchall()]
     conn.close()
     return rows
 
 
-def rebuilt(path: Path) -> list[tuple[object, ...]]:
+def rebuilt(store: Path | str) -> list[tuple[object, ...]]:
     """What `sql.REBUILD_DAILY` computes from the events and reviews (then rolled back)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN")
-    for statement in sql.REBUILD_DAILY.split(";\n"):
-        conn.execute(statement)
-    rows = conn.execute(DAILY).fetchall()
+    dialect = open_dialect(store)
+    conn = dialect.connect(read_only=False)
+    conn.execute(dialect.begin)
+    dialect.run_script(conn, sql.REBUILD_DAILY)
+    rows = [tuple(r) for r in conn.execute(DAILY).fetchall()]
     conn.execute("ROLLBACK")
     conn.close()
     return rows
 
 
+def set_version(store: Path | str, version: int) -> None:
+    dialect = open_dialect(store)
+    conn = dialect.connect(read_only=False)
+    conn.execute(dialect.begin)
+    dialect.read_version(conn)
+    dialect.write_version(conn, version)
+    conn.execute("COMMIT")
+    conn.close()
+
+
+@pytest.mark.sqlite_only
 def test_a_new_store_is_migrated_and_reopens(dash_settings: Settings) -> None:
-    w = Writer(dash_settings.db_path, dash_settings.timezone)
+    w = Writer(dash_settings.store, dash_settings.timezone)
     assert w.migrate() == migrations.MIGRATIONS[-1][0]
     w.close()
     conn = sqlite3.connect(dash_settings.db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.MIGRATIONS[-1][0]
     conn.close()
-    Writer(dash_settings.db_path, dash_settings.timezone).close()  # again: nothing to do
+    Writer(dash_settings.store, dash_settings.timezone).close()  # again: nothing to do
 
 
 def test_a_store_from_a_newer_hingewatch_is_refused(dash_settings: Settings) -> None:
-    Writer(dash_settings.db_path, dash_settings.timezone).close()
-    conn = sqlite3.connect(dash_settings.db_path)
-    conn.execute("PRAGMA user_version = 99")
-    conn.commit()
-    conn.close()
+    Writer(dash_settings.store, dash_settings.timezone).close()
+    set_version(dash_settings.store, 99)
     with pytest.raises(StoreVersionError, match="update hingewatch"):
-        Writer(dash_settings.db_path, dash_settings.timezone)
+        Writer(dash_settings.store, dash_settings.timezone)
 
 
 def test_duplicates_are_stored_once(writer: Writer, dash_settings: Settings) -> None:
     events = week_of_events(datetime(2026, 11, 24, 12, tzinfo=UTC), per_day=3, frames=2)
     ingest(writer, events)
     ingest(writer, events[:5])
-    reader = Reader(dash_settings.db_path)
+    reader = Reader(dash_settings.store)
     assert reader.event_total() == len(events)
     counts = reader.ingest_counts().by_kind
     assert counts == {"event_stored": len(events), "event_duplicate": 5}
@@ -97,15 +106,15 @@ def test_an_event_row_is_built_by_column_name_and_read_back_whole(
         writer: Writer, dash_settings: Settings) -> None:
     from zoneinfo import ZoneInfo
 
-    conn = sqlite3.connect(dash_settings.db_path)
-    table = [r[1] for r in conn.execute("PRAGMA table_info(events)")]
+    conn = open_dialect(dash_settings.store).connect(read_only=True)
+    table = [d[0] for d in conn.execute("SELECT * FROM events LIMIT 0").description]
     conn.close()
     assert ("id", *EVENT_COLUMNS) == tuple(table)
     event = make_event("round", datetime(2026, 11, 24, 7, 41, tzinfo=UTC), frames=2)
     message = classify("hingewatch/kitchen/event", event.to_json().encode(), ZoneInfo(ZONE), NOW)
     assert isinstance(message, EventMessage) and set(message.row) == set(EVENT_COLUMNS)
     writer.write_batch([message], NOW)
-    reader = Reader(dash_settings.db_path)
+    reader = Reader(dash_settings.store)
     record = reader.event(event.event_id)
     reader.close()
     assert record is not None and record.metrics == event.metrics
@@ -121,7 +130,7 @@ def test_statuses_states_and_rejects_are_kept(writer: Writer, dash_settings: Set
         Rejected("not_json", "hingewatch/kitchen/event", "bad"),
         Rejected("not_json", "hingewatch/kitchen/event", "worse"),
     ], NOW)
-    reader = Reader(dash_settings.db_path)
+    reader = Reader(dash_settings.store)
     (device,) = reader.devices()
     assert device.online and device.state == json.loads(STATE)
     (reject,) = reader.ingest_counts().rejects
@@ -143,8 +152,8 @@ def test_the_daily_aggregate_follows_every_review(writer: Writer, dash_settings:
     for _ in range(60):  # relabel, re-relabel, and relabel back
         e = rng.choice(events)
         writer.review(e.event_id, rng.choice(sql.LABELS), "", "anna", NOW)
-    kept = daily(dash_settings.db_path)
-    recomputed = rebuilt(dash_settings.db_path)
+    kept = daily(dash_settings.store)
+    recomputed = rebuilt(dash_settings.store)
     assert kept == recomputed
     # type: ignore on the next line: a sqlite3.Row read by position
     assert sum(int(r[4]) for r in kept) == len(events)  # type: ignore[call-overload]
@@ -161,20 +170,21 @@ def test_a_review_of_an_unknown_event_is_refused(writer: Writer) -> None:
 
 def test_days_follow_the_time_zone(dash_settings: Settings) -> None:
     late = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)  # 00:30 on the 25th in Berlin
-    w = Writer(dash_settings.db_path, "UTC")
+    w = Writer(dash_settings.store, "UTC")
     ingest(w, [make_event("hinge", late, frames=1)], zone="UTC")
     w.close()
-    reader = Reader(dash_settings.db_path)
+    reader = Reader(dash_settings.store)
     assert [r.day for r in reader.day_rows("2026-11-01", "2026-11-30", None)] == ["2026-11-24"]
-    w = Writer(dash_settings.db_path, "Europe/Berlin")  # the setting changed: days move
+    w = Writer(dash_settings.store, "Europe/Berlin")  # the setting changed: days move
     assert [r.day for r in reader.day_rows("2026-11-01", "2026-11-30", None)] == ["2026-11-25"]
     w.close()
     reader.close()
 
 
 def test_readers_cannot_write(writer: Writer, dash_settings: Settings) -> None:
-    conn = Reader(dash_settings.db_path).connect()
-    with pytest.raises(sqlite3.OperationalError):
+    reader = Reader(dash_settings.store)
+    conn = reader.connect()
+    with pytest.raises(reader.dialect.errors):
         conn.execute("DELETE FROM events")
     conn.close()
 
@@ -184,7 +194,7 @@ def test_users(writer: Writer, dash_settings: Settings) -> None:
     with pytest.raises(UserError, match="--replace"):
         writer.add_user("anna", "hash2", "viewer", NOW)
     writer.create_session("t1", "anna", NOW, "2099-01-01T00:00:00.000Z")
-    reader = Reader(dash_settings.db_path)
+    reader = Reader(dash_settings.store)
     # type: ignore on the next line: the session was made above
     assert reader.session_user("t1", NOW).role == "reviewer"  # type: ignore[union-attr]
     writer.add_user("anna", "hash2", "viewer", NOW, replace=True)  # ends her sessions
@@ -197,7 +207,7 @@ def test_users(writer: Writer, dash_settings: Settings) -> None:
 def test_event_pages_filter_and_count(writer: Writer, dash_settings: Settings) -> None:
     events = week_of_events(datetime(2026, 11, 24, 12, tzinfo=UTC), per_day=5, frames=1)
     ingest(writer, events)
-    reader = Reader(dash_settings.db_path)
+    reader = Reader(dash_settings.store)
     rounds = [e for e in events if e.posture == "round"]
     page, total = reader.event_page(sql.EventQuery(posture="round"), 3, 0)
     assert total == len(rounds) and len(page) == min(3, len(rounds))
@@ -217,7 +227,7 @@ def test_event_pages_filter_and_count(writer: Writer, dash_settings: Settings) -
 
 
 def test_zones_that_agree_move_no_event(dash_settings: Settings) -> None:
-    w = Writer(dash_settings.db_path, "UTC")
+    w = Writer(dash_settings.store, "UTC")
     ingest(w, [make_event("hinge", datetime(2026, 11, 24, 23, 30, tzinfo=UTC), frames=1)],
            zone="UTC")
     assert w.follow_timezone("Etc/UTC") == 0  # another name for the same zone
@@ -227,10 +237,10 @@ def test_zones_that_agree_move_no_event(dash_settings: Settings) -> None:
 
 def test_a_writer_without_a_zone_never_re_dates(dash_settings: Settings) -> None:
     late = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)  # 00:30 on the 25th in Berlin
-    w = Writer(dash_settings.db_path, "Europe/Berlin")
+    w = Writer(dash_settings.store, "Europe/Berlin")
     ingest(w, [make_event("hinge", late, frames=1)], zone="Europe/Berlin")
     w.close()
-    Writer(dash_settings.db_path).close()  # what an account command opens
-    reader = Reader(dash_settings.db_path)
+    Writer(dash_settings.store).close()  # what an account command opens
+    reader = Reader(dash_settings.store)
     assert [r.day for r in reader.day_rows("2026-11-01", "2026-11-30", None)] == ["2026-11-25"]
     reader.close()

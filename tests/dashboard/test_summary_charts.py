@@ -24,6 +24,8 @@ from dashboard.web.pages import week_charts
 from dashboard.web.words import REASON_WORDS
 from edge.events import REASONS, UNSURE_REASONS, hinge_share
 
+pytestmark = pytest.mark.storeless
+
 
 @pytest.mark.parametrize(("text", "first", "last"), [
     ("2026-W48", date(2026, 11, 23), date(2026, 11, 29)),

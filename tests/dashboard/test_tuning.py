@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dashboard.ingest.messages import classify
+from dashboard.settings import Settings
 from dashboard.store.reader import Reader
 from dashboard.store.writer import Writer
 from dashboard.web.server import Dashboard
@@ -57,9 +58,9 @@ def seed(writer: Writer, n_squats: int = 6) -> None:
         assert writer.review(e.event_id, label, "", "anna", NOW)
 
 
-def test_the_proposal_on_seeded_reviews(writer: Writer, dash_settings: object) -> None:
+def test_the_proposal_on_seeded_reviews(writer: Writer, dash_settings: Settings) -> None:
     seed(writer)
-    reader = Reader(writer.path)
+    reader = Reader(dash_settings.store)
     p = propose(items_of(reader, "kitchen"), Adjustment())
     reader.close()
     assert p.counts == {"hinge": 14, "round": 8, "squat": 6} and p.enough
@@ -68,9 +69,9 @@ def test_the_proposal_on_seeded_reviews(writer: Writer, dash_settings: object) -
     assert p.after == 1.0
 
 
-def test_too_few_reviews_propose_nothing(writer: Writer) -> None:
+def test_too_few_reviews_propose_nothing(writer: Writer, dash_settings: Settings) -> None:
     seed(writer, n_squats=4)
-    reader = Reader(writer.path)
+    reader = Reader(dash_settings.store)
     p = propose(items_of(reader, "kitchen"), Adjustment())
     reader.close()
     assert not p.enough and p.best is None
@@ -114,7 +115,7 @@ def test_accept_then_undo_tells_the_device(running: Dashboard, mosquitto: Broker
         sent = device.snapshot()[0]
         assert parse_adjustment(sent.payload) == Adjustment(0.03, 0.045, 60.0)
         assert json.loads(sent.payload)["device_id"] == "kitchen"
-        reader = Reader(running.settings.db_path)
+        reader = Reader(running.settings.store)
         active = reader.active_adjustment("kitchen")
         assert active is not None and active.accepted_by == "anna"
         assert active.agreement_after == 1.0

@@ -50,7 +50,7 @@ def test_both_versions_are_stored_and_a_v1_unsure_is_refused(
                     reasons=("back_hidden",))
     v1_unsure = as_version("unsure", start + timedelta(minutes=2), "hingewatch.bend/1")
     publish(mosquitto.port, [(TOPIC, json.dumps(e)) for e in (v1, v2, v1_unsure)])
-    reader = Reader(running.settings.db_path)
+    reader = Reader(running.settings.store)
     wait_until(lambda: reader.event_total() + sum(rejected(reader).values()) == 3, 20,
                "every event stored or refused")
     assert reader.event_total() == 2
@@ -76,7 +76,7 @@ def test_unsure_bends_count_as_bends_but_not_in_hinge_share(
     events = [make_event(p, start + timedelta(seconds=20 * i), frames=2)
               for i, p in enumerate(postures)]
     publish(mosquitto.port, [(TOPIC, e.to_json()) for e in events])
-    reader = Reader(running.settings.db_path)
+    reader = Reader(running.settings.store)
     wait_until(lambda: reader.event_total() == len(events), 20, "the events stored")
     reader.close()
     week = IsoWeek.of(datetime.now(running.settings.zone).date())
@@ -118,7 +118,7 @@ def test_the_event_page_says_why_in_words(running: Dashboard, mosquitto: Broker,
     event = make_event("unsure", datetime.now(UTC) - timedelta(minutes=3), frames=3,
                        reasons=("back_hidden", "back_unclear"))
     publish(mosquitto.port, [(TOPIC, event.to_json())])
-    reader = Reader(running.settings.db_path)
+    reader = Reader(running.settings.store)
     wait_until(lambda: reader.event_total() == 1, 20, "the event stored")
     reader.close()
     page = anna.get(f"/events/{event.event_id}").text
@@ -142,7 +142,7 @@ def test_states_of_both_versions_and_the_outbox_dead_are_shown(
     publish(mosquitto.port, [("hingewatch/kitchen/state", v2),
                              ("hingewatch/hall/state", json.dumps(v1)),
                              ("hingewatch/porch/state", json.dumps(v1_unsure))], retain=True)
-    reader = Reader(running.settings.db_path)
+    reader = Reader(running.settings.store)
     wait_until(lambda: sum(1 for d in reader.devices() if d.state) == 2
                and rejected(reader).get("bad_state", 0) == 1, 20, "two states, one refused")
     reader.close()

@@ -23,6 +23,8 @@ from tests.dashboard.conftest import ROOT, add_user, login, publish, wait_until
 from tests.dashboard.factory import make_event
 from tests.mqtt_broker import Broker
 
+pytestmark = pytest.mark.sqlite_only
+
 AS_ROOT = os.geteuid() == 0
 
 
@@ -73,7 +75,7 @@ def test_health_shows_an_unwritable_database_and_ingest_recovers(
         assert dash.ingest is not None
         add_user(dash.writer, "anna", "viewer")
         client, _ = login(dash.url, "anna")
-        reader = Reader(dash.settings.db_path)
+        reader = Reader(dash.settings.store)
         publish(mosquitto.port, [(f"hingewatch/{e.device_id}/event", e.to_json())
                                  for e in first])
         wait_until(lambda: reader.event_total() == 5, 15, "the first events")
