@@ -157,9 +157,10 @@ def test_the_practice_link_falls_back_to_3_1_1_too(tmp_path: Path) -> None:
 
     with _amqtt(tmp_path) as port:
         settings = load_settings(_config(tmp_path, {"port": port, "client_id": "dash-auto"}))
-        link = PracticeLink(settings.mqtt).start()
+        link = PracticeLink(settings.mqtt)
+        assert link.protocol == mqtt.MQTTv5  # before it connects: "auto" starts with 5
+        link.start()
         try:
-            assert link.protocol == mqtt.MQTTv5
             refused = ReasonCode(PacketTypes.CONNACK, identifier=UNSUPPORTED_PROTOCOL)
             link._connected(link.client, None, None, refused, None)
             assert link.protocol == mqtt.MQTTv311
