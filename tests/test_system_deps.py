@@ -98,6 +98,6 @@ def test_make_test_checks_the_system_first() -> None:
 
 def test_the_readme_opening_says_make_test_installs_what_it_needs() -> None:
     opening = (ROOT / "README.md").read_text().split("\n## ")[0]
-    for package in ("Mosquitto", "Chromium"):
+    for package in ("Mosquitto", "Chromium", "PostgreSQL"):
         assert package in opening
     assert "make test" in opening and "sudo" in opening
