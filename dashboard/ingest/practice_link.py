@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.delivery.mqtt_client import falls_back, first_protocol
+from edge.delivery.mqtt_client import falls_back, first_protocol, new_client
 from edge.delivery.mqtt_config import BrokerConfig
 from edge.delivery.topics import check_device_id, live_topic, practice_cmd_topic, practice_topic
 from edge.practice_contract import LiveError, PracticeError, drill_ids, parse_live, parse_summary
@@ -74,18 +73,8 @@ class PracticeLink:
     def _new_client(self, protocol: int) -> mqtt.Client:
         cfg = self.cfg
         self.protocol = protocol
-        client_id = f"{cfg.effective_client_id}-practice"
-        if protocol == mqtt.MQTTv5:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id, protocol=mqtt.MQTTv5)
-        else:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id, clean_session=True,
-                                 protocol=mqtt.MQTTv311)
-        username, password = cfg.credentials()
-        if username:
-            client.username_pw_set(username, password)
-        context = cfg.ssl_context()
-        if context is not None:
-            client.tls_set_context(context)
+        client = new_client(cfg, protocol, *cfg.credentials(), cfg.ssl_context(),
+                            role="practice", clean=True)
         client.reconnect_delay_set(max(1, round(cfg.reconnect_min_s)),
                                    max(1, round(cfg.reconnect_max_s)))
         client.on_connect = self._connected

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.delivery.mqtt_client import first_protocol, new_client
 from edge.delivery.mqtt_config import MqttConfig
 from edge.delivery.topics import adjust_topic, practice_cmd_topic
 
@@ -43,21 +43,9 @@ class DeviceLink:
         self._handlers: dict[str, Callable[[bytes], object]] = {self.cmd_topic: on_command}
         if on_adjust is not None:
             self._handlers[adjust_topic(config.device_id)] = on_adjust
-        v5 = config.protocol != "3.1.1"
-        client_id = f"{config.effective_client_id}-link"
-        if v5:
-            self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id,
-                                      protocol=mqtt.MQTTv5)
-        else:
-            self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id,
-                                      clean_session=True, protocol=mqtt.MQTTv311)
-        username, password = config.credentials(environ)
-        if username:
-            self.client.username_pw_set(username, password)
-        context = config.ssl_context()
-        if context is not None:
-            self.client.tls_set_context(context)
-        self.client.connect_timeout = config.connect_timeout_s
+        # A clean session of its own: frames and commands are worth nothing later.
+        self.client = new_client(config, first_protocol(config), *config.credentials(environ),
+                                 config.ssl_context(), role="link", clean=True)
         self.client.reconnect_delay_set(max(1, round(config.reconnect_min_s)),
                                         max(1, round(config.reconnect_max_s)))
         self.client.on_connect = self._connected

@@ -30,17 +30,22 @@ def falls_back(cfg: BrokerConfig, protocol: int, reason: ReasonCode) -> bool:
 
 
 def new_client(cfg: BrokerConfig, protocol: int, username: str, password: str | None,
-               ssl_context: ssl.SSLContext | None, *, manual_ack: bool = False) -> mqtt.Client:
-    """A paho client with the persistent session, login and TLS. The caller reads the
-    login and the TLS context once (`cfg.credentials()`, `cfg.ssl_context()`) so that a
-    wrong password file or CA fails at start, not at every reconnect."""
+               ssl_context: ssl.SSLContext | None, *, manual_ack: bool = False,
+               role: str = "", clean: bool = False) -> mqtt.Client:
+    """A paho client with the persistent session (or, `clean`, none), login and TLS. The
+    caller reads the login and the TLS context once (`cfg.credentials()`,
+    `cfg.ssl_context()`) so that a wrong password file or CA fails at start, not at every
+    reconnect. `role` names a side connection of the same program ("link", "practice"): its
+    client id is the program's with `-role` after it."""
+    client_id = f"{cfg.effective_client_id}-{role}" if role else cfg.effective_client_id
     if protocol == mqtt.MQTTv5:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, cfg.effective_client_id,
+        # (5 says at connect whether the session is kept: connect_options)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id,
                              protocol=mqtt.MQTTv5, manual_ack=manual_ack)
     else:
-        # 3.1.1 keeps the session with clean_session False (5 says so at connect).
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, cfg.effective_client_id,
-                             clean_session=False, protocol=mqtt.MQTTv311,
+        # 3.1.1 keeps the session with clean_session False.
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id,
+                             clean_session=clean, protocol=mqtt.MQTTv311,
                              manual_ack=manual_ack)
     if username:
         client.username_pw_set(username, password)
