@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from edge.events import check_schema, parse_utc_ms
+from edge.events import check_schema, decode_json, parse_utc_ms
 
 _SCHEMAS = Path(__file__).with_name("schemas")
 PRACTICE_SCHEMA_ID = "hingewatch.practice/1"
@@ -47,14 +47,19 @@ def validate_summary(data: Any) -> None:
         raise PracticeError("good: more good reps than reps")
 
 
-def parse_summary(text: str | bytes) -> dict[str, Any]:
-    """A received summary, validated (size first: anything a device sends is hostile)."""
-    if len(text) > MAX_SUMMARY_BYTES:
-        raise PracticeError(f"larger than {MAX_SUMMARY_BYTES // 1024} KiB")
+def _decoded(payload: str | bytes, limit: int, error: type[ValueError]) -> Any:
+    """A received payload as JSON, size first (anything a device sends is hostile)."""
+    if len(payload) > limit:
+        raise error(f"larger than {limit // 1024} KiB")
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise PracticeError(f"not JSON: {str(exc)[:120]}") from None
+        return decode_json(payload, error)
+    except RecursionError:
+        raise error("not JSON: nested too deeply") from None
+
+
+def parse_summary(text: str | bytes) -> dict[str, Any]:
+    """A received summary, validated."""
+    data = _decoded(text, MAX_SUMMARY_BYTES, PracticeError)
     validate_summary(data)
     return data
 
@@ -65,12 +70,7 @@ def validate_live(data: Any) -> None:
 
 
 def parse_live(payload: bytes) -> dict[str, Any]:
-    """A received live frame, validated (size first)."""
-    if len(payload) > MAX_LIVE_BYTES:
-        raise LiveError(f"larger than {MAX_LIVE_BYTES // 1024} KiB")
-    try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise LiveError(f"not JSON: {str(exc)[:120]}") from None
+    """A received live frame, validated."""
+    data = _decoded(payload, MAX_LIVE_BYTES, LiveError)
     validate_live(data)
     return data

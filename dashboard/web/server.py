@@ -156,6 +156,10 @@ class Dashboard:
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        """Stop collecting and the practice link, close the socket and the store."""
         if self.ingest is not None:
             self.ingest.stop()
         if self.practice is not None:
@@ -193,10 +197,5 @@ def run(settings: Settings, *, demo_user: bool = False, ingest: bool = True,
     try:
         dash.server.run(sockets=[dash.sock])  # handles SIGINT and SIGTERM itself
     finally:
-        if dash.ingest is not None:
-            dash.ingest.stop()
-        if dash.practice is not None:
-            dash.practice.stop()
-        dash.sock.close()
-        dash.writer.close()
+        dash.close()
     return 0
