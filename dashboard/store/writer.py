@@ -181,7 +181,10 @@ class Writer:
                     other += 1
                 elif isinstance(m, batch.Rejected):
                     count = rejects.get(m.reason, (0, "", ""))[0]
-                    rejects[m.reason] = (count + 1, m.topic, m.detail)
+                    # A refused message's topic and detail are hostile text: PostgreSQL's
+                    # text takes no NUL, and a row it refuses would block the whole batch.
+                    rejects[m.reason] = (count + 1, m.topic.replace("\x00", "\ufffd"),
+                                         m.detail.replace("\x00", "\ufffd"))
             for device_id, d in sorted(latest.items()):
                 c.execute(sql.DEVICE_EVENT, (device_id, d.started_at, d.count, d.software,
                                              d.model))

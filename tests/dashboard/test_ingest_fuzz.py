@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from dashboard.ingest.mqtt import Ingest
 from dashboard.settings import Settings
-from dashboard.store.batch import EventMessage
+from dashboard.store.batch import EventMessage, Rejected
 from dashboard.store.reader import Reader
 from dashboard.store.writer import Writer
 from edge.config_tables import changed
@@ -66,6 +66,22 @@ def _is_json_object(data: bytes) -> bool:
         return isinstance(json.loads(data), dict)
     except ValueError:
         return False
+
+
+def test_a_refused_message_with_nul_characters_is_counted_on_every_store(
+        dash_settings: Settings) -> None:
+    """PostgreSQL's text takes no NUL: a refused message carrying one must still be counted,
+    not fail its batch (ingest would retry that batch for ever)."""
+    writer = Writer(dash_settings.store, dash_settings.timezone)
+    reader = Reader(dash_settings.store)
+    try:
+        result = writer.write_batch([Rejected("not_json", "hingewatch/ki\x00tchen/event",
+                                              "not JSON: \x00 at 0")], "2026-12-05T00:00:00.000Z")
+        assert result.rejected == 1
+        assert reader.ingest_counts().rejected_total == 1
+    finally:
+        reader.close()
+        writer.close()
 
 
 def test_ten_thousand_malformed_payloads_are_all_counted(dash_settings: Settings) -> None:
