@@ -22,7 +22,8 @@ BASE_KIN = Kinematics(
 )
 BASE_BACK = BackLine(
     bulge_norm=0.0, peak_at=0.5, hidden=False, upper_hump_norm=0.01, hands_at_shoulders=False,
-    depth_mean_norm=0.27, chord_px=50.0, found_share=1.0, max_slope=0.3, fit_rms=0.005,
+    hip_tuck_norm=0.0, depth_mean_norm=0.27, chord_px=50.0, found_share=1.0, max_slope=0.3,
+    fit_rms=0.005,
     depth_norm=np.full(20, 0.27), contour_px=np.zeros((20, 2)),
 )
 
@@ -48,10 +49,18 @@ class Case:
 
 CASES = [
     Case("a clean side-on hinge with a straight back", posture="hinge"),
-    Case("a bulge low on the back", posture="round",
-         back={"bulge_norm": 0.08, "peak_at": 0.4}, reasons=frozenset({"lumbar_rounding"})),
-    Case("a bulge high on the back", posture="round",
+    Case("a bulge low on the back over a tucked pelvis", posture="round",
+         back={"bulge_norm": 0.08, "peak_at": 0.4, "hip_tuck_norm": -0.1},
+         reasons=frozenset({"lumbar_rounding"})),
+    # Lumbar flexion tucks the pelvis; a low arc with the buttocks out is clothes and
+    # shoulder blades drawn forward over a flat back as likely as a rounded lower back.
+    Case("a bulge low on the back with the buttocks out", posture="unsure",
+         back={"bulge_norm": 0.08, "peak_at": 0.4, "hip_tuck_norm": -0.02},
+         reasons=frozenset({"back_unclear"})),
+    Case("a bulge high on the back, the pelvis as in a hinge", posture="round",
          back={"bulge_norm": 0.08, "peak_at": 0.7}, reasons=frozenset({"upper_back_rounding"})),
+    Case("a straight outline over a clearly tucked pelvis", posture="unsure",
+         back={"hip_tuck_norm": -0.14}, reasons=frozenset({"back_unclear"})),
     Case("a hump over the lower outline", posture="round",
          back={"upper_hump_norm": 0.09}, reasons=frozenset({"upper_back_rounding"})),
     Case("the same hump seen at 45°: the shoulder girdle's own breadth, not rounding",
@@ -66,7 +75,7 @@ CASES = [
     Case("a hump no spine makes", posture="unsure",
          back={"upper_hump_norm": 0.38}, reasons=frozenset({"back_hidden"})),
     Case("a hump no spine makes over a rounded lower back", posture="round",
-         back={"upper_hump_norm": 0.38, "bulge_norm": 0.09},
+         back={"upper_hump_norm": 0.38, "bulge_norm": 0.09, "hip_tuck_norm": -0.1},
          reasons=frozenset({"lumbar_rounding"})),
     Case("between straight and rounded: unsure, never a guess", posture="unsure",
          back={"bulge_norm": 0.035}, reasons=frozenset({"back_unclear"})),
@@ -100,7 +109,7 @@ CASES = [
     Case("a rounded back in a squat is still round", posture="round",
          kin={"trunk_inclination_deg": 48.0, "hip_flexion_deg": 110.0,
               "knee_flexion_deg": 95.0},
-         back={"bulge_norm": 0.09}, reasons=frozenset({"lumbar_rounding"})),
+         back={"bulge_norm": 0.09, "hip_tuck_norm": -0.1}, reasons=frozenset({"lumbar_rounding"})),
     Case("straight knees", posture="hinge", kin={"knee_flexion_deg": 3.0},
          reasons=frozenset({"locked_knees"})),
     Case("the head dropped", posture="hinge", kin={"head_flexion_deg": 50.0},

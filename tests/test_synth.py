@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from edge.analysis.backline import back_line
+from edge.analysis.classifier import TUCK_FLAT, TUCK_ROUND
 from edge.pose.landmarks import NUM_JOINTS, Joint, Pose
 from edge.synth import (
     REASONS,
@@ -308,3 +310,24 @@ def test_render_frame_draws_the_person() -> None:
     assert pic.shape == (480, 640, 3) and pic.dtype == np.uint8
     assert pic.reshape(-1, 3).std(axis=0).max() > 10
     assert render_frame(None).shape == (480, 640, 3)
+
+
+def test_the_pelvis_tucks_under_in_a_rounded_lift_and_not_in_a_hinge() -> None:
+    """The hip tuck (the outline at the hips against the mid-back's) is what lets the
+    classifier refuse a low arc over a pelvis that stayed out: the synthetic bodies must
+    show it as the renders do."""
+    rng = np.random.default_rng(6)
+    tucks: dict[str, list[float]] = {"hinge": [], "round": []}
+    kind: Kind
+    for kind in ("hinge", "round"):
+        for _ in range(12):
+            clip = make_clip(rng, kinds=(kind,), n_bends=1, yaw_range_deg=(-30, 30))
+            deep = clip.deepest_pose(clip.labels[0])
+            assert deep is not None
+            line = back_line(deep, yaw_deg=20.0)
+            if line is not None and np.isfinite(line.hip_tuck_norm):
+                tucks[kind].append(line.hip_tuck_norm)
+    hinges, rounds = np.array(tucks["hinge"]), np.array(tucks["round"])
+    assert hinges.size >= 8 and rounds.size >= 8, tucks
+    assert np.median(hinges) > TUCK_ROUND > np.median(rounds), (hinges.round(3), rounds.round(3))
+    assert (hinges > TUCK_FLAT).mean() >= 0.9, hinges.round(3)

@@ -60,6 +60,13 @@ UPPER_RANGE = (0.5, 0.9)
 # the shoulder, a bar across it, gripped up to a shoulder's breadth out): the upper outline
 # is theirs, not the spine's.
 HANDS_AT_SHOULDERS_CHORDS = 0.6
+# The pelvis's tilt, read at the hip end of the outline: how far the outline at the hips
+# (stations up to HIP_END) stands out beyond the mid-back's farthest point (MID_BACK).
+# A hinge tilts the pelvis forward with the spine: the buttocks stay out, level with the
+# mid-back or beyond it. A rounded lift tucks the pelvis under: the outline at the hips
+# falls in towards the joint line while the flexed spine stands out.
+HIP_END = 0.1
+MID_BACK = (0.3, 0.8)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,8 @@ class BackLine:
       lengths; NaN when either part is unseen); `hands_at_shoulders`: the wrists are at the
       shoulders, or the upper outline has a step no spine makes, so whatever is there may
       be what the upper outline shows;
+    - `hip_tuck_norm`: the outline at the hips minus the mid-back's farthest point (chord
+      lengths; negative when the pelvis is tucked under, NaN when either is unseen);
     - `depth_mean_norm`: the outline's mean distance from the chord over the fit range;
     - `depth_norm`: the outline's distance from the chord at each station (chord lengths,
       NaN where not found); `contour_px`: the found outline points in crop pixels.
@@ -85,6 +94,7 @@ class BackLine:
     hidden: bool
     upper_hump_norm: float
     hands_at_shoulders: bool
+    hip_tuck_norm: float
     depth_mean_norm: float
     chord_px: float
     found_share: float
@@ -180,6 +190,10 @@ def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
     wrists = xy[[Joint.LEFT_WRIST, Joint.RIGHT_WRIST]]
     hands_up = upper_step or bool((np.linalg.norm(wrists - shoulder, axis=1) / length
                                    < HANDS_AT_SHOULDERS_CHORDS).any())
+    hip_end = depth[ts <= HIP_END + 1e-9]
+    mid_back = depth[(ts >= MID_BACK[0]) & (ts <= MID_BACK[1])]
+    tuck = (float(np.nanmean(hip_end) - np.nanmax(mid_back))
+            if np.isfinite(hip_end).any() and np.isfinite(mid_back).any() else math.nan)
     points = bases + (np.nan_to_num(depth) * length)[:, None] * dorsal[None, :]
     return BackLine(
         bulge_norm=float(-c2 / 4.0),
@@ -187,6 +201,7 @@ def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
         hidden=hidden,
         upper_hump_norm=hump,
         hands_at_shoulders=hands_up,
+        hip_tuck_norm=tuck,
         depth_mean_norm=float(np.mean(depth[ok])),
         chord_px=length,
         found_share=share,

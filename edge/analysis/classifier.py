@@ -1,9 +1,10 @@
 """Hinge, round, squat or unsure, from a bend's deepest part; with reasons and a confidence.
 
 The rules, in the order they decide:
-1. A back line read as one convex arc (the dowel test failed) → round, whatever the knees do.
+1. A back line read as one convex arc (the dowel test failed) → round, whatever the knees do;
+   an arc low on the back counts only with the pelvis tucked under, as lumbar flexion has it.
 2. Knee-dominant with the trunk fairly upright → squat (a squat needs no back line).
-3. A back line read as straight (or hollow) → hinge; a lift from the floor with bent knees
+3. A back line read as straight (or hollow) with the buttocks out → hinge; a lift from the floor with bent knees
    and a flat back (a deadlift start) is a hinge too.
 4. The back unread, but the hips clearly measured over the feet with the trunk well
    forward (bending from the waist, seen side-on) → round.
@@ -114,6 +115,19 @@ VERDICT_REASONS = ("lumbar_rounding", "upper_back_rounding", "waist_bend")
 # Only trusted seen side-on, where the hip position is measured, not guessed.
 WAIST_MAX_SHIFT = 0.0
 WAIST_MIN_TRUNK_DEG = 60.0
+# The hip tuck (backline.py: the outline at the hips against the mid-back's, chord lengths)
+# is the pelvis's part in the bend. A rounded lift tucks it under (rendered rounds −0.06 to
+# −0.25, median −0.12; synthetic −0.06 to −0.18), a hinge keeps the buttocks out (rendered
+# and synthetic hinges median −0.02, nine in ten above −0.06). So a bulging outline is a
+# rounded back only with the hips at or inside TUCK_ROUND: flat-backed hinges reaching for
+# a box read bulges of 0.06–0.11 from clothes and shoulder blades drawn forward by the
+# arms, with the hips at −0.02 to −0.05. A straight outline is a hinge only with the hips
+# out beyond TUCK_FLAT: a straight outline over a tucked pelvis is a rounded lower back
+# seen with its curve spread out of the traced range. The verdict is as clear as the
+# clearer of its two readings allows (TUCK_SCALE beyond its edge counts as clear).
+TUCK_ROUND = -0.04
+TUCK_FLAT = -0.1
+TUCK_SCALE = 0.06
 # Upper-back rounding: the arc peaks in the upper part of the outline (share of chord).
 UPPER_BACK_FROM = 0.55
 # Head drop: the neck turned towards the chest this much beyond the trunk line (the ear
@@ -133,6 +147,7 @@ class BackReading:
     peak_at: float | None = None
     upper_hump_norm: float | None = None
     hands_at_shoulders: bool = False
+    hip_tuck_norm: float | None = None
     depth_norm: float | None = None
     frames_read: int = 0
     frames: int = 0
@@ -194,12 +209,14 @@ def read_back(samples: Sequence[Sample], peak: Kinematics, min_trunk_deg: float)
         status: BackStatus = "hidden" if len(lines) > len(clean) else "unclear"
         return BackReading(status, frames_read=len(clean), frames=n)
     humps = [b.upper_hump_norm for b in clean if math.isfinite(b.upper_hump_norm)]
+    tucks = [b.hip_tuck_norm for b in clean if math.isfinite(b.hip_tuck_norm)]
     return BackReading(
         "read",
         bulge_norm=float(np.median([b.bulge_norm for b in clean])),
         peak_at=float(np.median([b.peak_at for b in clean])),
         upper_hump_norm=float(np.median(humps)) if humps else None,
         hands_at_shoulders=sum(b.hands_at_shoulders for b in clean) * 2 > len(clean),
+        hip_tuck_norm=float(np.median(tucks)) if tucks else None,
         depth_norm=float(np.median([b.depth_mean_norm for b in clean])),
         frames_read=len(clean),
         frames=n,
@@ -264,10 +281,17 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     upper_hidden = back.hands_at_shoulders or (hump is not None and hump >= HUMP_MAX_SPINE)
     upper_round = (hump is not None and not upper_hidden and hump >= HUMP_ROUND + yaw_hump)
     upper_flat = hump is not None and not upper_hidden and hump <= HUMP_FLAT + yaw_hump
-    lumbar_round = bulge is not None and bulge >= cuts.bulge_round
+    tuck = back.hip_tuck_norm
+    tucked = tuck is None or tuck <= TUCK_ROUND
+    hips_out = tuck is None or tuck > TUCK_FLAT
+    # Lumbar flexion comes with the pelvis tucked (the lumbopelvic rhythm): an arc peaking
+    # low without it is not the lower back's. The upper back rounds on its own.
+    upper_arc = back.peak_at is not None and back.peak_at >= UPPER_BACK_FROM
+    lumbar_round = (bulge is not None and bulge >= cuts.bulge_round
+                    and (tucked or upper_arc))
     near = (back.depth_norm is not None
             and back.depth_norm <= FLAT_MAX_DEPTH + FLAT_DEPTH_PER_SIN_YAW * sin_yaw)
-    flat = bulge is not None and bulge <= cuts.bulge_flat and upper_flat and near
+    flat = bulge is not None and bulge <= cuts.bulge_flat and upper_flat and near and hips_out
     waist = (back.status != "read" and peak.view == "side" and peak.legs_seen
              and peak.trunk_inclination_deg >= WAIST_MIN_TRUNK_DEG
              and peak.hip_shift_norm < WAIST_MAX_SHIFT)

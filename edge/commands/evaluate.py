@@ -134,11 +134,14 @@ def _reading(v: Verdict | None) -> str:
     if v is None:
         return "nothing read"
     k = v.peak
-    bulge = "unread" if v.back_bulge_norm is None else f"{v.back_bulge_norm:.3f}"
+    b = v.back
+    bulge = "unread" if b.bulge_norm is None else f"{b.bulge_norm:.3f}"
+    tuck = "" if b.hip_tuck_norm is None else f", hips {b.hip_tuck_norm:+.3f}"
+    hump = "" if b.upper_hump_norm is None else f", hump {b.upper_hump_norm:.3f}"
     return (f"{v.posture} {v.confidence:.0%} [{', '.join(v.reasons) or '-'}] view {v.view} "
             f"(yaw {k.yaw_deg:.0f}°), trunk {k.trunk_inclination_deg:.0f}°, "
             f"hip {k.hip_flexion_deg:.0f}°, knee {k.knee_flexion_deg:.0f}°, "
-            f"hip shift {k.hip_shift_norm:+.2f}, back bulge {bulge}")
+            f"hip shift {k.hip_shift_norm:+.2f}, back bulge {bulge}{hump}{tuck}")
 
 
 def _report_errors(tally: Tally, summary: dict[str, Any], sheet_dir: Path | None,
