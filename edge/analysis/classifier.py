@@ -4,8 +4,8 @@ The rules, in the order they decide:
 1. A back line read as one convex arc (the dowel test failed) → round, whatever the knees do;
    an arc low on the back counts only with the pelvis tucked under, as lumbar flexion has it.
 2. Knee-dominant with the trunk fairly upright → squat (a squat needs no back line).
-3. A back line read as straight (or hollow) with the buttocks out → hinge; a lift from the floor with bent knees
-   and a flat back (a deadlift start) is a hinge too.
+3. A back line read as straight (or hollow) with the buttocks out → hinge; a lift from the
+   floor with bent knees and a flat back (a deadlift start) is a hinge too.
 4. The back unread, but the hips clearly measured over the feet with the trunk well
    forward (bending from the waist, seen side-on) → round.
 5. Otherwise → unsure, with the reason a person can act on: `front_view` (turn the camera
