@@ -33,11 +33,13 @@ NUM_STATIONS = 20
 FIT_RANGE = (0.1, 0.8)
 # The mask counts as "person" at or above this probability.
 MASK_THRESHOLD = 0.5
-# The outline is searched at most this far from the chord (in chord lengths): the back's
-# surface sits ~0.2 chords behind the joint line in profile; seen obliquely the trunk's
-# width adds up to ~0.3 more (half the shoulder breadth × sin yaw). An arm or a child
-# beside the trunk reaches farther.
-MAX_DEPTH_CHORDS = 0.55
+# The outline is searched at most this far from the chord (in chord lengths): a flat back's
+# surface sits ~0.2 chords behind the joint line in profile; a fully rounded one (~120° of
+# spread flexion) adds its arc's sagitta (~0.3) and shoulders rolled forward of the spine
+# (~0.15), ~0.7 in all (rendered deep rounds read 0.6–0.8, and were unread at 0.55). Seen
+# obliquely the trunk's width adds up to ~0.3 more (half the shoulder breadth × sin yaw).
+# Farther is something else: an arm, a child beside the trunk.
+MAX_DEPTH_CHORDS = 0.85
 MAX_DEPTH_OBLIQUE_CHORDS = 0.35
 # A chord shorter than this many crop pixels is too small to read a few-pixel bulge from.
 MIN_CHORD_PX = 30.0
