@@ -66,6 +66,9 @@ class Dialect:
     """One store's ways; `open_dialect` picks the one a location names."""
 
     errors: tuple[type[Exception], ...]
+    # Of `errors`, those that say the store is away (connection lost, server restarting,
+    # file locked or read-only), not that it refused what it was given: retried as they are.
+    outages: tuple[type[Exception], ...]
     begin: str
 
     def __init__(self, location: Path | str) -> None:
@@ -105,6 +108,7 @@ class Dialect:
 
 class SQLite(Dialect):
     errors = (sqlite3.Error,)
+    outages = (sqlite3.OperationalError,)
     begin = "BEGIN IMMEDIATE"
     BUSY_TIMEOUT_MS = 10_000
     WRITER_PRAGMAS = (
@@ -227,6 +231,9 @@ class Postgres(Dialect):
 
         self._psycopg = psycopg
         self.errors = (psycopg.Error,)
+        # Lost connections, shutdowns, deadlocks and full disks; a DataError or an
+        # IntegrityError is a refusal.
+        self.outages = (psycopg.OperationalError,)
 
     def connect(self, read_only: bool) -> Connection:
         conn = self._psycopg.connect(str(self.location), autocommit=True, connect_timeout=10,

@@ -21,6 +21,7 @@ from dashboard.store.records import (
     IngestCounts,
     PracticeDay,
     RejectCount,
+    SetAside,
     User,
     named,
 )
@@ -136,6 +137,11 @@ class Reader:
             mine = {d.device_id for d in self.devices()}
             rejects = tuple(r for r in rejects if _topic_device(r.last_topic) in mine)
         return IngestCounts(by_kind, last_at, rejects)
+
+    def set_aside(self, limit: int = 100) -> list[SetAside]:
+        """The messages the store refused, oldest first (an operator's view: unscoped)."""
+        return [SetAside(r[0], bytes(r[1]), r[2], r[3])
+                for r in self._conn.execute(sql.SET_ASIDE, (limit,))]
 
     def event_total(self) -> int:
         who = scope.current.get()

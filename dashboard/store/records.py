@@ -132,6 +132,16 @@ class RejectCount:
 
 
 @dataclass(frozen=True)
+class SetAside:
+    """A message the store refused (`writer.set_aside`), kept as received."""
+
+    topic: str
+    payload: bytes
+    reason: str
+    set_aside_at: str
+
+
+@dataclass(frozen=True)
 class IngestCounts:
     """What ingest has done since the store was made (kept across restarts)."""
 

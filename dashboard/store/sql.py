@@ -98,6 +98,10 @@ COUNT_KIND = (
     "ON CONFLICT (kind) DO UPDATE SET count = ingest_counts.count + excluded.count, "
     "last_at = excluded.last_at"
 )
+INSERT_SET_ASIDE = ("INSERT INTO set_aside (topic, payload, reason, set_aside_at) "
+                    "VALUES (?, ?, ?, ?)")
+SET_ASIDE = ("SELECT topic, payload, reason, set_aside_at FROM set_aside "
+             "ORDER BY id LIMIT ?")
 COUNT_REJECT = (
     "INSERT INTO rejects (reason, count, last_at, last_topic, last_detail) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reason) DO UPDATE SET "

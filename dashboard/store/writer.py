@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.errors import StoreError, StoreVersionError, UserError
+from dashboard.errors import StoreError, StoreRefusedError, StoreVersionError, UserError
 from dashboard.store import batch, migrations, scope, sql
 from dashboard.store.dialect import Connection, open_dialect
 
@@ -82,12 +82,12 @@ class Writer:
                 self._conn.execute(self.dialect.begin)
             except errors as exc:
                 self._broken = True
-                raise StoreError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
+                raise self._error("cannot write to", exc) from exc
             try:
                 yield self._conn
             except errors as exc:
                 self._rollback(broken=True)
-                raise StoreError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
+                raise self._error("cannot write to", exc) from exc
             except BaseException:
                 self._rollback(broken=False)  # our own refusal (UserError): nothing broke
                 raise
@@ -95,7 +95,13 @@ class Writer:
                 self._conn.execute("COMMIT")
             except errors as exc:
                 self._rollback(broken=True)
-                raise StoreError(f"cannot commit to {self.path}: {_one_line(exc)}") from exc
+                raise self._error("cannot commit to", exc) from exc
+
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        """A driver's error as ours: an outage (retry as it is) or a refusal (StoreRefusedError:
+        the same write would be refused again)."""
+        kind = StoreError if isinstance(exc, self.dialect.outages) else StoreRefusedError
+        return kind(f"{what} {self.path}: {_one_line(exc)}")
 
     def _rollback(self, broken: bool) -> None:
         self._broken = self._broken or broken
@@ -148,7 +154,23 @@ class Writer:
 
     def write_batch(self, messages: Sequence[batch.Message], now: str) -> BatchResult:
         """Store one batch in one transaction: events (deduplicated), statuses, states and
-        the counters, so a crash leaves either all of it or none."""
+        the counters, so a crash leaves either all of it or none. StoreRefusedError: the
+        store refused something in it (none of it is stored)."""
+        try:
+            return self._write_batch(messages, now)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # The driver could not even bind a value (SQLite: an integer beyond 64 bits, a
+            # lone surrogate): a refusal like the database's own.
+            raise StoreRefusedError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
+
+    def set_aside(self, topic: str, payload: bytes, reason: str, now: str) -> None:
+        """Keep a message the store refused (`reason`: the refusal) in `set_aside`, with its
+        payload as received, and count it on Health: the messages behind it go on."""
+        with self.transaction() as c:
+            c.execute(sql.INSERT_SET_ASIDE, (_text(topic), payload, _text(reason), now))
+            c.execute(sql.COUNT_REJECT, ("set_aside", 1, now, _text(topic), _text(reason)))
+
+    def _write_batch(self, messages: Sequence[batch.Message], now: str) -> BatchResult:
         stored = duplicates = other = practice = practice_dup = 0
         seen: dict[str, None] = {}
         latest: dict[str, _DeviceEvents] = {}
@@ -181,10 +203,7 @@ class Writer:
                     other += 1
                 elif isinstance(m, batch.Rejected):
                     count = rejects.get(m.reason, (0, "", ""))[0]
-                    # A refused message's topic and detail are hostile text: PostgreSQL's
-                    # text takes no NUL, and a row it refuses would block the whole batch.
-                    rejects[m.reason] = (count + 1, m.topic.replace("\x00", "\ufffd"),
-                                         m.detail.replace("\x00", "\ufffd"))
+                    rejects[m.reason] = (count + 1, _text(m.topic), _text(m.detail))
             for device_id, d in sorted(latest.items()):
                 c.execute(sql.DEVICE_EVENT, (device_id, d.started_at, d.count, d.software,
                                              d.model))
@@ -304,6 +323,12 @@ def _need_household(c: Connection, household: str) -> None:
     if c.execute(sql.HOUSEHOLD_EXISTS, (household,)).fetchone() is None:
         raise UserError(f"no household {household!r}: make it with "
                         f"hingewatch dashboard household add {household} DEVICE...")
+
+
+def _text(hostile: str) -> str:
+    """A message's topic or detail as text either store takes: PostgreSQL's text takes no
+    NUL, and a row it refuses would fail its whole batch."""
+    return hostile.replace("\x00", "\ufffd")
 
 
 def _one_line(exc: BaseException) -> str:
