@@ -81,6 +81,15 @@ class Dialect:
     def in_transaction(self, conn: Connection) -> bool:
         raise NotImplementedError
 
+    def many(self, conn: Connection, sql: str, rows: Sequence[Params]) -> int:
+        """Run `sql` once for each of `rows`; returns how many rows they changed in all."""
+        raise NotImplementedError
+
+    def many_returning(self, conn: Connection, sql: str,
+                       rows: Sequence[Params]) -> list[Any | None]:
+        """Run `sql` (... RETURNING) once for each of `rows`; the row each returned, or None."""
+        raise NotImplementedError
+
     def run_script(self, conn: Connection, script: str) -> None:
         raise NotImplementedError
 
@@ -137,6 +146,15 @@ class SQLite(Dialect):
 
     def in_transaction(self, conn: Connection) -> bool:
         return isinstance(conn, sqlite3.Connection) and conn.in_transaction
+
+    def many(self, conn: Connection, sql: str, rows: Sequence[Params]) -> int:
+        assert isinstance(conn, sqlite3.Connection)
+        return int(conn.executemany(sql, rows).rowcount) if rows else 0
+
+    def many_returning(self, conn: Connection, sql: str,
+                       rows: Sequence[Params]) -> list[Any | None]:
+        # In-process: a statement costs no round trip (and executemany returns nothing).
+        return [conn.execute(sql, row).fetchone() for row in rows]
 
     def run_script(self, conn: Connection, script: str) -> None:
         for statement in statements(script):
@@ -247,6 +265,28 @@ class Postgres(Dialect):
             return False
         idle = self._psycopg.pq.TransactionStatus.IDLE
         return bool(conn.raw.info.transaction_status != idle)
+
+    def many(self, conn: Connection, sql: str, rows: Sequence[Params]) -> int:
+        assert isinstance(conn, PostgresConnection)
+        if not rows:
+            return 0
+        # psycopg sends them in one pipeline: the server runs them back to back while we
+        # send, instead of a round trip each.
+        cur = conn.raw.cursor()
+        cur.executemany(postgres_text(sql), rows)
+        return int(cur.rowcount)
+
+    def many_returning(self, conn: Connection, sql: str,
+                       rows: Sequence[Params]) -> list[Any | None]:
+        assert isinstance(conn, PostgresConnection)
+        if not rows:
+            return []
+        cur = conn.raw.cursor()
+        cur.executemany(postgres_text(sql), rows, returning=True)
+        returned = [cur.fetchone()]
+        while cur.nextset():
+            returned.append(cur.fetchone())
+        return returned
 
     def run_script(self, conn: Connection, script: str) -> None:
         assert isinstance(conn, PostgresConnection)

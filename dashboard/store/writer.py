@@ -171,57 +171,50 @@ class Writer:
             c.execute(sql.COUNT_REJECT, ("set_aside", 1, now, _text(topic), _text(reason)))
 
     def _write_batch(self, messages: Sequence[batch.Message], now: str) -> BatchResult:
-        stored = duplicates = other = practice = practice_dup = 0
-        seen: dict[str, None] = {}
-        latest: dict[str, _DeviceEvents] = {}
+        # Each kind of statement is sent for the whole batch at once (`Dialect.many`: on
+        # PostgreSQL one pipeline, not a round trip per row); within a kind, in the order
+        # the messages came, but events in `daily`'s key order, so that two processes
+        # take its rows' locks in one order and never deadlock.
+        events = sorted((m for m in messages if isinstance(m, batch.EventMessage)),
+                        key=_daily_key)
+        statuses = [m for m in messages if isinstance(m, batch.StatusMessage)]
+        states = [m for m in messages if isinstance(m, batch.StateMessage)]
+        practices = [m for m in messages if isinstance(m, batch.PracticeMessage)]
         rejects: dict[str, tuple[int, str, str]] = {}  # reason -> (count, last topic, detail)
+        for m in messages:
+            if isinstance(m, batch.Rejected):
+                count = rejects.get(m.reason, (0, "", ""))[0]
+                rejects[m.reason] = (count + 1, _text(m.topic), _text(m.detail))
+        seen = sorted({m.device_id for m in messages if not isinstance(m, batch.Rejected)})
+        many = self.dialect.many
         with self.transaction() as c:
-            for m in messages:
-                if isinstance(m, batch.EventMessage):
-                    inserted = c.execute(sql.INSERT_EVENT, m.row).fetchone()
-                    if inserted is not None:
-                        c.execute(sql.INSERT_POSE, (inserted[0], m.trace_rate_hz, m.landmarks))
-                        _count_event(latest, m)
-                        stored += 1
-                    else:
-                        duplicates += 1
-                    seen[m.device_id] = None
-                elif isinstance(m, batch.StatusMessage):
-                    c.execute(sql.DEVICE_STATUS, (m.device_id, m.status, now))
-                    seen[m.device_id] = None
-                    other += 1
-                elif isinstance(m, batch.StateMessage):
-                    c.execute(sql.DEVICE_STATE, (m.device_id, m.state_json, now))
-                    seen[m.device_id] = None
-                    other += 1
-                elif isinstance(m, batch.PracticeMessage):
-                    if c.execute(sql.INSERT_PRACTICE, m.row).rowcount == 1:
-                        practice += 1
-                    else:
-                        practice_dup += 1
-                    seen[m.device_id] = None
-                    other += 1
-                elif isinstance(m, batch.Rejected):
-                    count = rejects.get(m.reason, (0, "", ""))[0]
-                    rejects[m.reason] = (count + 1, _text(m.topic), _text(m.detail))
-            for device_id, d in sorted(latest.items()):
-                c.execute(sql.DEVICE_EVENT, (device_id, d.started_at, d.count, d.software,
-                                             d.model))
-            for device_id in sorted(seen):  # one order for every process: no deadlock
-                c.execute(sql.DEVICE_SEEN, (device_id, now))
+            ids = self.dialect.many_returning(c, sql.INSERT_EVENT, [m.row for m in events])
+            latest: dict[str, _DeviceEvents] = {}
+            poses = []
+            for m, inserted in zip(events, ids, strict=True):
+                if inserted is not None:
+                    poses.append((inserted[0], m.trace_rate_hz, m.landmarks))
+                    _count_event(latest, m)
+            many(c, sql.INSERT_POSE, poses)
+            many(c, sql.DEVICE_STATUS, [(m.device_id, m.status, now) for m in statuses])
+            many(c, sql.DEVICE_STATE, [(m.device_id, m.state_json, now) for m in states])
+            practice = many(c, sql.INSERT_PRACTICE, [m.row for m in practices])
+            many(c, sql.DEVICE_EVENT, [(device_id, d.started_at, d.count, d.software, d.model)
+                                       for device_id, d in sorted(latest.items())])
+            # One order for every process: no deadlock.
+            many(c, sql.DEVICE_SEEN, [(device_id, now) for device_id in seen])
             kinds = {
-                "event_stored": stored, "event_duplicate": duplicates,
-                "status": sum(isinstance(m, batch.StatusMessage) for m in messages),
-                "state": sum(isinstance(m, batch.StateMessage) for m in messages),
-                "practice_stored": practice, "practice_duplicate": practice_dup,
+                "event_stored": len(poses), "event_duplicate": len(events) - len(poses),
+                "status": len(statuses), "state": len(states),
+                "practice_stored": practice, "practice_duplicate": len(practices) - practice,
             }
-            for kind, count in kinds.items():
-                if count:
-                    c.execute(sql.COUNT_KIND, (kind, count, now))
-            for reason, (count, topic, detail) in rejects.items():
-                c.execute(sql.COUNT_REJECT, (reason, count, now, topic, detail))
+            many(c, sql.COUNT_KIND, [(kind, count, now) for kind, count in kinds.items()
+                                     if count])
+            many(c, sql.COUNT_REJECT, [(reason, count, now, topic, detail)
+                                       for reason, (count, topic, detail) in rejects.items()])
         rejected = sum(count for count, _, _ in rejects.values())
-        return BatchResult(stored, duplicates, rejected, other)
+        return BatchResult(len(poses), len(events) - len(poses), rejected,
+                           len(statuses) + len(states) + len(practices))
 
     def review(self, event_id: str, label: str, note: str, reviewer: str, now: str) -> bool:
         """Record (or replace) the review of one event; False when there is no such event."""
@@ -309,6 +302,10 @@ class _DeviceEvents:
     started_at: str = ""
     software: str | None = None
     model: str | None = None
+
+
+def _daily_key(m: batch.EventMessage) -> tuple[str, ...]:
+    return tuple(str(m.row[c]) for c in ("day", "device_id", "activity", "posture"))
 
 
 def _count_event(latest: dict[str, _DeviceEvents], m: batch.EventMessage) -> None:
