@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from dashboard.store import batch, migrations
+from dashboard.store import batch, migrations, sql
+from dashboard.store.records import EVENT_COLUMNS
 
 if TYPE_CHECKING:
     import psycopg
@@ -81,13 +82,14 @@ class Dialect:
     def in_transaction(self, conn: Connection) -> bool:
         raise NotImplementedError
 
-    def many(self, conn: Connection, sql: str, rows: Sequence[Params]) -> int:
-        """Run `sql` once for each of `rows`; returns how many rows they changed in all."""
+    def many(self, conn: Connection, statement: str, rows: Sequence[Params]) -> int:
+        """Run `statement` once for each of `rows`; how many rows they changed in all."""
         raise NotImplementedError
 
-    def many_returning(self, conn: Connection, sql: str,
-                       rows: Sequence[Params]) -> list[Any | None]:
-        """Run `sql` (... RETURNING) once for each of `rows`; the row each returned, or None."""
+    def insert_events(self, conn: Connection,
+                      events: Sequence[batch.EventMessage]) -> list[bool]:
+        """Insert each event and its pose unless its event_id is stored (or comes earlier in
+        `events`); whether each was inserted."""
         raise NotImplementedError
 
     def run_script(self, conn: Connection, script: str) -> None:
@@ -147,14 +149,20 @@ class SQLite(Dialect):
     def in_transaction(self, conn: Connection) -> bool:
         return isinstance(conn, sqlite3.Connection) and conn.in_transaction
 
-    def many(self, conn: Connection, sql: str, rows: Sequence[Params]) -> int:
+    def many(self, conn: Connection, statement: str, rows: Sequence[Params]) -> int:
         assert isinstance(conn, sqlite3.Connection)
-        return int(conn.executemany(sql, rows).rowcount) if rows else 0
+        return int(conn.executemany(statement, rows).rowcount) if rows else 0
 
-    def many_returning(self, conn: Connection, sql: str,
-                       rows: Sequence[Params]) -> list[Any | None]:
-        # In-process: a statement costs no round trip (and executemany returns nothing).
-        return [conn.execute(sql, row).fetchone() for row in rows]
+    def insert_events(self, conn: Connection,
+                      events: Sequence[batch.EventMessage]) -> list[bool]:
+        # In-process: a statement costs no round trip, so one per row is cheap here.
+        inserted = []
+        for m in events:
+            row = conn.execute(sql.INSERT_EVENT, m.row).fetchone()
+            if row is not None:
+                conn.execute(sql.INSERT_POSE, (row[0], m.trace_rate_hz, m.landmarks))
+            inserted.append(row is not None)
+        return inserted
 
     def run_script(self, conn: Connection, script: str) -> None:
         for statement in statements(script):
@@ -252,6 +260,7 @@ class Postgres(Dialect):
         # Lost connections, shutdowns, deadlocks and full disks; a DataError or an
         # IntegrityError is a refusal.
         self.outages = (psycopg.OperationalError,)
+        self._types: dict[str, dict[str, str]] = {}
 
     def connect(self, read_only: bool) -> Connection:
         conn = self._psycopg.connect(str(self.location), autocommit=True, connect_timeout=10,
@@ -266,27 +275,51 @@ class Postgres(Dialect):
         idle = self._psycopg.pq.TransactionStatus.IDLE
         return bool(conn.raw.info.transaction_status != idle)
 
-    def many(self, conn: Connection, sql: str, rows: Sequence[Params]) -> int:
+    def many(self, conn: Connection, statement: str, rows: Sequence[Params]) -> int:
         assert isinstance(conn, PostgresConnection)
         if not rows:
             return 0
         # psycopg sends them in one pipeline: the server runs them back to back while we
         # send, instead of a round trip each.
         cur = conn.raw.cursor()
-        cur.executemany(postgres_text(sql), rows)
+        cur.executemany(postgres_text(statement), rows)
         return int(cur.rowcount)
 
-    def many_returning(self, conn: Connection, sql: str,
-                       rows: Sequence[Params]) -> list[Any | None]:
+    def insert_events(self, conn: Connection,
+                      events: Sequence[batch.EventMessage]) -> list[bool]:
         assert isinstance(conn, PostgresConnection)
-        if not rows:
+        if not events:
             return []
-        cur = conn.raw.cursor()
-        cur.executemany(postgres_text(sql), rows, returning=True)
-        returned = [cur.fetchone()]
-        while cur.nextset():
-            returned.append(cur.fetchone())
-        return returned
+        # One statement for the whole batch: each column as one array (psycopg adapts a
+        # list in C), unnested into rows. Row by row, even pipelined, the server and
+        # psycopg's per-statement work cost more than the events' own.
+        types = self._column_types(conn, "events")
+        arrays = ", ".join(f"%b::{types[c]}[]" for c in EVENT_COLUMNS)
+        rows = conn.raw.execute(
+            f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id",
+            [[m.row[c] for m in events] for c in EVENT_COLUMNS]).fetchall()
+        id_of = {event_id: row_id for row_id, event_id in rows}
+        inserted, seen = [], set()
+        for m in events:  # of two copies in one batch, the first was inserted
+            inserted.append(m.event_id in id_of and m.event_id not in seen)
+            seen.add(m.event_id)
+        stored = [m for m, done in zip(events, inserted, strict=True) if done]
+        conn.raw.execute(
+            "INSERT INTO event_pose (id, trace_rate_hz, landmarks) "
+            "SELECT * FROM unnest(%b::bigint[], %b::double precision[], %b::bytea[])",
+            [[id_of[m.event_id] for m in stored], [m.trace_rate_hz for m in stored],
+             [m.landmarks for m in stored]])
+        return inserted
+
+    def _column_types(self, conn: PostgresConnection, table: str) -> dict[str, str]:
+        """Each column's type, as the catalog names it (read once)."""
+        if table not in self._types:
+            self._types[table] = {name: kind for name, kind in conn.raw.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = CAST(%s AS regclass) AND attnum > 0 AND NOT attisdropped",
+                (table,)).fetchall()}
+        return self._types[table]
 
     def run_script(self, conn: Connection, script: str) -> None:
         assert isinstance(conn, PostgresConnection)

@@ -188,14 +188,12 @@ class Writer:
         seen = sorted({m.device_id for m in messages if not isinstance(m, batch.Rejected)})
         many = self.dialect.many
         with self.transaction() as c:
-            ids = self.dialect.many_returning(c, sql.INSERT_EVENT, [m.row for m in events])
+            inserted = self.dialect.insert_events(c, events)
             latest: dict[str, _DeviceEvents] = {}
-            poses = []
-            for m, inserted in zip(events, ids, strict=True):
-                if inserted is not None:
-                    poses.append((inserted[0], m.trace_rate_hz, m.landmarks))
+            for m, done in zip(events, inserted, strict=True):
+                if done:
                     _count_event(latest, m)
-            many(c, sql.INSERT_POSE, poses)
+            stored = sum(inserted)
             many(c, sql.DEVICE_STATUS, [(m.device_id, m.status, now) for m in statuses])
             many(c, sql.DEVICE_STATE, [(m.device_id, m.state_json, now) for m in states])
             practice = many(c, sql.INSERT_PRACTICE, [m.row for m in practices])
@@ -204,7 +202,7 @@ class Writer:
             # One order for every process: no deadlock.
             many(c, sql.DEVICE_SEEN, [(device_id, now) for device_id in seen])
             kinds = {
-                "event_stored": len(poses), "event_duplicate": len(events) - len(poses),
+                "event_stored": stored, "event_duplicate": len(events) - stored,
                 "status": len(statuses), "state": len(states),
                 "practice_stored": practice, "practice_duplicate": len(practices) - practice,
             }
@@ -213,7 +211,7 @@ class Writer:
             many(c, sql.COUNT_REJECT, [(reason, count, now, topic, detail)
                                        for reason, (count, topic, detail) in rejects.items()])
         rejected = sum(count for count, _, _ in rejects.values())
-        return BatchResult(len(poses), len(events) - len(poses), rejected,
+        return BatchResult(stored, len(events) - stored, rejected,
                            len(statuses) + len(states) + len(practices))
 
     def review(self, event_id: str, label: str, note: str, reviewer: str, now: str) -> bool:
