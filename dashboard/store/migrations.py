@@ -255,6 +255,8 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (2, "practice sessions, device cut-off adjustments", _PRACTICE),
     (3, "households, the devices in them, the accounts granted them", _HOUSEHOLDS),
     (4, "messages the store refused, set aside", _SET_ASIDE),
+    # PostgreSQL only (`POSTGRES_SCRIPTS`): SQLite has no statement-level trigger.
+    (5, "PostgreSQL: daily sums an inserted batch at once; landmarks stored uncompressed", ""),
 )
 
 
@@ -300,6 +302,29 @@ def _postgres_types(script: str) -> str:
             .replace(" REAL", " DOUBLE PRECISION").replace(" BLOB ", " BYTEA "))
 
 
+# Ingest inserts a batch of events in one statement (`dialect.Postgres.insert_events`):
+# summed per `daily` row once, from the statement's inserted rows, instead of one upsert
+# per event (bench/centre_bench.py: PostgreSQL's CPU per event). In `daily`'s key order, so
+# two ingest processes take its rows' locks in one order. And the packed landmarks are
+# stored as they are: pglz spent a third of PostgreSQL's CPU per event trying to compress
+# them and saved nothing (int16 noise: 6,138 bytes either way).
+_DAILY_BY_STATEMENT = (
+    "ALTER TABLE event_pose ALTER COLUMN landmarks SET STORAGE EXTERNAL;\n"
+    "DROP TRIGGER events_daily ON events;\nDROP FUNCTION events_daily();\n"
+    "CREATE FUNCTION events_daily() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+    f"    INSERT INTO daily (day, device_id, activity, posture, {DAILY_COLS}) "
+    "SELECT e.day, e.device_id, e.activity, e.posture, "
+    + ", ".join(f"sum({expr})" for _, expr in DAILY_NUMBERS)
+    + " FROM inserted AS e GROUP BY e.day, e.device_id, e.activity, e.posture "
+    "ORDER BY e.day, e.device_id, e.activity, e.posture "
+    "ON CONFLICT (day, device_id, activity, posture) DO UPDATE SET "
+    + ", ".join(f"{c} = daily.{c} + excluded.{c}" for c, _ in DAILY_ADDS)
+    + ";\n    RETURN NULL;\nEND $$;\n"
+    "CREATE TRIGGER events_daily AFTER INSERT ON events REFERENCING NEW TABLE AS inserted "
+    "FOR EACH STATEMENT EXECUTE FUNCTION events_daily();\n"
+)
+
+
 # A migration's PostgreSQL text (before `postgres_text`), where it differs from the SQLite
 # one in `MIGRATIONS`. A new migration written so both stores run it needs no entry here.
 POSTGRES_SCRIPTS: dict[int, str] = {
@@ -307,4 +332,5 @@ POSTGRES_SCRIPTS: dict[int, str] = {
     # The practice tables: an identity for the adjustment id, 8-byte reals (as version 1).
     2: _postgres_types(_PRACTICE),
     4: _postgres_types(_SET_ASIDE),
+    5: _DAILY_BY_STATEMENT,
 }

@@ -250,6 +250,15 @@ REJECTS = (
 )
 EVENT_TOTAL = "SELECT count(*) FROM events"
 # An account's share of it, from the per-device counters (no scan of the events).
+# Per household (a device no household claims is in the default one): its devices and
+# their events, the account's households only.
+HOUSEHOLD_TOTALS = (
+    "SELECT coalesce(h.household, 'home') AS household, count(*) AS devices, "
+    "coalesce(sum(d.events_total), 0) AS events, max(d.last_event_at) AS last_event_at "
+    "FROM devices AS d LEFT JOIN household_devices AS h ON h.device_id = d.device_id "
+    "WHERE SCOPE(d.device_id) GROUP BY coalesce(h.household, 'home') ORDER BY 1"
+)
+DEVICE_COUNT = "SELECT count(*) FROM devices"
 EVENT_TOTAL_SCOPED = ("SELECT coalesce(sum(events_total), 0) FROM devices "
                       f"WHERE device_id IN ({SCOPE_DEVICES})")
 
