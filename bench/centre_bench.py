@@ -135,7 +135,8 @@ def ingest_run(server: Postgres, broker: Broker, processes: int, n: int) -> dict
             # CPU ms each part spends per stored event: unlike events/s, this does not
             # depend on how much of the machine the bench was given.
             "cpu_ms_per_event": {k: round(v * 1000 / max(got, 1), 3) for k, v in used.items()},
-            "events_per_s_on_two_free_cores": round(2000 / per_event_ms)}
+            "events_per_s_on_two_free_cores": round(2000 / per_event_ms),
+            "costliest_part": max(used, key=lambda k: used[k])}
 
 
 def _burn(seconds: float) -> float:
