@@ -15,6 +15,11 @@ class StoreError(DashboardError):
     """The SQLite store cannot be opened, migrated or written."""
 
 
+class StoreRefusedError(StoreError):
+    """The store refused a write for what it holds (a value out of a column's range, a
+    constraint), not for an outage: the same write will be refused again."""
+
+
 class StoreVersionError(StoreError):
     """The database was written by a newer hingewatch than this one."""
 

@@ -8,7 +8,9 @@ values of `dashboard.store.batch`, which the writer stores).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -93,12 +95,19 @@ def _logged(rejected: Rejected) -> Rejected:
     return rejected
 
 
+@lru_cache(maxsize=2)
+def _latest_allowed(now_s: int) -> str:
+    """The latest time an event may end, at the second `now_s` (formatted once a second,
+    not once an event)."""
+    return (datetime.fromtimestamp(now_s, UTC) + MAX_AHEAD).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def _time_out_of_range(event: Event) -> str | None:
     """Why the event's times cannot be a bend this dashboard saw happen, or None."""
     # The times match the fixed-width UTC pattern, so text order is time order.
     if event.started_at < EARLIEST:
         return f"started_at {event.started_at} is before {EARLIEST[:4]}"
-    latest = (datetime.now(UTC) + MAX_AHEAD).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    latest = _latest_allowed(int(time.time()))
     if event.ended_at > latest:
         return f"ended_at {event.ended_at} is more than a day ahead of this dashboard's clock"
     return None

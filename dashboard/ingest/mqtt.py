@@ -4,7 +4,11 @@ Durability is ours, not paho's: messages are acknowledged (manual PUBACK) only a
 batch that holds them is committed. A crash before that leaves them unacknowledged in the
 broker's session, which re-sends them when we reconnect with the same client id; the
 event_id primary key makes the second copy harmless. One thread reads the socket (paho's
-loop), one writes batches; everything the writer does not manage to store is retried.
+loop), one writes batches. The store being away (connection lost, server restarting) is an
+outage: the batch is retried, with a growing pause, and nothing is acknowledged. The store
+refusing something in a batch is not: the batch is split until the refused message stands
+alone, every other message is stored, and that one is set aside in the store (payload and
+reason, counted on Health) and acknowledged, so one bad message never stalls the stream.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 
-from dashboard.errors import StoreError
+from dashboard.errors import StoreError, StoreRefusedError
 from dashboard.ingest.messages import classify
 from dashboard.settings import Settings
 from dashboard.store.batch import Message, Rejected
@@ -62,8 +67,10 @@ RECEIVE_MAXIMUM = 1000
 # message we would read (edge.events.MAX_EVENT_BYTES) plus room for its topic and header. The
 # broker drops anything larger instead of sending it, so it never reaches our memory.
 MAX_PACKET_BYTES = MAX_EVENT_BYTES + 4096
-# Wait this long after a failed write before trying the same batch again.
-RETRY_S = 1.0
+# After a write fails for an outage, wait this long before trying it again, twice as long
+# after each further failure, up to RETRY_MAX_S.
+RETRY_S = 0.5
+RETRY_MAX_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,12 @@ class IngestStatus:
     written: int                # ... of which committed
 
 
-Pending = tuple[Message, int, int]  # (message, mid, qos)
+class Pending(NamedTuple):
+    message: Message
+    topic: str
+    payload: bytes              # as received: what is set aside if the store refuses it
+    mid: int
+    qos: int
 
 
 class Ingest:
@@ -111,7 +123,7 @@ class Ingest:
         message = classify(topic, payload, self._zone, now_ms())
         with self._progress:
             self._received += 1
-        self._queue.put((message, mid, qos))
+        self._queue.put(Pending(message, topic, payload, mid, qos))
         return message
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -120,8 +132,9 @@ class Ingest:
         try:
             topic = msg.topic
         except UnicodeDecodeError:
-            self._queue.put((Rejected("bad_topic", repr(msg._topic)[:200], "not UTF-8"),
-                             msg.mid, msg.qos))
+            shown = repr(msg._topic)[:200]
+            self._queue.put(Pending(Rejected("bad_topic", shown, "not UTF-8"), shown,
+                                    bytes(msg.payload), msg.mid, msg.qos))
             with self._progress:
                 self._received += 1
             return
@@ -143,35 +156,63 @@ class Ingest:
                 batch.append(item)
             except queue.Empty:
                 break
-        messages = [m for m, _, _ in batch]
-        while True:
-            try:
-                self.last_batch = self.writer.write_batch(messages, now_ms())
-                if self._store_error is not None:
-                    log.warning("the database takes writes again: %d messages stored",
-                                len(batch))
-                self._store_error = None
-                break
-            except StoreError as exc:
-                # Not acknowledged until committed: the broker keeps them, we keep retrying.
-                if self._store_error is None:
-                    log.error("cannot store %d messages, retrying every %.0f s: %s",
-                              len(batch), RETRY_S, exc)
-                self._last_error = self._store_error = str(exc)
-                if self._stopping.wait(RETRY_S):
-                    # Shutting down: leave them unacknowledged; the broker keeps them.
-                    return 0
+        if not self._store(batch):
+            return 0  # shutting down: left unacknowledged; the broker keeps them
         if self.on_written is not None:
             self.on_written()  # first: the live pages render while we acknowledge
         client = self._client
         if client is not None:
-            for _, mid, qos in batch:
-                if qos > 0:
-                    client.ack(mid, qos)
+            for p in batch:
+                if p.qos > 0:
+                    client.ack(p.mid, p.qos)
         with self._progress:
             self._written += len(batch)
             self._progress.notify_all()
         return len(batch)
+
+    def _store(self, batch: list[Pending]) -> bool:
+        """Store every message of `batch` or set it aside; False when asked to stop first.
+        What to do next is a stack of (messages, refusal): a refusal of one message means
+        set it aside; of several, split them in two and try each half."""
+        todo: list[tuple[list[Pending], str | None]] = [(batch, None)]
+        pause = RETRY_S
+        while todo:
+            part, refusal = todo[-1]
+            try:
+                if refusal is None:
+                    self.last_batch = self.writer.write_batch([p.message for p in part],
+                                                              now_ms())
+                else:
+                    self.writer.set_aside(part[0].topic, part[0].payload, refusal, now_ms())
+                    log.error("set aside a message on %s the store refused: %s",
+                              part[0].topic, refusal)
+            except StoreError as exc:
+                if isinstance(exc, StoreRefusedError) and refusal is None:
+                    todo.pop()
+                    half = len(part) // 2
+                    todo += ([(part[half:], None), (part[:half], None)] if half
+                             else [(part, str(exc))])
+                    continue
+                # An outage, or the set-aside itself failed: nothing is acknowledged (the
+                # broker keeps it all), and the same step is tried again.
+                if not self._wait_out(exc, len(part), pause):
+                    return False
+                pause = min(2 * pause, RETRY_MAX_S)
+                continue
+            todo.pop()
+            if self._store_error is not None:
+                log.warning("the database takes writes again")
+            self._store_error = None
+            pause = RETRY_S
+        return True
+
+    def _wait_out(self, exc: StoreError, n: int, pause: float) -> bool:
+        """Note the outage and wait `pause` seconds; False when asked to stop meanwhile."""
+        if self._store_error is None:
+            log.error("cannot store %d messages, retrying every %.1f to %.0f s: %s",
+                      n, RETRY_S, RETRY_MAX_S, exc)
+        self._last_error = self._store_error = str(exc)
+        return not self._stopping.wait(pause)
 
     def flush(self, timeout_s: float = 30.0) -> bool:
         """Wait until everything handed in so far is written; True when it is."""

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from dashboard.store import batch, migrations
+from dashboard.store import batch, migrations, sql
+from dashboard.store.records import EVENT_COLUMNS
 
 if TYPE_CHECKING:
     import psycopg
@@ -66,6 +67,9 @@ class Dialect:
     """One store's ways; `open_dialect` picks the one a location names."""
 
     errors: tuple[type[Exception], ...]
+    # Of `errors`, those that say the store is away (connection lost, server restarting,
+    # file locked or read-only), not that it refused what it was given: retried as they are.
+    outages: tuple[type[Exception], ...]
     begin: str
 
     def __init__(self, location: Path | str) -> None:
@@ -76,6 +80,16 @@ class Dialect:
         raise NotImplementedError
 
     def in_transaction(self, conn: Connection) -> bool:
+        raise NotImplementedError
+
+    def many(self, conn: Connection, statement: str, rows: Sequence[Params]) -> int:
+        """Run `statement` once for each of `rows`; how many rows they changed in all."""
+        raise NotImplementedError
+
+    def insert_events(self, conn: Connection,
+                      events: Sequence[batch.EventMessage]) -> list[bool]:
+        """Insert each event and its pose unless its event_id is stored (or comes earlier in
+        `events`); whether each was inserted."""
         raise NotImplementedError
 
     def run_script(self, conn: Connection, script: str) -> None:
@@ -105,6 +119,7 @@ class Dialect:
 
 class SQLite(Dialect):
     errors = (sqlite3.Error,)
+    outages = (sqlite3.OperationalError,)
     begin = "BEGIN IMMEDIATE"
     BUSY_TIMEOUT_MS = 10_000
     WRITER_PRAGMAS = (
@@ -133,6 +148,21 @@ class SQLite(Dialect):
 
     def in_transaction(self, conn: Connection) -> bool:
         return isinstance(conn, sqlite3.Connection) and conn.in_transaction
+
+    def many(self, conn: Connection, statement: str, rows: Sequence[Params]) -> int:
+        assert isinstance(conn, sqlite3.Connection)
+        return int(conn.executemany(statement, rows).rowcount) if rows else 0
+
+    def insert_events(self, conn: Connection,
+                      events: Sequence[batch.EventMessage]) -> list[bool]:
+        # In-process: a statement costs no round trip, so one per row is cheap here.
+        inserted = []
+        for m in events:
+            row = conn.execute(sql.INSERT_EVENT, m.row).fetchone()
+            if row is not None:
+                conn.execute(sql.INSERT_POSE, (row[0], m.trace_rate_hz, m.landmarks))
+            inserted.append(row is not None)
+        return inserted
 
     def run_script(self, conn: Connection, script: str) -> None:
         for statement in statements(script):
@@ -227,6 +257,10 @@ class Postgres(Dialect):
 
         self._psycopg = psycopg
         self.errors = (psycopg.Error,)
+        # Lost connections, shutdowns, deadlocks and full disks; a DataError or an
+        # IntegrityError is a refusal.
+        self.outages = (psycopg.OperationalError,)
+        self._types: dict[str, dict[str, str]] = {}
 
     def connect(self, read_only: bool) -> Connection:
         conn = self._psycopg.connect(str(self.location), autocommit=True, connect_timeout=10,
@@ -240,6 +274,52 @@ class Postgres(Dialect):
             return False
         idle = self._psycopg.pq.TransactionStatus.IDLE
         return bool(conn.raw.info.transaction_status != idle)
+
+    def many(self, conn: Connection, statement: str, rows: Sequence[Params]) -> int:
+        assert isinstance(conn, PostgresConnection)
+        if not rows:
+            return 0
+        # psycopg sends them in one pipeline: the server runs them back to back while we
+        # send, instead of a round trip each.
+        cur = conn.raw.cursor()
+        cur.executemany(postgres_text(statement), rows)
+        return int(cur.rowcount)
+
+    def insert_events(self, conn: Connection,
+                      events: Sequence[batch.EventMessage]) -> list[bool]:
+        assert isinstance(conn, PostgresConnection)
+        if not events:
+            return []
+        # One statement for the whole batch: each column as one array (psycopg adapts a
+        # list in C), unnested into rows. Row by row, even pipelined, the server and
+        # psycopg's per-statement work cost more than the events' own.
+        types = self._column_types(conn, "events")
+        arrays = ", ".join(f"%b::{types[c]}[]" for c in EVENT_COLUMNS)
+        rows = conn.raw.execute(
+            f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id",
+            [[m.row[c] for m in events] for c in EVENT_COLUMNS]).fetchall()
+        id_of = {event_id: row_id for row_id, event_id in rows}
+        inserted, seen = [], set()
+        for m in events:  # of two copies in one batch, the first was inserted
+            inserted.append(m.event_id in id_of and m.event_id not in seen)
+            seen.add(m.event_id)
+        stored = [m for m, done in zip(events, inserted, strict=True) if done]
+        conn.raw.execute(
+            "INSERT INTO event_pose (id, trace_rate_hz, landmarks) "
+            "SELECT * FROM unnest(%b::bigint[], %b::double precision[], %b::bytea[])",
+            [[id_of[m.event_id] for m in stored], [m.trace_rate_hz for m in stored],
+             [m.landmarks for m in stored]])
+        return inserted
+
+    def _column_types(self, conn: PostgresConnection, table: str) -> dict[str, str]:
+        """Each column's type, as the catalog names it (read once)."""
+        if table not in self._types:
+            self._types[table] = {name: kind for name, kind in conn.raw.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = CAST(%s AS regclass) AND attnum > 0 AND NOT attisdropped",
+                (table,)).fetchall()}
+        return self._types[table]
 
     def run_script(self, conn: Connection, script: str) -> None:
         assert isinstance(conn, PostgresConnection)

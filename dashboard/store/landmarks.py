@@ -14,12 +14,13 @@ import numpy as np
 SCALE = 10_000
 N_LANDMARKS = 33
 _DTYPE = np.dtype("<i2")  # [-2, 3] x 10,000 fits; the schema's bounds are checked below
+_LOWEST, _HIGHEST = int(np.iinfo(_DTYPE).min), int(np.iinfo(_DTYPE).max)
 
 
 def pack(values: np.ndarray) -> bytes:
     """Skeleton then trace frames (each 33 x 3 values, flattened) to int16 bytes."""
     scaled = np.rint(np.asarray(values, dtype=np.float64) * SCALE)
-    if scaled.size and (scaled.min() < np.iinfo(_DTYPE).min or scaled.max() > np.iinfo(_DTYPE).max):
+    if scaled.size and (scaled.min() < _LOWEST or scaled.max() > _HIGHEST):
         raise ValueError("landmark values beyond what int16 at 1e-4 holds")
     return scaled.astype(_DTYPE).tobytes()
 

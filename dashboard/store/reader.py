@@ -18,9 +18,11 @@ from dashboard.store.records import (
     DayRow,
     Device,
     EventRecord,
+    HouseholdTotal,
     IngestCounts,
     PracticeDay,
     RejectCount,
+    SetAside,
     User,
     named,
 )
@@ -131,11 +133,23 @@ class Reader:
             by_kind[kind] = int(count)
             last_at[kind] = at
         rejects = tuple(named(RejectCount, r) for r in self._conn.execute(sql.REJECTS))
-        if scope.current.get() is not None:
-            # A reject names its topic, so its device: only the account's own show.
-            mine = {d.device_id for d in self.devices()}
-            rejects = tuple(r for r in rejects if _topic_device(r.last_topic) in mine)
+        if scope.current.get() is None:
+            return IngestCounts(by_kind, last_at, rejects)
+        # A reject names its topic, so its device: only the account's own show.
+        mine = {d.device_id for d in self.devices()}
+        rejects = tuple(r for r in rejects if _topic_device(r.last_topic) in mine)
+        if len(mine) < int(self._conn.execute(sql.DEVICE_COUNT).fetchone()[0]):
+            return IngestCounts({}, {}, rejects, whole=False)
         return IngestCounts(by_kind, last_at, rejects)
+
+    def household_totals(self) -> list[HouseholdTotal]:
+        return [named(HouseholdTotal, r) for r in self._conn.execute(
+            *scope.scoped(sql.HOUSEHOLD_TOTALS))]
+
+    def set_aside(self, limit: int = 100) -> list[SetAside]:
+        """The messages the store refused, oldest first (an operator's view: unscoped)."""
+        return [SetAside(r[0], bytes(r[1]), r[2], r[3])
+                for r in self._conn.execute(sql.SET_ASIDE, (limit,))]
 
     def event_total(self) -> int:
         who = scope.current.get()

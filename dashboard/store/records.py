@@ -132,12 +132,35 @@ class RejectCount:
 
 
 @dataclass(frozen=True)
+class SetAside:
+    """A message the store refused (`writer.set_aside`), kept as received."""
+
+    topic: str
+    payload: bytes
+    reason: str
+    set_aside_at: str
+
+
+@dataclass(frozen=True)
+class HouseholdTotal:
+    """One household's devices and their events (Health)."""
+
+    household: str
+    devices: int
+    events: int
+    last_event_at: str | None
+
+
+@dataclass(frozen=True)
 class IngestCounts:
-    """What ingest has done since the store was made (kept across restarts)."""
+    """What ingest has done since the store was made (kept across restarts). `whole`: the
+    counters by kind are the whole store's, over every household; an account that does not
+    see every device gets none of them (`by_kind` empty), only its households' totals."""
 
     by_kind: dict[str, int]
     last_at: dict[str, str]
     rejects: tuple[RejectCount, ...]
+    whole: bool = True
 
     @property
     def rejected_total(self) -> int:

@@ -98,6 +98,10 @@ COUNT_KIND = (
     "ON CONFLICT (kind) DO UPDATE SET count = ingest_counts.count + excluded.count, "
     "last_at = excluded.last_at"
 )
+INSERT_SET_ASIDE = ("INSERT INTO set_aside (topic, payload, reason, set_aside_at) "
+                    "VALUES (?, ?, ?, ?)")
+SET_ASIDE = ("SELECT topic, payload, reason, set_aside_at FROM set_aside "
+             "ORDER BY id LIMIT ?")
 COUNT_REJECT = (
     "INSERT INTO rejects (reason, count, last_at, last_topic, last_detail) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reason) DO UPDATE SET "
@@ -246,6 +250,15 @@ REJECTS = (
 )
 EVENT_TOTAL = "SELECT count(*) FROM events"
 # An account's share of it, from the per-device counters (no scan of the events).
+# Per household (a device no household claims is in the default one): its devices and
+# their events, the account's households only.
+HOUSEHOLD_TOTALS = (
+    "SELECT coalesce(h.household, 'home') AS household, count(*) AS devices, "
+    "coalesce(sum(d.events_total), 0) AS events, max(d.last_event_at) AS last_event_at "
+    "FROM devices AS d LEFT JOIN household_devices AS h ON h.device_id = d.device_id "
+    "WHERE SCOPE(d.device_id) GROUP BY coalesce(h.household, 'home') ORDER BY 1"
+)
+DEVICE_COUNT = "SELECT count(*) FROM devices"
 EVENT_TOTAL_SCOPED = ("SELECT coalesce(sum(events_total), 0) FROM devices "
                       f"WHERE device_id IN ({SCOPE_DEVICES})")
 

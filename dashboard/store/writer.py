@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.errors import StoreError, StoreVersionError, UserError
+from dashboard.errors import StoreError, StoreRefusedError, StoreVersionError, UserError
 from dashboard.store import batch, migrations, scope, sql
 from dashboard.store.dialect import Connection, open_dialect
 
@@ -82,12 +82,12 @@ class Writer:
                 self._conn.execute(self.dialect.begin)
             except errors as exc:
                 self._broken = True
-                raise StoreError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
+                raise self._error("cannot write to", exc) from exc
             try:
                 yield self._conn
             except errors as exc:
                 self._rollback(broken=True)
-                raise StoreError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
+                raise self._error("cannot write to", exc) from exc
             except BaseException:
                 self._rollback(broken=False)  # our own refusal (UserError): nothing broke
                 raise
@@ -95,7 +95,13 @@ class Writer:
                 self._conn.execute("COMMIT")
             except errors as exc:
                 self._rollback(broken=True)
-                raise StoreError(f"cannot commit to {self.path}: {_one_line(exc)}") from exc
+                raise self._error("cannot commit to", exc) from exc
+
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        """A driver's error as ours: an outage (retry as it is) or a refusal (StoreRefusedError:
+        the same write would be refused again)."""
+        kind = StoreError if isinstance(exc, self.dialect.outages) else StoreRefusedError
+        return kind(f"{what} {self.path}: {_one_line(exc)}")
 
     def _rollback(self, broken: bool) -> None:
         self._broken = self._broken or broken
@@ -148,61 +154,65 @@ class Writer:
 
     def write_batch(self, messages: Sequence[batch.Message], now: str) -> BatchResult:
         """Store one batch in one transaction: events (deduplicated), statuses, states and
-        the counters, so a crash leaves either all of it or none."""
-        stored = duplicates = other = practice = practice_dup = 0
-        seen: dict[str, None] = {}
-        latest: dict[str, _DeviceEvents] = {}
-        rejects: dict[str, tuple[int, str, str]] = {}  # reason -> (count, last topic, detail)
+        the counters, so a crash leaves either all of it or none. StoreRefusedError: the
+        store refused something in it (none of it is stored)."""
+        try:
+            return self._write_batch(messages, now)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # The driver could not even bind a value (SQLite: an integer beyond 64 bits, a
+            # lone surrogate): a refusal like the database's own.
+            raise StoreRefusedError(f"cannot write to {self.path}: {_one_line(exc)}") from exc
+
+    def set_aside(self, topic: str, payload: bytes, reason: str, now: str) -> None:
+        """Keep a message the store refused (`reason`: the refusal) in `set_aside`, with its
+        payload as received, and count it on Health: the messages behind it go on."""
         with self.transaction() as c:
-            for m in messages:
-                if isinstance(m, batch.EventMessage):
-                    inserted = c.execute(sql.INSERT_EVENT, m.row).fetchone()
-                    if inserted is not None:
-                        c.execute(sql.INSERT_POSE, (inserted[0], m.trace_rate_hz, m.landmarks))
-                        _count_event(latest, m)
-                        stored += 1
-                    else:
-                        duplicates += 1
-                    seen[m.device_id] = None
-                elif isinstance(m, batch.StatusMessage):
-                    c.execute(sql.DEVICE_STATUS, (m.device_id, m.status, now))
-                    seen[m.device_id] = None
-                    other += 1
-                elif isinstance(m, batch.StateMessage):
-                    c.execute(sql.DEVICE_STATE, (m.device_id, m.state_json, now))
-                    seen[m.device_id] = None
-                    other += 1
-                elif isinstance(m, batch.PracticeMessage):
-                    if c.execute(sql.INSERT_PRACTICE, m.row).rowcount == 1:
-                        practice += 1
-                    else:
-                        practice_dup += 1
-                    seen[m.device_id] = None
-                    other += 1
-                elif isinstance(m, batch.Rejected):
-                    count = rejects.get(m.reason, (0, "", ""))[0]
-                    # A refused message's topic and detail are hostile text: PostgreSQL's
-                    # text takes no NUL, and a row it refuses would block the whole batch.
-                    rejects[m.reason] = (count + 1, m.topic.replace("\x00", "\ufffd"),
-                                         m.detail.replace("\x00", "\ufffd"))
-            for device_id, d in sorted(latest.items()):
-                c.execute(sql.DEVICE_EVENT, (device_id, d.started_at, d.count, d.software,
-                                             d.model))
-            for device_id in sorted(seen):  # one order for every process: no deadlock
-                c.execute(sql.DEVICE_SEEN, (device_id, now))
+            c.execute(sql.INSERT_SET_ASIDE, (_text(topic), payload, _text(reason), now))
+            c.execute(sql.COUNT_REJECT, ("set_aside", 1, now, _text(topic), _text(reason)))
+
+    def _write_batch(self, messages: Sequence[batch.Message], now: str) -> BatchResult:
+        # Each kind of statement is sent for the whole batch at once (`Dialect.many`: on
+        # PostgreSQL one pipeline, not a round trip per row); within a kind, in the order
+        # the messages came, but events in `daily`'s key order, so that two processes
+        # take its rows' locks in one order and never deadlock.
+        events = sorted((m for m in messages if isinstance(m, batch.EventMessage)),
+                        key=_daily_key)
+        statuses = [m for m in messages if isinstance(m, batch.StatusMessage)]
+        states = [m for m in messages if isinstance(m, batch.StateMessage)]
+        practices = [m for m in messages if isinstance(m, batch.PracticeMessage)]
+        rejects: dict[str, tuple[int, str, str]] = {}  # reason -> (count, last topic, detail)
+        for m in messages:
+            if isinstance(m, batch.Rejected):
+                count = rejects.get(m.reason, (0, "", ""))[0]
+                rejects[m.reason] = (count + 1, _text(m.topic), _text(m.detail))
+        seen = sorted({m.device_id for m in messages if not isinstance(m, batch.Rejected)})
+        many = self.dialect.many
+        with self.transaction() as c:
+            inserted = self.dialect.insert_events(c, events)
+            latest: dict[str, _DeviceEvents] = {}
+            for m, done in zip(events, inserted, strict=True):
+                if done:
+                    _count_event(latest, m)
+            stored = sum(inserted)
+            many(c, sql.DEVICE_STATUS, [(m.device_id, m.status, now) for m in statuses])
+            many(c, sql.DEVICE_STATE, [(m.device_id, m.state_json, now) for m in states])
+            practice = many(c, sql.INSERT_PRACTICE, [m.row for m in practices])
+            many(c, sql.DEVICE_EVENT, [(device_id, d.started_at, d.count, d.software, d.model)
+                                       for device_id, d in sorted(latest.items())])
+            # One order for every process: no deadlock.
+            many(c, sql.DEVICE_SEEN, [(device_id, now) for device_id in seen])
             kinds = {
-                "event_stored": stored, "event_duplicate": duplicates,
-                "status": sum(isinstance(m, batch.StatusMessage) for m in messages),
-                "state": sum(isinstance(m, batch.StateMessage) for m in messages),
-                "practice_stored": practice, "practice_duplicate": practice_dup,
+                "event_stored": stored, "event_duplicate": len(events) - stored,
+                "status": len(statuses), "state": len(states),
+                "practice_stored": practice, "practice_duplicate": len(practices) - practice,
             }
-            for kind, count in kinds.items():
-                if count:
-                    c.execute(sql.COUNT_KIND, (kind, count, now))
-            for reason, (count, topic, detail) in rejects.items():
-                c.execute(sql.COUNT_REJECT, (reason, count, now, topic, detail))
+            many(c, sql.COUNT_KIND, [(kind, count, now) for kind, count in kinds.items()
+                                     if count])
+            many(c, sql.COUNT_REJECT, [(reason, count, now, topic, detail)
+                                       for reason, (count, topic, detail) in rejects.items()])
         rejected = sum(count for count, _, _ in rejects.values())
-        return BatchResult(stored, duplicates, rejected, other)
+        return BatchResult(stored, len(events) - stored, rejected,
+                           len(statuses) + len(states) + len(practices))
 
     def review(self, event_id: str, label: str, note: str, reviewer: str, now: str) -> bool:
         """Record (or replace) the review of one event; False when there is no such event."""
@@ -292,6 +302,10 @@ class _DeviceEvents:
     model: str | None = None
 
 
+def _daily_key(m: batch.EventMessage) -> tuple[str, ...]:
+    return tuple(str(m.row[c]) for c in ("day", "device_id", "activity", "posture"))
+
+
 def _count_event(latest: dict[str, _DeviceEvents], m: batch.EventMessage) -> None:
     started_at = str(m.row["started_at"])
     d = latest.setdefault(m.device_id, _DeviceEvents())
@@ -304,6 +318,12 @@ def _need_household(c: Connection, household: str) -> None:
     if c.execute(sql.HOUSEHOLD_EXISTS, (household,)).fetchone() is None:
         raise UserError(f"no household {household!r}: make it with "
                         f"hingewatch dashboard household add {household} DEVICE...")
+
+
+def _text(hostile: str) -> str:
+    """A message's topic or detail as text either store takes: PostgreSQL's text takes no
+    NUL, and a row it refuses would fail its whole batch."""
+    return hostile.replace("\x00", "\ufffd")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -35,6 +35,7 @@ from dashboard.web.api_models import (
     EventDetailOut,
     EventPageOut,
     HealthOut,
+    HouseholdOut,
     IngestOut,
     Label,
     PostureName,
@@ -194,6 +195,7 @@ def health(user: UserDep, svc: SvcDep) -> HealthOut:
                                software_version=d.software_version, model=d.model,
                                outbox_dead=_outbox_dead(d.state))
                  for d in svc.reader.devices()],
+        households=[HouseholdOut(**h.__dict__) for h in svc.reader.household_totals()],
         events_total=svc.reader.event_total(), db_bytes=svc.reader.size_bytes(),
     )
 

@@ -165,9 +165,20 @@ class DeviceSeenOut(BaseModel):
                     "state; null when it has sent no state")
 
 
+class HouseholdOut(BaseModel):
+    household: str
+    devices: int
+    events: int
+    last_event_at: str | None
+
+
 class HealthOut(BaseModel):
     ingest: IngestOut | None = Field(description="null when this process runs no ingest")
-    ingested: dict[str, int] = Field(description="event_stored, event_duplicate, status, state")
+    ingested: dict[str, int] = Field(
+        description="event_stored, event_duplicate, status, state: the whole store's, over "
+                    "every household; empty for an account that does not see them all")
+    households: list[HouseholdOut] = Field(
+        description="the account's households: their devices and events")
     rejected_total: int
     rejected: dict[str, int]
     rejects: list[RejectOut]

@@ -213,6 +213,7 @@ def health_page(request: Request, user: UserDep,
                 svc: SvcDep) -> Response:
     return render(request, "health.html", {
         "counts": svc.reader.ingest_counts(), "devices": svc.reader.devices(),
+        "households": svc.reader.household_totals(),
         "ingest": svc.ingest.status() if svc.ingest else None,
         "events_total": svc.reader.event_total(), "db_bytes": svc.reader.size_bytes(),
         "practice": getattr(request.app.state, "practice", None),

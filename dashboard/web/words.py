@@ -61,6 +61,8 @@ REJECT_WORDS: dict[str, str] = {
     "bad_practice": "a practice summary that does not match hingewatch.practice/1",
     "too_deep": "the JSON is nested deeper than any valid message",
     "internal_error": "the dashboard failed on it (a bug: see the log)",
+    "set_aside": "the database refused it (the detail says why): kept with its payload in "
+                 "the table set_aside, the messages behind it stored",
 }
 
 VIEW_WORDS: dict[str, str] = {

@@ -87,6 +87,13 @@ def test_the_api_csv_and_health_show_only_the_granted_households(
     health = client.get("/api/health").json()
     assert sorted(d["device_id"] for d in health["devices"]) == sorted(sees)
     assert health["events_total"] == len(mine)
+    # Health's totals are per household, the account's only; the store's own counters
+    # span every household, so an account that does not see them all gets none of them.
+    household_of = {**{d: h for h, d in HOUSEHOLDS.items()}, "attic": "home"}
+    assert {h["household"]: (h["devices"], h["events"]) for h in health["households"]} == {
+        household_of[d]: (1, len(events[d])) for d in sees}
+    assert health["ingested"] == {}
+    assert 'id="households"' in client.get("/health").text
     summary = client.get("/api/summary", params={"week": WEEK}).json()
     assert sum(summary["per_posture"].values()) == len(mine)
     for other in {"kitchen", "garden", "attic"} - set(sees):

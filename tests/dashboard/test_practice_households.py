@@ -107,7 +107,7 @@ def test_a_home_database_with_practice_upgrades_to_households(
     writer.close()
     monkeypatch.undo()
     writer = Writer(dash_settings.store, "UTC")
-    assert writer.migrate() == migrations.MIGRATIONS[-1][0] == 3
+    assert writer.migrate() == migrations.MIGRATIONS[-1][0] >= 3
     writer.add_user("hugo", "hash", "viewer", NOW)  # granted the default household
     writer.close()
     reader = Reader(dash_settings.store)

@@ -40,16 +40,18 @@ STORED_S = 90.0  # a busy 2-core machine writes a few hundred events in seconds
 class IngestProcess:
     """`python -m dashboard ingest`, as a centre runs it."""
 
-    def __init__(self, url: str, broker: Broker, client_id: str, group: str | None) -> None:
+    def __init__(self, url: str, port: int, client_id: str, group: str | None,
+                 env: dict[str, str] | None = None) -> None:
+        """`port`: the broker's; `env`: more environment (the broker login)."""
         self.args = [sys.executable, "-m", "dashboard", "ingest", "--db-url", url,
-                     "--mqtt-port", str(broker.port), "--client-id", client_id,
+                     "--mqtt-port", str(port), "--client-id", client_id,
                      "--timezone", ZONE, *(["--share-group", group] if group else [])]
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = self._start()
 
     def _start(self) -> subprocess.Popen[str]:
         return subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, text=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                stderr=subprocess.DEVNULL, text=True, env=self.env)
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -84,7 +86,7 @@ def pair(url: str, mosquitto: Broker) -> Iterator[list[IngestProcess]]:
     stored the retained status every subscriber gets (statuses are not shared)."""
     group = f"g{uuid.uuid4().hex[:8]}"
     publish(mosquitto.port, [("hingewatch/kitchen/status", "online")], retain=True)
-    processes = [IngestProcess(url, mosquitto, f"ingest-{name}-{group}", group)
+    processes = [IngestProcess(url, mosquitto.port, f"ingest-{name}-{group}", group)
                  for name in ("a", "b")]
     reader = Reader(url)
     try:

@@ -18,7 +18,7 @@ from dashboard.store.batch import EventMessage, Rejected, StateMessage, StatusMe
 from dashboard.store.dialect import open_dialect
 from dashboard.store.reader import Reader
 from dashboard.store.records import EVENT_COLUMNS
-from dashboard.store.writer import Writer
+from dashboard.store.writer import BatchResult, Writer
 from edge.delivery.state import DeviceState
 from edge.events import BendEvent
 from tests.dashboard.conftest import ZONE
@@ -29,12 +29,16 @@ STATE = DeviceState("kitchen", fps=12.5, updated_at=NOW).to_json()
 
 
 def ingest(writer: Writer, events: list[BendEvent], zone: str = ZONE) -> None:
+    ingest_batch(writer, events, zone)
+
+
+def ingest_batch(writer: Writer, events: list[BendEvent], zone: str = ZONE) -> BatchResult:
     from zoneinfo import ZoneInfo
 
     messages = [classify(f"hingewatch/{e.device_id}/event", e.to_json().encode(),
                          ZoneInfo(zone), NOW) for e in events]
     assert all(isinstance(m, EventMessage) for m in messages)
-    writer.write_batch(messages, NOW)
+    return writer.write_batch(messages, NOW)
 
 
 DAILY = ("SELECT day, device_id, activity, posture, n, n_simulated, "
@@ -99,6 +103,24 @@ def test_duplicates_are_stored_once(writer: Writer, dash_settings: Settings) -> 
     counts = reader.ingest_counts().by_kind
     assert counts == {"event_stored": len(events), "event_duplicate": 5}
     assert reader.devices()[0].events_total == len(events)
+    reader.close()
+
+
+def test_two_copies_in_one_batch_are_stored_once_with_their_pose(
+        writer: Writer, dash_settings: Settings) -> None:
+    """One batch is one statement on PostgreSQL: the second copy of an event in it is a
+    duplicate, and each stored event gets its own pose."""
+    events = week_of_events(datetime(2026, 11, 24, 12, tzinfo=UTC), per_day=1, frames=2)
+    result = ingest_batch(writer, [*events, events[0], events[3]])
+    assert (result.stored, result.duplicates) == (len(events), 2)
+    reader = Reader(dash_settings.store)
+    assert reader.event_total() == len(events)
+    for e in events:
+        record = reader.event(e.event_id)
+        assert record is not None and record.metrics == e.metrics
+        trace = reader.event_trace(e.event_id)
+        assert trace is not None and trace.skeleton.shape == (33, 3)
+        assert abs(trace.skeleton[0][0] - e.skeleton[0][0]) < 1e-3  # its own, not another's
     reader.close()
 
 
