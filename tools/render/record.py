@@ -8,6 +8,8 @@ labels.json (a list of {"file": ..., scene parameters ...}). OUT names the set w
 suffix, e.g. tests/data/rendered/set1: it writes OUT.npz and OUT.json (format:
 edge/analysis/recorded.py). Incremental: items already in OUT keep their recorded pose
 (their labels and parameters are refreshed); only new pictures run through the engine.
+--afresh runs every item through the engine again (after a change to what `reading`
+measures, e.g. the back line, so the recorded readings match the code that checks them).
 A picture is read and processed exactly as `hingewatch analyze PICTURE` does.
 """
 
@@ -64,12 +66,12 @@ def clip_frames(engine: PoseEngine, path: Path) -> list[tuple[int, Pose | None, 
     return out
 
 
-def record(src: Path, out: Path, variant: str, threads: int) -> int:
+def record(src: Path, out: Path, variant: str, threads: int, afresh: bool = False) -> int:
     rows: list[LabelRow] = read_labels(src / "labels.csv")
     params = load_params(src)
     try:
         old = ({it.name: it for it in load_recorded(out)}
-               if out.with_suffix(".json").exists() else {})
+               if out.with_suffix(".json").exists() and not afresh else {})
     except RecordedError as e:
         print(f"{e}; recording afresh", file=sys.stderr)
         old = {}
@@ -126,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path, help="recorded set to write, without suffix")
     ap.add_argument("--variant", default="full")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--afresh", action="store_true",
+                    help="run every item through the engine again, not only new ones")
     args = ap.parse_args(argv)
     try:
-        return record(args.src.resolve(), args.out, args.variant, args.threads)
+        return record(args.src.resolve(), args.out, args.variant, args.threads, args.afresh)
     except HingewatchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
