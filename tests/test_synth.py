@@ -163,17 +163,24 @@ def test_a_hinge_reaches_the_inclination_it_was_posed_with(trunk_deg: float) -> 
     assert image_inclination_deg(deep) == pytest.approx(trunk_deg, abs=2 * ANGLE_TOLERANCE_DEG)
 
 
-def test_the_back_outline_bulges_for_a_round_back_and_not_for_a_hinge() -> None:
-    rng = np.random.default_rng(4)
-    bulges: dict[str, list[float]] = {"hinge": [], "round": []}
+def _deepest_poses(seed: int, per_kind: int = 12) -> dict[str, list[Pose]]:
+    """The deepest pose of `per_kind` single-bend clips of each kind, hinge and round."""
+    rng = np.random.default_rng(seed)
+    poses: dict[str, list[Pose]] = {"hinge": [], "round": []}
     kind: Kind
     for kind in ("hinge", "round"):
-        for _ in range(12):
+        for _ in range(per_kind):
             clip = make_clip(rng, kinds=(kind,), n_bends=1, yaw_range_deg=(-30, 30))
             deep = clip.deepest_pose(clip.labels[0])
             assert deep is not None
-            bulges[kind].append(dorsal_bulge(deep))
-    hinges, rounds = np.array(bulges["hinge"]), np.array(bulges["round"])
+            poses[kind].append(deep)
+    return poses
+
+
+def test_the_back_outline_bulges_for_a_round_back_and_not_for_a_hinge() -> None:
+    poses = _deepest_poses(4)
+    hinges = np.array([dorsal_bulge(p) for p in poses["hinge"]])
+    rounds = np.array([dorsal_bulge(p) for p in poses["round"]])
     # Flat backs stay within a few % of the chord; rounded ones stand clearly out.
     assert np.median(hinges) < 0.03
     assert np.median(rounds) - np.median(hinges) > 0.04
@@ -316,15 +323,10 @@ def test_the_pelvis_tucks_under_in_a_rounded_lift_and_not_in_a_hinge() -> None:
     """The hip tuck (the outline at the hips against the mid-back's) is what lets the
     classifier refuse a low arc over a pelvis that stayed out: the synthetic bodies must
     show it as the renders do."""
-    rng = np.random.default_rng(6)
     tucks: dict[str, list[float]] = {"hinge": [], "round": []}
-    kind: Kind
-    for kind in ("hinge", "round"):
-        for _ in range(12):
-            clip = make_clip(rng, kinds=(kind,), n_bends=1, yaw_range_deg=(-30, 30))
-            deep = clip.deepest_pose(clip.labels[0])
-            assert deep is not None
-            line = back_line(deep, yaw_deg=20.0)
+    for kind, poses in _deepest_poses(6).items():
+        for pose in poses:
+            line = back_line(pose, yaw_deg=20.0)
             if line is not None and np.isfinite(line.hip_tuck_norm):
                 tucks[kind].append(line.hip_tuck_norm)
     hinges, rounds = np.array(tucks["hinge"]), np.array(tucks["round"])
