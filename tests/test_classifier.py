@@ -3,6 +3,7 @@ side-on, hip-dominant bend with a straight back, and what the verdict must be.""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -138,3 +139,15 @@ def test_one_clean_frame_among_hidden_ones_is_not_a_reading() -> None:
     verdict = classify_samples(samples)
     assert verdict.posture == "unsure" and verdict.reasons == ("back_hidden",)
     assert verdict.back.frames_read == 1 and verdict.back.frames == 5
+
+
+def test_a_bend_whose_depth_was_never_measured_is_unsure_not_an_error() -> None:
+    """Every frame's trunk angle NaN (the landmarks gave no trunk): no deepest part to read."""
+    verdict = classify_samples(_bend({"trunk_inclination_deg": math.nan,
+                                      "hip_flexion_deg": math.nan}, {}))
+    assert verdict.posture == "unsure"
+    # A NaN frame among measured ones is never picked as the deepest.
+    measured = _bend({}, {})
+    mixed = classify_samples([replace(measured[0], kin=replace(
+        measured[0].kin, trunk_inclination_deg=math.nan))] + measured[1:])
+    assert mixed.posture == classify_samples(measured).posture == "hinge"

@@ -200,7 +200,7 @@ def read_back(samples: Sequence[Sample], peak: Kinematics, min_trunk_deg: float)
     n = len(samples)
     if peak.view == "front":
         return BackReading("front_view", frames=n)
-    if peak.trunk_inclination_deg < min_trunk_deg:
+    if not peak.trunk_inclination_deg >= min_trunk_deg:  # (an unmeasured trunk too)
         return BackReading("upright", frames=n)
     lines: list[BackLine] = [s.back for s in samples if s.back is not None]
     clean = [b for b in lines if not b.hidden]
@@ -268,7 +268,11 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     guide teaches — hinge or round by the back, never a squat."""
     depths = np.array([s.kin.trunk_inclination_deg if sit_down else depth_of(s.kin)
                        for s in samples])
-    deep = [s for s, d in zip(samples, depths, strict=True) if d >= DEEP_SHARE * depths.max()]
+    # A frame whose depth could not be measured (NaN) is never among the deepest; with none
+    # measured, every frame stands for the bend and the rules find nothing to call.
+    deepest = np.nanmax(depths) if np.isfinite(depths).any() else math.nan
+    deep = ([s for s, d in zip(samples, depths, strict=True) if d >= DEEP_SHARE * deepest]
+            if math.isfinite(deepest) else list(samples))
     peak = _median_kin([s.kin for s in deep])
     squat_like = ((_squat_like(peak, cuts.squat_min_knee_deg) or _front_squat(peak))
                   and not sit_down)
