@@ -56,6 +56,8 @@ test-arm64: setup
 
 bench: setup
 	bash bench/run.sh
+	$(BIN)/python bench/versus_mediapipe.py
+	$(BIN)/python bench/pi_estimate.py --variants full
 	$(BIN)/hingewatch models fetch --variant lite
 	$(BIN)/hingewatch models fetch --variant heavy
 	$(BIN)/python bench/precision_bench.py
