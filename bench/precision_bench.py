@@ -25,12 +25,16 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import timing  # noqa: E402
 
 from edge.capture.frames import Frame  # noqa: E402
 from edge.capture.sources import VideoSource, read_image  # noqa: E402
@@ -45,28 +49,33 @@ FIXTURES = Path(os.environ.get("HINGEWATCH_FIXTURES",
 LABELLED = {"forward_fold_frame01.png": "hinge", "forward_fold_frame04.png": "round",
             "forward_fold_frame36.png": "round", "squat.png": "squat", "image2.jpeg": "stand",
             "image3.jpeg": "stand", "two_people_walking.png": "stand"}
-INVOKES = 40  # timed bare invokes per model, after 5 untimed
+# Bare invokes: float and int8 take turns in blocks, the lowest block median is kept
+# (timing.interleaved_min_median), so the int8 speed-up is measured on the same machine state.
+INVOKE_ROUNDS = 9
+INVOKE_BLOCK = 10
 
 
 def log(message: str) -> None:
     print(f"precision bench: {message}", file=sys.stderr, flush=True)
 
 
-def invoke_ms(path: Path) -> float:
+def invoke_steps(path: Path) -> Callable[[], object]:
+    """One bare invoke of the model at `path` (one thread), its input set once."""
     from edge.pose.runtime import load_interpreter
 
     it = load_interpreter(path, num_threads=1)
     d = it.get_input_details()[0]
     x = np.random.default_rng(0).integers(0, 100, d["shape"]).astype(d["dtype"])
     it.set_tensor(d["index"], x)
-    for _ in range(5):
-        it.invoke()
-    times = []
-    for _ in range(INVOKES):
-        t0 = time.perf_counter()
-        it.invoke()
-        times.append(time.perf_counter() - t0)
-    return round(float(np.median(times)) * 1e3, 2)
+    invoke: Callable[[], object] = it.invoke
+    return invoke
+
+
+def invoke_ms(paths: dict[str, Path]) -> dict[str, float]:
+    """ms per bare invoke of each named model, taking turns (see INVOKE_ROUNDS)."""
+    best = timing.interleaved_min_median({k: invoke_steps(p) for k, p in paths.items()},
+                                         rounds=INVOKE_ROUNDS, block=INVOKE_BLOCK)
+    return {k: round(v * 1e3, 2) for k, v in best.items()}
 
 
 def int8_folder(variant: str, tmp: Path) -> Path:
@@ -89,6 +98,12 @@ def int8_folder(variant: str, tmp: Path) -> Path:
                        PIXEL_SCALING["landmark"], spec, threads=2)
     (tmp / spec.file).write_bytes(data)
     return tmp
+
+
+def model_file(variant: str, precision: str, folder: Path | None, index: int) -> Path:
+    """The detector (index 0) or landmark model (1) of a case: from its folder, or found."""
+    name = model_names(variant, precision)[index]
+    return folder / f"{name}.tflite" if folder else model_path(name)
 
 
 def squats() -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -160,17 +175,21 @@ def main(argv: list[str] | None = None) -> int:
                 cases.append(("int8", int8_folder(variant, Path(tmp_name))))
             except (ModelError, ImportError) as exc:
                 log(f"{variant} int8: skipped ({exc})")
+            log(f"{variant}: bare invokes, float and int8 taking turns")
+            invokes = invoke_ms({f"{role} {precision}": model_file(variant, precision, folder, i)
+                                 for precision, folder in cases
+                                 for i, role in enumerate(("detector", "landmark"))})
             float_xy = None
             for precision, folder in cases:
                 log(f"{variant} {precision}")
                 engine = BlazePose(variant=variant, num_threads=1, precision=precision,
                                    models_dir=folder)
-                det, lm = model_names(variant, precision)
-                paths = [folder / f"{n}.tflite" for n in (det, lm)] if folder else \
-                    [model_path(det), model_path(lm)]
                 row = {"variant": variant, "precision": precision,
-                       "landmark_invoke_ms": invoke_ms(paths[1]),
-                       "detector_invoke_ms": invoke_ms(paths[0]), **measure(engine, clip)}
+                       "landmark_invoke_ms": invokes[f"landmark {precision}"],
+                       "detector_invoke_ms": invokes[f"detector {precision}"],
+                       "landmark_speedup_vs_float": round(
+                           invokes["landmark float"] / invokes[f"landmark {precision}"], 2),
+                       **measure(engine, clip)}
                 xy = row.pop("_xy")
                 if float_xy is None:
                     float_xy = xy
@@ -178,12 +197,13 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     print()
-    print("| model | precision | landmark invoke | detector invoke | engine / frame | "
+    print("| model | precision | landmark invoke (× float) | detector invoke | engine / frame | "
           "pose.jpg max px | mask IoU | squats mean / max px | world max m | vs float "
           "mean px | pictures right |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['variant']} | {r['precision']} | {r['landmark_invoke_ms']} ms | "
+        print(f"| {r['variant']} | {r['precision']} | {r['landmark_invoke_ms']} ms "
+              f"({r['landmark_speedup_vs_float']}×) | "
               f"{r['detector_invoke_ms']} ms | {r['engine_ms_per_frame']} ms | "
               f"{r['pose_jpg_max_px']} | {r['pose_jpg_mask_iou']} | {r['squats_mean_px']} / "
               f"{r['squats_max_px']} | {r['squats_world_max_m']} | "
