@@ -2,8 +2,9 @@
 each with its speed-up over float and its accuracy, so the recipe in models/manifest.toml
 is a measured choice.
 
-For each recipe (`first_convs/head_cells`: the first convolutions kept float, and every op
-with at most that many output cells; the heads stay float always), the landmark model is
+For each recipe (`first_convs/head_cells[/min_cells]`: the first convolutions kept float,
+every op with at most `head_cells` output cells and, if given, every op with at least
+`min_cells`; the heads stay float always), the landmark model is
 quantised on the same calibration crops, then measured: its bare invoke against the float
 model's (one thread, taking turns, lowest block median), the build's own check against the
 float engine (edge/pose/quantize/build.py check, with the full model's limits) and the
@@ -70,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name)
         shutil.copy(model_path(det_int8), tmp / f"{det_int8}.tflite")
         for text in args.recipes.split(","):
-            first, cells = (int(v) for v in text.split("/"))
+            first, cells, *rest = (int(v) for v in text.split("/"))
             spec = dataclasses.replace(full, name=lm_int8, file=f"{lm_int8}.tflite",
                                        source=lm_float, variant=args.variant,
-                                       float_first_convs=first, float_head_cells=cells)
+                                       float_first_convs=first, float_head_cells=cells,
+                                       float_min_cells=rest[0] if rest else 0)
             precision_bench.log(f"{args.variant} {text}: quantising")
             data, _ = quantize(model_path(lm_float).read_bytes(), inputs.landmark,
                                PIXEL_SCALING["landmark"], spec, threads=1)
@@ -93,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(json.dumps(row), flush=True)
     print()
-    print("| variant | float first convs / head cells | int8 × float | check (vs float) | "
+    print("| variant | float first convs / head cells / min cells | int8 × float | "
+          "check (vs float) | "
           "goldens (tests' limits) |")
     print("|---|---|---|---|---|")
     for r in rows:
