@@ -148,7 +148,6 @@ def test_install_file_refuses_a_link_destination(tmp_path: Path) -> None:
 
 
 def test_a_model_neither_pinned_nor_built_is_a_model_error() -> None:
-    """lite has no int8 build recipe: asking for its int8 file names what exists (it was a
-    bare KeyError)."""
-    with pytest.raises(ModelError, match="'pose_landmark_lite_int8' is neither pinned nor built"):
-        model_path("pose_landmark_lite_int8")
+    """A name with no build recipe names what exists (it was a bare KeyError)."""
+    with pytest.raises(ModelError, match="'pose_landmark_tiny_int8' is neither pinned nor built"):
+        model_path("pose_landmark_tiny_int8")
