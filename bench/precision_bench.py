@@ -6,11 +6,10 @@ thread), the landmark error against the fixtures' goldens (pose.jpg and its mask
 squats clip: mean and max px, world max m), the error against the same variant's float
 engine, and the labelled pictures read right (tests/test_analysis_fixtures.py's seven).
 
-The int8 full models are the built ones (`hingewatch models quantize`); lite and heavy
-are quantised here with the same recipe into a temporary folder, without the build's
-check (which they fail: see the README), so their trade-off can be measured. Needs the
-float models of each variant (`hingewatch models fetch --variant V`; a missing one is
-skipped) and, for int8, ai-edge-quantizer (the `quantize` extra).
+The int8 models are the built ones (`hingewatch models quantize --variant V`), built and
+checked here first when absent (ai-edge-quantizer, the `quantize` extra; without it the
+int8 rows are skipped). Needs the float models of each variant (`hingewatch models fetch
+--variant V`; a missing one is skipped).
 
     python bench/precision_bench.py [--variants lite,full,heavy]
 """
@@ -18,12 +17,9 @@ skipped) and, for int8, ai-edge-quantizer (the `quantize` extra).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +37,7 @@ from edge.capture.sources import VideoSource, read_image  # noqa: E402
 from edge.commands.analyze import classify_frame  # noqa: E402
 from edge.errors import ModelError  # noqa: E402
 from edge.pose.blazepose import BlazePose  # noqa: E402
-from edge.pose.models import load_builds, model_names, model_path  # noqa: E402
+from edge.pose.models import model_names, model_path  # noqa: E402
 from edge.pose.smoothing import PoseSmoother  # noqa: E402
 
 FIXTURES = Path(os.environ.get("HINGEWATCH_FIXTURES",
@@ -78,32 +74,22 @@ def invoke_ms(paths: dict[str, Path]) -> dict[str, float]:
     return {k: round(v * 1e3, 2) for k, v in best.items()}
 
 
-def int8_folder(variant: str, tmp: Path) -> Path:
-    """A folder with the int8 detector and landmark model of `variant`."""
-    det, lm = model_names(variant, "int8")
-    builds = load_builds()
-    shutil.copy(model_path(det), tmp / f"{det}.tflite")
-    if lm in builds:
-        shutil.copy(model_path(lm), tmp / f"{lm}.tflite")
-        return tmp
-    from edge.pose.quantize import calibration
-    from edge.pose.quantize.build import PIXEL_SCALING, quantize
+def ensure_int8(variant: str) -> None:
+    """Build the int8 models of `variant` (checked, as `hingewatch models quantize` does)
+    unless they are built and intact; ModelError or ImportError if that cannot be done."""
+    try:
+        for name in model_names(variant, "int8"):
+            model_path(name)
+    except ModelError:
+        from edge.pose.quantize.build import build
 
-    full = builds["pose_landmark_full_int8"]
-    spec = dataclasses.replace(full, name=lm, file=f"{lm}.tflite",
-                               source=model_names(variant)[1], variant=variant)
-    log(f"{variant}: quantising with the full model's recipe (no check)")
-    inputs = calibration.collect(BlazePose(variant=variant), FIXTURES, None, 0, lambda m: None)
-    data, _ = quantize(model_path(spec.source).read_bytes(), inputs.landmark,
-                       PIXEL_SCALING["landmark"], spec, threads=2)
-    (tmp / spec.file).write_bytes(data)
-    return tmp
+        log(f"{variant}: building the int8 models (hingewatch models quantize)")
+        build(variant, FIXTURES, log=log)
 
 
-def model_file(variant: str, precision: str, folder: Path | None, index: int) -> Path:
-    """The detector (index 0) or landmark model (1) of a case: from its folder, or found."""
-    name = model_names(variant, precision)[index]
-    return folder / f"{name}.tflite" if folder else model_path(name)
+def model_file(variant: str, precision: str, index: int) -> Path:
+    """The detector (index 0) or landmark model (1) of a case."""
+    return model_path(model_names(variant, precision)[index])
 
 
 def squats() -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -178,33 +164,32 @@ def main(argv: list[str] | None = None) -> int:
         except ModelError as exc:
             log(f"{variant}: skipped ({exc})")
             continue
-        with tempfile.TemporaryDirectory() as tmp_name:
-            cases: list[tuple[str, Path | None]] = [("float", None)]
-            try:
-                cases.append(("int8", int8_folder(variant, Path(tmp_name))))
-            except (ModelError, ImportError) as exc:
-                log(f"{variant} int8: skipped ({exc})")
-            log(f"{variant}: bare invokes, float and int8 taking turns")
-            invokes = invoke_ms({f"{role} {precision}": model_file(variant, precision, folder, i)
-                                 for precision, folder in cases
-                                 for i, role in enumerate(("detector", "landmark"))})
-            float_xy = None
-            for precision, folder in cases:
-                log(f"{variant} {precision}")
-                engine = BlazePose(variant=variant, num_threads=1, precision=precision,
-                                   models_dir=folder)
-                row = {"variant": variant, "precision": precision,
-                       "landmark_invoke_ms": invokes[f"landmark {precision}"],
-                       "detector_invoke_ms": invokes[f"detector {precision}"],
-                       "landmark_speedup_vs_float": round(
-                           invokes["landmark float"] / invokes[f"landmark {precision}"], 2),
-                       **measure(engine, clip)}
-                xy = row.pop("_xy")
-                if float_xy is None:
-                    float_xy = xy
-                row["squats_mean_px_vs_float"] = round(float(np.abs(xy - float_xy).mean()), 2)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+        precisions = ["float"]
+        try:
+            ensure_int8(variant)
+            precisions.append("int8")
+        except (ModelError, ImportError) as exc:
+            log(f"{variant} int8: skipped ({exc})")
+        log(f"{variant}: bare invokes, float and int8 taking turns")
+        invokes = invoke_ms({f"{role} {precision}": model_file(variant, precision, i)
+                             for precision in precisions
+                             for i, role in enumerate(("detector", "landmark"))})
+        float_xy = None
+        for precision in precisions:
+            log(f"{variant} {precision}")
+            engine = BlazePose(variant=variant, num_threads=1, precision=precision)
+            row = {"variant": variant, "precision": precision,
+                   "landmark_invoke_ms": invokes[f"landmark {precision}"],
+                   "detector_invoke_ms": invokes[f"detector {precision}"],
+                   "landmark_speedup_vs_float": round(
+                       invokes["landmark float"] / invokes[f"landmark {precision}"], 2),
+                   **measure(engine, clip)}
+            xy = row.pop("_xy")
+            if float_xy is None:
+                float_xy = xy
+            row["squats_mean_px_vs_float"] = round(float(np.abs(xy - float_xy).mean()), 2)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
     print()
     print("| model | precision | landmark invoke (× float) | detector invoke | engine / frame | "
           "pose.jpg max px | mask IoU | squats mean / max px | world max m | vs float "
