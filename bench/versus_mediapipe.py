@@ -42,9 +42,11 @@ def _run(cmd: list[str]) -> dict[str, Any]:
     return result
 
 
-def one_round(clip: str, cores: int, frames: int) -> dict[str, Any]:
+def one_round(clip: str, cores: int, frames: int, nice: int = 0) -> dict[str, Any]:
     """ms per frame (median) of each contender, and the CPUs' other load, in one round."""
     pin = ["taskset", "-c", ",".join(str(c) for c in range(cores))]
+    if nice:
+        pin = ["nice", "-n", str(nice), *pin]
     out: dict[str, Any] = {}
     for precision in PRECISIONS:
         r = _run(pin + [sys.executable, str(BENCH / "pose_bench.py"), "--clip", clip,
@@ -109,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--cores", default="1,2", help="comma-separated core counts")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="run both contenders at this niceness (negative needs root): "
+                             "on a machine shared with a nice-19 job, a multi-threaded run "
+                             "waits on its slowest thread, which that job delays")
     args = parser.parse_args(argv)
     if not MP_PY.exists():
         log(f"{MP_PY} missing: run bash bench/setup_mediapipe.sh first")
@@ -121,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     for k in range(args.rounds):
         for cores in counts:
             log(f"round {k + 1}/{args.rounds}, {cores} core(s)")
-            rounds[cores].append(one_round(args.clip, cores, args.frames))
+            rounds[cores].append(one_round(args.clip, cores, args.frames, args.nice))
     summary = summarize(rounds)
     summary["clip"] = args.clip
+    summary["nice"] = args.nice
     print(json.dumps(summary, indent=2))
     print()
     print(markdown(summary))
