@@ -165,6 +165,11 @@ def test_dry_run_copies_built_int8_models_with_their_records_only() -> None:
     assert done.returncode == 0, done.stderr
     assert called == []
     copies = [line for line in done.stdout.splitlines() if "_int8.tflite" in line]
-    assert copies == [f"+ install -m 0644 {paired} {paired}.build.json "
-                      "/var/lib/hingewatch/models/"], done.stdout
+    # Models this checkout really built are copied too, each with its own record.
+    assert f"+ install -m 0644 {paired} {paired}.build.json /var/lib/hingewatch/models/" \
+        in copies, done.stdout
+    assert not any(str(lone) in line for line in copies), done.stdout
+    for line in copies:
+        model = line.split()[4]
+        assert line.split()[5] == f"{model}.build.json", line
     assert any(line.endswith("hingewatch models list") for line in done.stdout.splitlines())
