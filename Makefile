@@ -56,9 +56,11 @@ test-arm64: setup
 
 bench: setup
 	bash bench/run.sh
+	$(BIN)/python bench/versus_mediapipe.py
 	$(BIN)/hingewatch models fetch --variant lite
 	$(BIN)/hingewatch models fetch --variant heavy
 	$(BIN)/python bench/precision_bench.py
+	$(BIN)/python bench/pi_estimate.py
 	$(BIN)/python bench/events_bench.py
 	$(BIN)/python bench/dashboard_bench.py
 	$(BIN)/python bench/dashboard_load_bench.py

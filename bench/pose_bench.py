@@ -31,9 +31,10 @@ import timing  # noqa: E402
 
 from edge.capture.frames import Frame  # noqa: E402
 from edge.pose.blazepose import INPUT_SIZE, BlazePose  # noqa: E402
-from edge.pose.models import model_path  # noqa: E402
+from edge.pose.models import model_names, model_path  # noqa: E402
 from edge.pose.runtime import available_runtime, load_interpreter  # noqa: E402
 from edge.pose.smoothing import PoseSmoother  # noqa: E402
+from edge.pose.tensors import PixelInput  # noqa: E402
 
 # Frames per turn of (a) and (b): short enough that a drift hits both alike, long enough
 # that each turn runs with its own model's weights back in cache after the first frame.
@@ -47,8 +48,10 @@ _RUNTIME_DISTS = {"litert": "ai-edge-litert", "tflite": "tflite-runtime"}
 class EngineCase:
     """(b): engine.process + smoother.smooth on the k-th scheduled frame."""
 
-    def __init__(self, clip: clips.Clip, order: list[int], threads: int) -> None:
-        self.engine = BlazePose(variant="full", num_threads=threads, tracking=True)
+    def __init__(self, clip: clips.Clip, order: list[int], threads: int,
+                 precision: str) -> None:
+        self.engine = BlazePose(variant="full", num_threads=threads, tracking=True,
+                                precision=precision)
         self.smoother = PoseSmoother()
         # Time stamps keep rising across loops, as a camera's do; the smoother needs that.
         self.frames = [Frame(k / clip.fps, clip.rgb[i], k) for k, i in enumerate(order)]
@@ -70,36 +73,35 @@ class EngineCase:
 class BareCase:
     """(a): the landmark model's invoke() alone; setting its input is off the clock."""
 
-    def __init__(self, clip: clips.Clip, threads: int) -> None:
-        self.interpreter = load_interpreter(model_path("pose_landmark_full"), num_threads=threads)
-        self.index = self.interpreter.get_input_details()[0]["index"]
+    def __init__(self, clip: clips.Clip, threads: int, precision: str) -> None:
+        lm_name = model_names("full", precision)[1]
+        self.interpreter = load_interpreter(model_path(lm_name), num_threads=threads)
+        # The engine's own input writer: float or int8, as the model declares.
+        feed = PixelInput(self.interpreter, self.interpreter.get_input_details()[0],
+                          1.0 / 255.0, 0.0)
         picks = np.linspace(0, len(clip.rgb) - 1, min(BARE_INPUTS, len(clip.rgb))).astype(int)
-        self.inputs = [
-            (cv2.resize(clip.rgb[i], (INPUT_SIZE, INPUT_SIZE)).astype(np.float32) / 255.0)[None]
-            for i in picks
-        ]
+        self.inputs = [cv2.resize(clip.rgb[i], (INPUT_SIZE, INPUT_SIZE)) for i in picks]
         self.timed = timing.Timed(
             step=lambda k: self.interpreter.invoke(),
-            prepare=lambda k: self.interpreter.set_tensor(
-                self.index, self.inputs[k % len(self.inputs)]
-            ),
+            prepare=lambda k: feed.write(self.inputs[k % len(self.inputs)]),
         )
 
 
-def run(clip_name: str, threads: int, n_timed: int | None) -> dict[str, Any]:
+def run(clip_name: str, threads: int, n_timed: int | None, precision: str = "float"
+        ) -> dict[str, Any]:
     clip = clips.load_clip(clip_name)
     n_timed = timing.timed_count(len(clip.rgb), n_timed)
     order = clips.schedule(len(clip.rgb), timing.WARMUP_FRAMES + n_timed)
     gc.collect()
     # Decoding's own peak, for comparison: the figure below is the larger of the two.
     rss_before_engine_mb = timing.peak_rss_mb()
-    b = EngineCase(clip, order, threads)
+    b = EngineCase(clip, order, threads, precision)
     other = timing.OtherLoad()
     b.timed.run(timing.WARMUP_FRAMES + BLOCK_FRAMES)
     # Read before (a) loads a second interpreter, so the figure is the engine's footprint;
     # the engine allocates nothing new per frame once warm.
     rss_mb = timing.peak_rss_mb()
-    a = BareCase(clip, threads)
+    a = BareCase(clip, threads, precision)
     a.timed.run(timing.WARMUP_FRAMES + BLOCK_FRAMES)
     while b.timed.calls < len(order) and max(a.timed.timed_s, b.timed.timed_s) < timing.MAX_TIMED_S:
         n = min(BLOCK_FRAMES, len(order) - b.timed.calls)
@@ -110,7 +112,8 @@ def run(clip_name: str, threads: int, n_timed: int | None) -> dict[str, Any]:
     timed_frames = len(b.timed.samples_s)
     return {
         "bench": "hingewatch",
-        "engine": "blazepose-full tracking + PoseSmoother",
+        "engine": f"blazepose-full {precision} tracking + PoseSmoother",
+        "precision": precision,
         "runtime": f"{runtime} {metadata.version(_RUNTIME_DISTS[runtime])}",
         "clip": clip.name,
         "source": clip.source,
@@ -144,10 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         "--frames", type=int, default=None,
         help=f"timed frames ({timing.MIN_TIMED_FRAMES}-{timing.MAX_TIMED_FRAMES})",
     )
+    parser.add_argument("--precision", choices=("float", "int8"), default="float",
+                        help="the landmark and detector models' precision")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads: expected >= 1, got {args.threads}")
-    print(json.dumps(run(args.clip, args.threads, args.frames)))
+    print(json.dumps(run(args.clip, args.threads, args.frames, args.precision)))
     return 0
 
 

@@ -6,11 +6,10 @@ thread), the landmark error against the fixtures' goldens (pose.jpg and its mask
 squats clip: mean and max px, world max m), the error against the same variant's float
 engine, and the labelled pictures read right (tests/test_analysis_fixtures.py's seven).
 
-The int8 full models are the built ones (`hingewatch models quantize`); lite and heavy
-are quantised here with the same recipe into a temporary folder, without the build's
-check (which they fail: see the README), so their trade-off can be measured. Needs the
-float models of each variant (`hingewatch models fetch --variant V`; a missing one is
-skipped) and, for int8, ai-edge-quantizer (the `quantize` extra).
+The int8 models are the built ones (`hingewatch models quantize --variant V`), built and
+checked here first when absent (ai-edge-quantizer, the `quantize` extra; without it the
+int8 rows are skipped). Needs the float models of each variant (`hingewatch models fetch
+--variant V`; a missing one is skipped).
 
     python bench/precision_bench.py [--variants lite,full,heavy]
 """
@@ -18,26 +17,27 @@ skipped) and, for int8, ai-edge-quantizer (the `quantize` extra).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import timing  # noqa: E402
 
 from edge.capture.frames import Frame  # noqa: E402
 from edge.capture.sources import VideoSource, read_image  # noqa: E402
 from edge.commands.analyze import classify_frame  # noqa: E402
 from edge.errors import ModelError  # noqa: E402
 from edge.pose.blazepose import BlazePose  # noqa: E402
-from edge.pose.models import load_builds, model_names, model_path  # noqa: E402
+from edge.pose.models import model_names, model_path  # noqa: E402
 from edge.pose.smoothing import PoseSmoother  # noqa: E402
 
 FIXTURES = Path(os.environ.get("HINGEWATCH_FIXTURES",
@@ -45,50 +45,51 @@ FIXTURES = Path(os.environ.get("HINGEWATCH_FIXTURES",
 LABELLED = {"forward_fold_frame01.png": "hinge", "forward_fold_frame04.png": "round",
             "forward_fold_frame36.png": "round", "squat.png": "squat", "image2.jpeg": "stand",
             "image3.jpeg": "stand", "two_people_walking.png": "stand"}
-INVOKES = 40  # timed bare invokes per model, after 5 untimed
+# Bare invokes: float and int8 take turns in blocks, the lowest block median is kept
+# (timing.interleaved_min_median), so the int8 speed-up is measured on the same machine state.
+INVOKE_ROUNDS = 9
+INVOKE_BLOCK = 10
 
 
 def log(message: str) -> None:
     print(f"precision bench: {message}", file=sys.stderr, flush=True)
 
 
-def invoke_ms(path: Path) -> float:
+def invoke_steps(path: Path) -> Callable[[], object]:
+    """One bare invoke of the model at `path` (one thread), its input set once."""
     from edge.pose.runtime import load_interpreter
 
     it = load_interpreter(path, num_threads=1)
     d = it.get_input_details()[0]
     x = np.random.default_rng(0).integers(0, 100, d["shape"]).astype(d["dtype"])
     it.set_tensor(d["index"], x)
-    for _ in range(5):
-        it.invoke()
-    times = []
-    for _ in range(INVOKES):
-        t0 = time.perf_counter()
-        it.invoke()
-        times.append(time.perf_counter() - t0)
-    return round(float(np.median(times)) * 1e3, 2)
+    invoke: Callable[[], object] = it.invoke
+    return invoke
 
 
-def int8_folder(variant: str, tmp: Path) -> Path:
-    """A folder with the int8 detector and landmark model of `variant`."""
-    det, lm = model_names(variant, "int8")
-    builds = load_builds()
-    shutil.copy(model_path(det), tmp / f"{det}.tflite")
-    if lm in builds:
-        shutil.copy(model_path(lm), tmp / f"{lm}.tflite")
-        return tmp
-    from edge.pose.quantize import calibration
-    from edge.pose.quantize.build import PIXEL_SCALING, quantize
+def invoke_ms(paths: dict[str, Path]) -> dict[str, float]:
+    """ms per bare invoke of each named model, taking turns (see INVOKE_ROUNDS)."""
+    best = timing.interleaved_min_median({k: invoke_steps(p) for k, p in paths.items()},
+                                         rounds=INVOKE_ROUNDS, block=INVOKE_BLOCK)
+    return {k: round(v * 1e3, 2) for k, v in best.items()}
 
-    full = builds["pose_landmark_full_int8"]
-    spec = dataclasses.replace(full, name=lm, file=f"{lm}.tflite",
-                               source=model_names(variant)[1], variant=variant)
-    log(f"{variant}: quantising with the full model's recipe (no check)")
-    inputs = calibration.collect(BlazePose(variant=variant), FIXTURES, None, 0, lambda m: None)
-    data, _ = quantize(model_path(spec.source).read_bytes(), inputs.landmark,
-                       PIXEL_SCALING["landmark"], spec, threads=2)
-    (tmp / spec.file).write_bytes(data)
-    return tmp
+
+def ensure_int8(variant: str) -> None:
+    """Build the int8 models of `variant` (checked, as `hingewatch models quantize` does)
+    unless they are built and intact; ModelError or ImportError if that cannot be done."""
+    try:
+        for name in model_names(variant, "int8"):
+            model_path(name)
+    except ModelError:
+        from edge.pose.quantize.build import build
+
+        log(f"{variant}: building the int8 models (hingewatch models quantize)")
+        build(variant, FIXTURES, log=log)
+
+
+def model_file(variant: str, precision: str, index: int) -> Path:
+    """The detector (index 0) or landmark model (1) of a case."""
+    return model_path(model_names(variant, precision)[index])
 
 
 def squats() -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -97,6 +98,18 @@ def squats() -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     world = np.asarray(json.loads((expected / "pose_squats_3d.full.json").read_text()))
     with VideoSource(FIXTURES / "video" / "pose_squats.mp4") as source:
         return [f.rgb for f in source], px, world[:, :, :3]
+
+
+def reads_right(engine: BlazePose, name: str, posture: str) -> bool:
+    """Whether labelled picture `name` is classified as `posture`."""
+    try:
+        r = classify_frame(Frame(0.0, read_image(FIXTURES / "images" / name)), engine)
+    except IndexError as exc:
+        # classify_samples takes its "deep" frames as depth >= DEEP_SHARE · max depth,
+        # which no frame meets when the depths are negative: seen with an int8 recipe.
+        log(f"{name}: the classifier failed ({exc!r}); counted as wrong")
+        return False
+    return r.verdict is not None and r.verdict.posture == posture
 
 
 def measure(engine: BlazePose, clip: tuple[list[np.ndarray], np.ndarray, np.ndarray]
@@ -108,10 +121,7 @@ def measure(engine: BlazePose, clip: tuple[list[np.ndarray], np.ndarray, np.ndar
     golden = json.loads((FIXTURES / "expected" / "expected_pose_jpg_blazepose.json")
                         .read_text())["landmarks_px_xy_33"]
     mask_truth = read_image(FIXTURES / "images" / "pose_segmentation.png")[:, :, 2] > 127
-    right = sum(
-        (r := classify_frame(Frame(0.0, read_image(FIXTURES / "images" / name)), engine))
-        .verdict is not None and r.verdict.posture == posture
-        for name, posture in LABELLED.items())
+    right = sum(reads_right(engine, name, posture) for name, posture in LABELLED.items())
     engine.tracking = True
     engine.reset()
     smoother = PoseSmoother()
@@ -154,36 +164,40 @@ def main(argv: list[str] | None = None) -> int:
         except ModelError as exc:
             log(f"{variant}: skipped ({exc})")
             continue
-        with tempfile.TemporaryDirectory() as tmp_name:
-            cases: list[tuple[str, Path | None]] = [("float", None)]
-            try:
-                cases.append(("int8", int8_folder(variant, Path(tmp_name))))
-            except (ModelError, ImportError) as exc:
-                log(f"{variant} int8: skipped ({exc})")
-            float_xy = None
-            for precision, folder in cases:
-                log(f"{variant} {precision}")
-                engine = BlazePose(variant=variant, num_threads=1, precision=precision,
-                                   models_dir=folder)
-                det, lm = model_names(variant, precision)
-                paths = [folder / f"{n}.tflite" for n in (det, lm)] if folder else \
-                    [model_path(det), model_path(lm)]
-                row = {"variant": variant, "precision": precision,
-                       "landmark_invoke_ms": invoke_ms(paths[1]),
-                       "detector_invoke_ms": invoke_ms(paths[0]), **measure(engine, clip)}
-                xy = row.pop("_xy")
-                if float_xy is None:
-                    float_xy = xy
-                row["squats_mean_px_vs_float"] = round(float(np.abs(xy - float_xy).mean()), 2)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+        precisions = ["float"]
+        try:
+            ensure_int8(variant)
+            precisions.append("int8")
+        except (ModelError, ImportError) as exc:
+            log(f"{variant} int8: skipped ({exc})")
+        log(f"{variant}: bare invokes, float and int8 taking turns")
+        invokes = invoke_ms({f"{role} {precision}": model_file(variant, precision, i)
+                             for precision in precisions
+                             for i, role in enumerate(("detector", "landmark"))})
+        float_xy = None
+        for precision in precisions:
+            log(f"{variant} {precision}")
+            engine = BlazePose(variant=variant, num_threads=1, precision=precision)
+            row = {"variant": variant, "precision": precision,
+                   "landmark_invoke_ms": invokes[f"landmark {precision}"],
+                   "detector_invoke_ms": invokes[f"detector {precision}"],
+                   "landmark_speedup_vs_float": round(
+                       invokes["landmark float"] / invokes[f"landmark {precision}"], 2),
+                   **measure(engine, clip)}
+            xy = row.pop("_xy")
+            if float_xy is None:
+                float_xy = xy
+            row["squats_mean_px_vs_float"] = round(float(np.abs(xy - float_xy).mean()), 2)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
     print()
-    print("| model | precision | landmark invoke | detector invoke | engine / frame | "
+    print("| model | precision | landmark invoke (× float) | detector invoke | engine / frame | "
           "pose.jpg max px | mask IoU | squats mean / max px | world max m | vs float "
           "mean px | pictures right |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['variant']} | {r['precision']} | {r['landmark_invoke_ms']} ms | "
+        print(f"| {r['variant']} | {r['precision']} | {r['landmark_invoke_ms']} ms "
+              f"({r['landmark_speedup_vs_float']}×) | "
               f"{r['detector_invoke_ms']} ms | {r['engine_ms_per_frame']} ms | "
               f"{r['pose_jpg_max_px']} | {r['pose_jpg_mask_iou']} | {r['squats_mean_px']} / "
               f"{r['squats_max_px']} | {r['squats_world_max_m']} | "

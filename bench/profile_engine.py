@@ -106,11 +106,13 @@ def instrument(engine: blazepose.BlazePose) -> None:
     engine.process = _timed(_OUTER, engine.process)  # type: ignore[method-assign]
 
 
-def run(clip_name: str, threads: int, with_cprofile: bool) -> dict[str, Any]:
+def run(clip_name: str, threads: int, with_cprofile: bool, precision: str = "int8"
+        ) -> dict[str, Any]:
     clip = clips.load_clip(clip_name)
     order = clips.schedule(
         len(clip.rgb), timing.WARMUP_FRAMES + timing.timed_count(len(clip.rgb)))
-    engine = blazepose.BlazePose(variant="full", num_threads=threads, tracking=True)
+    engine = blazepose.BlazePose(variant="full", num_threads=threads, tracking=True,
+                                  precision=precision)
     smoother = PoseSmoother()
     instrument(engine)
     smooth = _timed("PoseSmoother.smooth", smoother.smooth)
@@ -134,7 +136,8 @@ def run(clip_name: str, threads: int, with_cprofile: bool) -> dict[str, Any]:
     per_frame["engine + smoothing, less invoke"] = round(
         wall * 1000 / len(timed) - per_frame["interpreter.invoke"], 3)
     result: dict[str, Any] = {
-        "clip": clip.name, "threads": threads, "cpus": timing.cpus(), "frames": len(timed),
+        "clip": clip.name, "precision": precision, "threads": threads, "cpus": timing.cpus(),
+        "frames": len(timed),
         "wall_ms_per_frame": round(wall * 1000 / len(timed), 3),
         "ms_per_frame": dict(sorted(per_frame.items(), key=lambda kv: -kv[1])),
         "detector_runs": engine.detector_runs,
@@ -152,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clip", choices=sorted(clips.CLIPS), required=True)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--precision", choices=("int8", "float"), default="int8")
     args = parser.parse_args(argv)
-    result = run(args.clip, args.threads, args.cprofile)
+    result = run(args.clip, args.threads, args.cprofile, args.precision)
     report = result.pop("cprofile_top_by_tottime", None)
     print(json.dumps(result, indent=2))
     if report:

@@ -128,3 +128,24 @@ class OtherLoad:
         total = end[1] - self._start[1]
         mine = (end[2] - self._start[2]) / self._tick_s
         return round(max(0.0, 100.0 * (busy - mine) / total), 1)
+
+
+def interleaved_min_median(steps: dict[str, Callable[[], object]], rounds: int = 7,
+                           block: int = 10, warmup: int = 3) -> dict[str, float]:
+    """Seconds per call of each step, robust to a shared machine: the steps take turns in
+    blocks of `block` calls, `rounds` times, and each keeps the lowest of its blocks'
+    medians (the block least disturbed by other processes). Taking turns puts a slow
+    spell on every step alike, so ratios between them hold better than their figures."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    best = {name: float("inf") for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            times = []
+            for _ in range(block):
+                t0 = time.perf_counter()
+                step()
+                times.append(time.perf_counter() - t0)
+            best[name] = min(best[name], float(np.median(times)))
+    return best

@@ -212,6 +212,15 @@ run install -d -m 0750 -o "$SERVICE_USER" -g "$SERVICE_USER" "$STATE_DIR" "$MODE
 # The fetcher checks every file's sha256 and skips the ones already there. The unit gives
 # the agent the same HINGEWATCH_MODELS_DIR.
 run env HINGEWATCH_MODELS_DIR="$MODELS_DIR" "$HINGEWATCH" models fetch
+# The int8 models are built, not fetched: on a PC (`hingewatch models quantize` in this
+# checkout puts them in models/ with their .build.json), then this checkout copied here.
+# Each goes with its build record; the agent checks the file against it at every load
+# and runs float, saying why, if it does not match. `models list` shows the outcome.
+for built in "$SRC"/models/pose_*_int8.tflite; do
+  [[ -f $built && -f $built.build.json ]] || continue
+  run install -m 0644 "$built" "$built.build.json" "$MODELS_DIR/"
+done
+run env HINGEWATCH_MODELS_DIR="$MODELS_DIR" "$HINGEWATCH" models list
 run chown -R "$SERVICE_USER:$SERVICE_USER" "$STATE_DIR"
 
 # --- 6. secrets ---------------------------------------------------------------------------

@@ -3,6 +3,8 @@ every load checks, and the build's own check against the float engine."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import shutil
 import subprocess
@@ -81,6 +83,26 @@ def test_the_recipe_keeps_the_first_convs_and_the_heads_float() -> None:
     assert {"Identity", "Identity_1", "Identity_4"} <= set(kept)
     assert len(kept) == 2 + 2 + 3 * 2 + 1  # convs, mask/heatmap, 3 × (conv, reshape), sigmoid
     assert len(float_ops(model, 2, True, head_cells=4)) > len(kept)
+    # min_cells keeps the high-resolution stages too: every op drawn at 128×128 or more.
+    graph = model.subgraphs[0]
+    large = {graph.tensors[op.outputs[0]].name.decode() for op in graph.operators
+             if len(shape := list(graph.tensors[op.outputs[0]].shape)) == 4
+             and shape[1] * shape[2] >= 128 * 128}
+    assert large and large <= set(float_ops(model, 2, True, 0, min_cells=128 * 128))
+    assert float_ops(model, 2, True, 0, min_cells=0) == kept
+
+
+def test_a_recipe_without_min_cells_keeps_the_key_of_builds_made_before_it() -> None:
+    """float_min_cells = 0 is left out of the build key: the full models built before the
+    field existed still match their records (a changed key would force a rebuild)."""
+    full = load_builds()["pose_landmark_full_int8"]
+    assert full.float_min_cells == 0
+    changed = dataclasses.replace(full, float_min_cells=16384)
+    assert changed.key("x") != full.key("x")
+    legacy = {k: v for k, v in dataclasses.asdict(full).items()
+              if k not in ("reference_sha256", "float_min_cells")}
+    text = json.dumps({**legacy, "source_sha256": "x"}, sort_keys=True)
+    assert full.key("x") == hashlib.sha256(text.encode()).hexdigest()
 
 
 @pytest.fixture()

@@ -11,7 +11,15 @@ import pytest
 
 from edge.errors import ModelError
 from edge.pose import models
-from edge.pose.models import VARIANTS, ModelSpec, fetch, load_manifest, sha256_of, verify
+from edge.pose.models import (
+    VARIANTS,
+    ModelSpec,
+    fetch,
+    load_manifest,
+    model_path,
+    sha256_of,
+    verify,
+)
 
 
 def test_every_variant_names_models_the_manifest_pins() -> None:
@@ -137,3 +145,9 @@ def test_install_file_refuses_a_link_destination(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="symbolic link"):
         models.install_file(src, link)
     assert target.read_text() == "keep" and link.is_symlink()
+
+
+def test_a_model_neither_pinned_nor_built_is_a_model_error() -> None:
+    """A name with no build recipe names what exists (it was a bare KeyError)."""
+    with pytest.raises(ModelError, match="'pose_landmark_tiny_int8' is neither pinned nor built"):
+        model_path("pose_landmark_tiny_int8")

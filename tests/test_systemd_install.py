@@ -147,3 +147,29 @@ def test_help() -> None:
     for option in ("--device-id", "--broker", "--with-mosquitto", "--with-dashboard",
                    "--dry-run"):
         assert option in done.stdout
+
+
+def test_dry_run_copies_built_int8_models_with_their_records_only() -> None:
+    """A model built on a PC (in this checkout's models/) goes to the Pi with its build
+    record; one without a record is left behind (the agent could not check it)."""
+    paired = ROOT / "models" / "pose_installtest_int8.tflite"
+    lone = ROOT / "models" / "pose_installtest2_int8.tflite"
+    made = [paired, paired.with_name(paired.name + ".build.json"), lone]
+    try:
+        for path in made:
+            path.write_bytes(b"test")
+        done, called = run_install("--dry-run", "--device-id", "kitchen")
+    finally:
+        for path in made:
+            path.unlink(missing_ok=True)
+    assert done.returncode == 0, done.stderr
+    assert called == []
+    copies = [line for line in done.stdout.splitlines() if "_int8.tflite" in line]
+    # Models this checkout really built are copied too, each with its own record.
+    assert f"+ install -m 0644 {paired} {paired}.build.json /var/lib/hingewatch/models/" \
+        in copies, done.stdout
+    assert not any(str(lone) in line for line in copies), done.stdout
+    for line in copies:
+        model = line.split()[4]
+        assert line.split()[5] == f"{model}.build.json", line
+    assert any(line.endswith("hingewatch models list") for line in done.stdout.splitlines())

@@ -134,6 +134,7 @@ class BlazePose:
         # calibration collects them).
         self.crop_sink: Callable[[np.ndarray], None] | None = None
         self._roi: Roi | None = None
+        self._stage: np.ndarray | None = None  # Roi.crop's scratch copy of the frame
         self._aux_filter = OneEuroFilter(AUX_LANDMARKS)
         self.frames = 0
         self.detector_runs = 0
@@ -205,7 +206,10 @@ class BlazePose:
         The pose's `aux_xy_norm` holds the raw auxiliary points: MediaPipe's landmark
         smoothing takes its object scale from those, not from the filtered ones.
         """
-        patch, affine = roi.crop(frame.rgb, INPUT_SIZE, cv2.BORDER_REPLICATE)
+        rgb = frame.rgb
+        if self._stage is None or self._stage.shape != rgb.shape or self._stage.dtype != rgb.dtype:
+            self._stage = np.empty_like(rgb)
+        patch, affine = roi.crop(rgb, INPUT_SIZE, cv2.BORDER_REPLICATE, self._stage)
         if self.crop_sink is not None:
             self.crop_sink(patch)
         self._input.write(patch)
@@ -230,13 +234,8 @@ class BlazePose:
         world_m = np.column_stack(
             [c * world[:, 0] - s * world[:, 1], s * world[:, 0] + c * world[:, 1], world[:, 2]]
         )
-        mask = read.get(self._outputs["mask"])[0, :, :, 0]  # a copy: it outlives invoke
-        # The sigmoid in place, without temporaries (256×256 values every frame).
-        np.clip(mask, -80.0, 80.0, out=mask)
-        np.negative(mask, out=mask)
-        np.exp(mask, out=mask)
-        mask += 1.0
-        np.reciprocal(mask, out=mask)
+        # A copy (it outlives the next invoke); its sigmoid waits until the mask is read.
+        mask_logits = read.get(self._outputs["mask"])[0, :, :, 0]
         pose = Pose(
             t_s=frame.t_s,
             resolution_wh=(w, h),
@@ -245,7 +244,7 @@ class BlazePose:
             presence=presence,
             z_norm=z_norm,
             world_m=world_m,
-            segmentation=Segmentation(mask=mask, crop_to_frame=affine),
+            segmentation=Segmentation.from_logits(mask_logits, affine),
             aux_xy_norm=xy_norm[[AUX_CENTER, AUX_SCALE]],
             engine=f"blazepose-{self.variant}",
         )

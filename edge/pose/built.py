@@ -37,6 +37,9 @@ class BuildSpec:
     float_head_cells: int
     check: dict[str, float]
     reference_sha256: str = ""
+    # Every op with at least this many output cells stays float too (0: none); lite and
+    # heavy lose their mask in the high-resolution stages otherwise.
+    float_min_cells: int = 0
 
     @classmethod
     def from_toml(cls, name: str, entry: dict[str, Any]) -> BuildSpec:
@@ -53,12 +56,15 @@ class BuildSpec:
             float_head_cells=int(entry.get("float_head_cells", 0)),
             check={k: float(v) for k, v in entry.get("check", {}).items()},
             reference_sha256=entry.get("reference_sha256", ""),
+            float_min_cells=int(entry.get("float_min_cells", 0)),
         )
 
     def key(self, source_sha256: str) -> str:
         """A digest of everything that decides the result: a record with another key was
         built by another recipe or from another float file."""
-        recipe = {k: v for k, v in asdict(self).items() if k != "reference_sha256"}
+        # float_min_cells joins the key only when set, so builds from before it stay valid.
+        recipe = {k: v for k, v in asdict(self).items()
+                  if k != "reference_sha256" and not (k == "float_min_cells" and not v)}
         text = json.dumps({**recipe, "source_sha256": source_sha256}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 

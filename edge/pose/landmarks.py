@@ -78,21 +78,45 @@ def _check_shape(name: str, value: np.ndarray, expected: tuple[int, ...]) -> Non
         raise ValueError(f"{name}: expected shape {expected}, got {value.shape}")
 
 
-@dataclass(frozen=True)
 class Segmentation:
     """The person mask as the landmark model saw it, and how to put it back on the frame.
 
     `mask` is the model's 256×256 probability map in its crop; `crop_to_frame` is the 2×3
-    affine taking crop pixel indices to frame pixel indices.
+    affine taking crop pixel indices to frame pixel indices. Made `from_logits`, the mask
+    is the logits' sigmoid, worked out when first read: the analysis reads it only with the
+    trunk forward, so upright frames (most of them) never pay for its 65,536 exp().
     """
 
-    mask: np.ndarray
-    crop_to_frame: np.ndarray
+    __slots__ = ("_mask", "_logits", "crop_to_frame")
 
-    def __post_init__(self) -> None:
-        if self.mask.ndim != 2:
-            raise ValueError(f"mask: expected 2 dimensions, got shape {self.mask.shape}")
-        _check_shape("crop_to_frame", self.crop_to_frame, (2, 3))
+    def __init__(self, mask: np.ndarray, crop_to_frame: np.ndarray) -> None:
+        if mask.ndim != 2:
+            raise ValueError(f"mask: expected 2 dimensions, got shape {mask.shape}")
+        _check_shape("crop_to_frame", crop_to_frame, (2, 3))
+        self._mask: np.ndarray | None = mask
+        self._logits: np.ndarray | None = None
+        self.crop_to_frame = crop_to_frame
+
+    @classmethod
+    def from_logits(cls, logits: np.ndarray, crop_to_frame: np.ndarray) -> Segmentation:
+        """A mask of sigmoid(`logits`), kept as logits until read; `logits` must not change
+        afterwards (the caller hands over its own copy)."""
+        seg = cls(logits, crop_to_frame)
+        seg._mask, seg._logits = None, logits
+        return seg
+
+    @property
+    def mask(self) -> np.ndarray:
+        if self._mask is None:
+            assert self._logits is not None
+            # A new array, the logits untouched: two threads reading at once get equal masks.
+            mask = np.clip(self._logits, -80.0, 80.0)
+            np.negative(mask, out=mask)
+            np.exp(mask, out=mask)
+            mask += 1.0
+            np.reciprocal(mask, out=mask)
+            self._mask = mask
+        return self._mask
 
     def in_frame(self, resolution_wh: tuple[int, int]) -> np.ndarray:
         """The mask warped onto the frame: float32 probabilities, shape (height, width)."""

@@ -177,7 +177,12 @@ def model_path(name: str, manifest: dict[str, ModelSpec] | None = None) -> Path:
 def built_model_path(name: str, manifest: dict[str, ModelSpec] | None = None) -> Path:
     """The verified path of built model `name` (the first found), or ModelError saying how
     to build it."""
-    build = load_builds()[name]
+    builds = load_builds()
+    if name not in builds:
+        raise ModelError(f"model {name!r} is neither pinned nor built here: the manifest "
+                         f"pins {', '.join(sorted(load_manifest()))} and builds "
+                         f"{', '.join(sorted(builds))}")
+    build = builds[name]
     source = (manifest or load_manifest())[build.source]
     for folder in search_dirs():
         if (folder / build.file).is_file():

@@ -46,6 +46,10 @@ class PixelInput:
         elif self.dtype != np.float32:
             raise ModelError(f"input {detail['name']!r}: {self.dtype.name} input is not "
                              "supported (float32, int8 or uint8)")
+        # pixel − 128 as int8 is the pixel's top bit flipped: an XOR in place costs a thirtieth
+        # of the table look-up (5 µs against 157 µs for a 256×256 crop).
+        self._flip_top_bit = self._table is not None and bool(np.array_equal(
+            self._table.view(np.uint8), np.arange(256, dtype=np.uint8) ^ 0x80))
 
     @property
     def quantised(self) -> bool:
@@ -55,7 +59,9 @@ class PixelInput:
         """Fill the input with `pixels` ((h, w, 3) uint8) straight in the interpreter's buffer
         (no set_tensor copy); the view is dropped before invoke, as the runtime requires."""
         buffer = self._it.tensor(self.index)()
-        if self._table is not None:
+        if self._flip_top_bit:
+            np.bitwise_xor(pixels, np.uint8(0x80), out=buffer[0].view(np.uint8))
+        elif self._table is not None:
             np.take(self._table, pixels, out=buffer[0])
         else:
             # The same float32 arithmetic as MediaPipe's converter: one multiply, one add.

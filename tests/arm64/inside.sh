@@ -5,9 +5,11 @@ OUT="$1"
 mkdir -p "$OUT"
 cd /opt/hingewatch
 echo "machine $(uname -m), $(python3 --version)"
-if [[ ! -x /opt/venv/bin/hingewatch ]]; then
-    python3 -m venv /opt/venv
-    /opt/venv/bin/pip install --quiet -e '.[edge]' pytest jsonschema
+# What install.sh puts on a Pi: the edge and the dashboard extras (the CLI's `dashboard`
+# verbs are among the pure tests).
+if ! /opt/venv/bin/python -c 'import edge.cli, uvicorn, fastapi, pytest' 2>/dev/null; then
+    [[ -x /opt/venv/bin/python ]] || python3 -m venv /opt/venv
+    /opt/venv/bin/pip install --quiet -e '.[edge,dashboard]' pytest jsonschema
 fi
 /opt/venv/bin/pip install --quiet --no-deps -e .  # this checkout's code, not a stale one
 if [[ ! -x /opt/venv-tflite/bin/python ]]; then

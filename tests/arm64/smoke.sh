@@ -10,7 +10,13 @@
 # (debootstrap took 4.5 min here; later runs reuse it). Emulation is slow (~7.5 s per
 # landmark-model invoke), so the root gets neither the host's /proc nor /sys: XNNPACK
 # crashes under qemu when it reads the host's CPU description there.
+#
+# `smoke.sh deps` stops after the Debian packages (apt, so CI runs it before anything else
+# takes apt's lock); `smoke.sh root` after the arm64 root exists (it needs no venv, so CI
+# makes it while the venv and the int8 models are made).
 set -euo pipefail
+PHASE="${1:-all}"
+case "$PHASE" in deps|root|all) ;; *) echo "usage: smoke.sh [deps|root]" >&2; exit 2 ;; esac
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PY="${HINGEWATCH_PYTHON:-$ROOT_DIR/.venv/bin/python}"
@@ -24,7 +30,6 @@ step() { echo "arm64: $*"; }
 fail() { echo "arm64: FAILED: $*" >&2; exit 1; }
 
 [[ $(id -u) == 0 ]] || fail "needs root (debootstrap and chroot): sudo make test-arm64"
-[[ -d "$FIXTURES/images" ]] || fail "no fixtures at $FIXTURES (set HINGEWATCH_FIXTURES)"
 missing=()
 for pkg in qemu-user-static binfmt-support debootstrap; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -33,6 +38,7 @@ if ((${#missing[@]})); then
     step "installing ${missing[*]} from apt"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
+[[ "$PHASE" == deps ]] && exit 0
 if [[ ! -e /proc/sys/fs/binfmt_misc/register ]]; then
     mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 fi
@@ -50,6 +56,8 @@ if [[ ! -f "$CHROOT/.hingewatch-root" ]]; then
     touch "$CHROOT/.hingewatch-root"
 fi
 [[ "$(chroot "$CHROOT" uname -m)" == aarch64 ]] || fail "the root does not run as aarch64"
+[[ "$PHASE" == root ]] && exit 0
+[[ -d "$FIXTURES/images" ]] || fail "no fixtures at $FIXTURES (set HINGEWATCH_FIXTURES)"
 
 step "the project, its float and int8 models and pose.jpg into the root"
 "$ROOT_DIR/.venv/bin/hingewatch" models quantize --variant full | sed 's/^/arm64:   /'

@@ -71,7 +71,8 @@ def quantize(float_model: bytes, pictures: list[np.ndarray], scaling: tuple[floa
 
     folded = prepare(float_model)
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(folded))
-    steps = recipe(model, spec.float_first_convs, spec.float_heads, spec.float_head_cells)
+    steps = recipe(model, spec.float_first_convs, spec.float_heads, spec.float_head_cells,
+                   spec.float_min_cells)
     graph = model.subgraphs[0]
     input_name = graph.tensors[graph.inputs[0]].name.decode()
     scale, offset = np.float32(scaling[0]), np.float32(scaling[1])

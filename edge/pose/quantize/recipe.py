@@ -39,18 +39,21 @@ def _ops(model: Any) -> list[tuple[str, list[int], list[int]]]:
     return out
 
 
-def float_ops(model: Any, first_convs: int, heads: bool, head_cells: int) -> list[str]:
+def float_ops(model: Any, first_convs: int, heads: bool, head_cells: int,
+              min_cells: int = 0) -> list[str]:
     """Output tensor names of the ops kept float: the first `first_convs` convolutions in
     execution order, and (`heads`) each graph output's last convolution and what follows
     it, and every op whose output has at most `head_cells` spatial cells (the landmark
     model's regressor ends in a 2×2 stage that sets every coordinate: in int8 it moves the
-    world landmarks by up to 17 cm)."""
+    world landmarks by up to 17 cm), and (`min_cells` > 0) every op whose output has at
+    least that many (the high-resolution stages, where the mask is drawn)."""
     graph = model.subgraphs[0]
     ops = _ops(model)
     keep: list[int] = [i for i, (name, _, _) in enumerate(ops) if name in CONVS][:first_convs]
     for i, (_, _, outs) in enumerate(ops):
         shape = list(graph.tensors[outs[0]].shape)
-        if len(shape) == 4 and shape[1] * shape[2] <= head_cells:
+        cells = shape[1] * shape[2] if len(shape) == 4 else None
+        if cells is not None and (cells <= head_cells or 0 < min_cells <= cells):
             keep.append(i)
     if heads:
         producer = {t: i for i, (_, _, outs) in enumerate(ops) for t in outs}
@@ -68,14 +71,15 @@ def float_ops(model: Any, first_convs: int, heads: bool, head_cells: int) -> lis
     return [graph.tensors[ops[i][2][0]].name.decode() for i in sorted(set(keep))]
 
 
-def recipe(model: Any, first_convs: int, heads: bool, head_cells: int) -> list[dict[str, Any]]:
+def recipe(model: Any, first_convs: int, heads: bool, head_cells: int,
+           min_cells: int = 0) -> list[dict[str, Any]]:
     """The ai-edge-quantizer recipe (its JSON form): the later entry wins for an op."""
     import re
 
     entries: list[dict[str, Any]] = [{"regex": ".*", "operation": "*",
                                       "algorithm_key": "min_max_uniform_quantize",
                                       "op_config": STATIC_INT8}]
-    for name in float_ops(model, first_convs, heads, head_cells):
+    for name in float_ops(model, first_convs, heads, head_cells, min_cells):
         entries.append({"regex": f"^{re.escape(name)};$", "operation": "*",
                         "algorithm_key": "no_quantize"})
     return entries
