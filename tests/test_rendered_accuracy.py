@@ -54,3 +54,23 @@ def test_hinges_called_round_with_confidence_never_grow(scored: tuple[Tally, Tal
              if o.truth == "hinge" and o.predicted == "round" and (o.confidence or 0) >= 0.8]
     held = json.loads(METRICS.read_text())["rendered"]["hinge_called_round_confident"]
     assert len(wrong) <= held, wrong
+
+
+HELD_OUT = ROOT / "tests" / "data" / "rendered" / "set3"
+
+
+def test_the_held_out_renders_hold_their_figures() -> None:
+    """set3 (seed 3, every class, yaw 0-90°, props) was rendered after the confidence map
+    and the thresholds were set, and no fit may read it (tools/fit_confidence.py reads
+    benchmark.json): its figures, the calibration error above all, are the honest ones."""
+    assert "set3" not in SET.read_text(), "the held-out set must stay out of the benchmark"
+    held = json.loads(METRICS.read_text())["rendered_held_out"]
+    tally = score_items(load_recorded(HELD_OUT))
+    now = tally.summary()
+    assert now["items_labelled"] >= held["items"], now
+    for key in ("coverage", "confident_balanced_accuracy"):
+        assert now[key] >= held[key] - SLACK, f"{key} fell from {held[key]} to {now[key]}"
+    assert now["expected_calibration_error"] <= held["expected_calibration_error"] + SLACK
+    wrong = [o.item for o in tally.outcomes
+             if o.truth == "hinge" and o.predicted == "round" and (o.confidence or 0) >= 0.8]
+    assert len(wrong) <= held["hinge_called_round_confident"], wrong
