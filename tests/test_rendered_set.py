@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -220,3 +222,22 @@ def test_a_benchmark_leaves_out_whole_clips_and_names_a_bad_part(tmp_path: Path)
     (tmp_path / "bench.json").write_text(json.dumps(spec))
     with pytest.raises(RecordedError, match="beside it"):
         load_recorded(tmp_path / "bench.json")
+
+
+def test_eval_draws_a_recorded_sets_wrong_and_unsure_items_from_their_masks(
+        tmp_path: Path) -> None:
+    """A recorded set keeps no pixels: the sheet draws the person mask the model made, with
+    the skeleton, the traced back line and the verdict, one picture per item not right."""
+    sheet = tmp_path / "sheet"
+    run = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "eval", "--recorded", str(DATA / "starter"),
+         "--sheet", str(sheet)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    not_right = summary["items_labelled"] - round(summary["accuracy"] * summary["items_labelled"])
+    drawn = sorted(sheet.glob("*.png"))
+    assert not_right > 0 and len(drawn) == not_right, (not_right, drawn)
+    tile = cv2.imread(str(drawn[0]))
+    assert tile is not None and tile.shape[0] > 200
+    # The mask is drawn light on a dark frame: both are there.
+    assert (tile[..., 0] > 150).any() and (tile[..., 0] < 60).mean() > 0.3

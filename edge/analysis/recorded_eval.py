@@ -1,7 +1,8 @@
 """Scoring the classifier on a recorded set (edge/analysis/recorded.py): the real pose
 model's output on rendered people of known posture, replayed without pixels.
 
-A still is classified as `hingewatch analyze` classifies a picture; a clip's frames run
+A still is classified as `hingewatch analyze` classifies a picture (its outcome keeps the
+sample, so `eval --sheet` can draw what was read); a clip's frames run
 through the bend analyser in order and its bend is matched to the span its frames label
 (every frame carries the posture it shows; `stand` frames are outside the bend).
 """
@@ -9,12 +10,22 @@ through the bend analyser in order and its bend is matched to the span its frame
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from edge.analysis.analyzer import BendAnalyzer, still_sample
-from edge.analysis.classifier import classify_picture
+from edge.analysis.bends import Sample
+from edge.analysis.classifier import Verdict, classify_picture
 from edge.analysis.evaluation import MISSED, LabelRow, Outcome, Tally, detections
 from edge.analysis.recorded import RecordedItem, load_recorded
+
+
+@dataclass(frozen=True)
+class RecordedStill:
+    """A recorded still's outcome detail: what was read and what was said of it."""
+
+    sample: Sample
+    verdict: Verdict
 
 
 def evaluate_recorded(path: Path) -> Tally:
@@ -33,8 +44,10 @@ def score_items(items: list[RecordedItem]) -> Tally:
         if item.pose is None:
             tally.item(Outcome(item.name, item.label, MISSED))
             continue
-        verdict = classify_picture(still_sample(item.pose))
-        tally.item(Outcome(item.name, item.label, verdict.posture, verdict.confidence, verdict))
+        sample = still_sample(item.pose)
+        verdict = classify_picture(sample)
+        tally.item(Outcome(item.name, item.label, verdict.posture, verdict.confidence,
+                           RecordedStill(sample, verdict)))
     for name, frames in clips.items():
         frames.sort(key=lambda f: f.t_s)
         bent = [f for f in frames if f.label != "stand"]

@@ -8,10 +8,21 @@ import numpy as np
 from edge.analysis.bends import Sample
 from edge.analysis.classifier import Verdict
 from edge.pose.draw import draw_pose
+from edge.pose.landmarks import Pose
 from edge.pose.roi import apply_affine
 
 POSTURE_RGB = {"hinge": (60, 200, 90), "squat": (70, 150, 255), "round": (240, 80, 60),
                "stand": (200, 200, 200), "unsure": (160, 160, 160)}
+
+
+def mask_picture(pose: Pose) -> np.ndarray:
+    """What the model saw of a recorded pose, which keeps no pixels: its person mask put back
+    on the frame, light on dark (a plain dark frame when the pose has no mask)."""
+    w, h = pose.resolution_wh
+    if pose.segmentation is None:
+        return np.full((h, w, 3), 40, np.uint8)
+    light = np.clip(40.0 + 170.0 * pose.segmentation.in_frame((w, h)), 0, 255).astype(np.uint8)
+    return np.repeat(light[:, :, None], 3, axis=2)
 
 
 def annotate(
@@ -34,10 +45,12 @@ def annotate(
     else:
         k = verdict.peak
         bulge = "-" if verdict.back_bulge_norm is None else f"{verdict.back_bulge_norm:.3f}"
+        tuck = verdict.back.hip_tuck_norm
+        hips = "" if tuck is None else f"  hips {tuck:+.3f}"
         lines = [
             f"{title}  {verdict.posture.upper()}  {verdict.confidence:.0%}  view {verdict.view}",
             f"trunk {k.trunk_inclination_deg:.0f}  hip {k.hip_flexion_deg:.0f}  knee "
-            f"{k.knee_flexion_deg:.0f}  bulge {bulge}  {' '.join(verdict.reasons)}",
+            f"{k.knee_flexion_deg:.0f}  bulge {bulge}{hips}  {' '.join(verdict.reasons)}",
         ]
     for i, text in enumerate(lines):
         cv2.putText(band, text, (8, int((i + 1) * 28 * scale)), cv2.FONT_HERSHEY_SIMPLEX,

@@ -22,7 +22,8 @@ from edge.analysis.evaluation import (
     reliability_table,
     verdict_of,
 )
-from edge.analysis.sheet import annotate
+from edge.analysis.recorded_eval import RecordedStill, evaluate_recorded
+from edge.analysis.sheet import annotate, mask_picture
 from edge.capture.sources import open_source, read_image
 from edge.commands.analyze import PictureResult, analyze_stream, deepest_frames
 from edge.commands.pose import add_engine_arguments, engine_from
@@ -84,13 +85,10 @@ def run_eval(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
         return 0
     if args.recorded is not None:
-        if args.sheet is not None:
-            raise HingewatchError("--sheet: a recorded set holds no pixels to draw")
-        from edge.analysis.recorded_eval import evaluate_recorded
-
         tally = evaluate_recorded(args.recorded)
         summary = tally.summary()
-        _report_errors(tally, summary, None, args.recorded.parent)
+        # (a recorded set keeps no pixels: its sheet draws the person mask the model made)
+        _report_errors(tally, summary, args.sheet, args.recorded.parent, pixels=False)
         print(json.dumps(summary))
         return 0
     if args.labels is None:
@@ -145,7 +143,7 @@ def _reading(v: Verdict | None) -> str:
 
 
 def _report_errors(tally: Tally, summary: dict[str, Any], sheet_dir: Path | None,
-                   root: Path) -> None:
+                   root: Path, pixels: bool = True) -> None:
     """On stderr: every wrong or unsure item with what was read, the confusion and the
     reliability tables; with a sheet folder, a picture of each."""
     wrong = [o for o in tally.outcomes if not o.right]
@@ -164,16 +162,22 @@ def _report_errors(tally: Tally, summary: dict[str, Any], sheet_dir: Path | None
     print("\nreliability (covered verdicts)\n"
           + reliability_table([o for o in tally.outcomes if o.covered]), file=err)
     if sheet_dir is not None:
-        _draw_errors(wrong, tally.false_detections, sheet_dir, root)
+        _draw_errors(wrong, tally.false_detections, sheet_dir, root, pixels)
 
 
 def _draw_errors(wrong: list[Outcome], false: list[tuple[str, Detection]], folder: Path,
-                 root: Path) -> None:
+                 root: Path, pixels: bool = True) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     drawn = 0
     for o in wrong:
         title = f"{o.item}: labelled {o.truth}"
-        if isinstance(o.detail, PictureResult):
+        if isinstance(o.detail, RecordedStill):
+            tile = annotate(mask_picture(o.detail.sample.pose), o.detail.sample,
+                            o.detail.verdict, title)
+        elif isinstance(o.detail, AnalyzedBend) and not pixels:
+            deep = o.detail.bend.deepest
+            tile = annotate(mask_picture(deep.pose), deep, o.detail.verdict, title)
+        elif isinstance(o.detail, PictureResult):
             tile = annotate(read_image(root / o.item), o.detail.sample, o.detail.verdict, title)
         elif isinstance(o.detail, AnalyzedBend):
             tile = deepest_frames(str(root / o.item.rsplit("@", 1)[0]), [o.detail])[0]
@@ -183,7 +187,9 @@ def _draw_errors(wrong: list[Outcome], false: list[tuple[str, Detection]], folde
         drawn += 1
     for name, d in false:
         if isinstance(d.detail, AnalyzedBend):
-            tile = deepest_frames(str(root / name), [d.detail])[0]
+            deep = d.detail.bend.deepest
+            tile = (deepest_frames(str(root / name), [d.detail])[0] if pixels else
+                    annotate(mask_picture(deep.pose), deep, d.detail.verdict, name))
             write_rgb(str(folder / f"{_slug(name)}_false_{d.t_s:.1f}s.png"), tile)
             drawn += 1
     print(f"\n{drawn} sheet(s) of wrong or unsure items in {folder.resolve()}", file=sys.stderr)
