@@ -3,13 +3,16 @@ spine's shape, and reproducibility."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
 
 from edge.analysis.backline import back_line
 from edge.analysis.classifier import TUCK_FLAT, TUCK_ROUND
+from edge.analysis.kinematics import kinematics
 from edge.pose.landmarks import NUM_JOINTS, Joint, Pose
 from edge.synth import (
     REASONS,
@@ -333,3 +336,27 @@ def test_the_pelvis_tucks_under_in_a_rounded_lift_and_not_in_a_hinge() -> None:
     assert hinges.size >= 8 and rounds.size >= 8, tucks
     assert np.median(hinges) > TUCK_ROUND > np.median(rounds), (hinges.round(3), rounds.round(3))
     assert (hinges > TUCK_FLAT).mean() >= 0.9, hinges.round(3)
+
+
+def _mirrored(pose: Pose) -> Pose:
+    """The pose with every left and right landmark swapped, as a pose model does when it
+    loses which side is which."""
+    other = {"LEFT": "RIGHT", "RIGHT": "LEFT"}
+    order = [Joint[re.sub("LEFT|RIGHT", lambda m: other[m.group()], j.name)].value
+             for j in Joint]
+    assert pose.world_m is not None
+    return dataclasses.replace(pose, xy_norm=pose.xy_norm[order], world_m=pose.world_m[order],
+                               visibility=pose.visibility[order])
+
+
+def test_a_deep_fold_read_with_left_and_right_swapped_still_bends_forward() -> None:
+    """Swapped sides turn the facing direction round: a fold past horizontal would read as
+    a backward lean no body makes (and a picture of a deep fold as someone standing)."""
+    clip = make_clip(np.random.default_rng(16), motions=[hinge(110)], camera=side_camera(),
+                     noise=SynthNoise.none())
+    deep = clip.deepest_pose(clip.labels[0])
+    assert deep is not None
+    as_seen = kinematics(deep).trunk_inclination_deg
+    swapped = kinematics(_mirrored(deep)).trunk_inclination_deg
+    assert as_seen == pytest.approx(110.0, abs=10.0)
+    assert swapped == pytest.approx(as_seen, abs=1.0)

@@ -101,6 +101,11 @@ def lateral_axis(world: np.ndarray) -> np.ndarray:
     return _unit(_unit(hips) + _unit(shoulders))
 
 
+# A trunk leaning back beyond this (standing, reaching up, even a back bend at work) is no
+# body's: the facing direction was read reversed.
+MAX_BACKWARD_LEAN_DEG = 60.0
+
+
 def forward_axis(world: np.ndarray, up: np.ndarray, lateral: np.ndarray | None = None
                  ) -> np.ndarray:
     """The way the person faces, horizontal: perpendicular to the lateral axis and up."""
@@ -169,6 +174,11 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
         lateral = lateral_axis(w)  # once per frame: it sets both forward and the view
         forward = forward_axis(w, up, lateral)
     trunk_incl = math.degrees(math.atan2(float(np.dot(trunk, forward)), float(np.dot(trunk, up))))
+    if trunk_incl < -MAX_BACKWARD_LEAN_DEG:
+        # No one leans back this far: the model swapped left and right (deep folds do it),
+        # which turns "forward" round. The body faces the other way.
+        forward = -forward
+        trunk_incl = -trunk_incl
 
     # Per side, then averaged: each leg bends on its own in a lunge or a step.
     hip_flex, knee_flex = [], []
