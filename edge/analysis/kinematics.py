@@ -101,9 +101,10 @@ def lateral_axis(world: np.ndarray) -> np.ndarray:
     return _unit(_unit(hips) + _unit(shoulders))
 
 
-# A trunk leaning back beyond this (standing, reaching up, even a back bend at work) is no
-# body's: the facing direction was read reversed.
-MAX_BACKWARD_LEAN_DEG = 60.0
+# A trunk "leaning back" past horizontal, shoulders below the hips, is no posture in a home
+# (a gymnast's bridge): the facing direction was read reversed. Lying on one's back reads
+# about −90° and stays as it is.
+MAX_BACKWARD_LEAN_DEG = 100.0
 
 
 def forward_axis(world: np.ndarray, up: np.ndarray, lateral: np.ndarray | None = None
