@@ -117,17 +117,19 @@ WAIST_MAX_SHIFT = 0.0
 WAIST_MIN_TRUNK_DEG = 60.0
 # The hip tuck (backline.py: the outline at the hips against the mid-back's, chord lengths)
 # is the pelvis's part in the bend. A rounded lift tucks it under (rendered rounds −0.06 to
-# −0.25, median −0.12; synthetic −0.06 to −0.18), a hinge keeps the buttocks out (rendered
-# and synthetic hinges median −0.02, nine in ten above −0.06). So a bulging outline is a
-# rounded back only with the hips at or inside TUCK_ROUND: flat-backed hinges reaching for
-# a box read bulges of 0.06–0.11 from clothes and shoulder blades drawn forward by the
-# arms, with the hips at −0.02 to −0.05. A straight outline is a hinge only with the hips
-# out beyond TUCK_FLAT: a straight outline over a tucked pelvis is a rounded lower back
-# seen with its curve spread out of the traced range. The verdict is as clear as the
-# clearer of its two readings allows (TUCK_SCALE beyond its edge counts as clear).
+# −0.25, median −0.12; synthetic −0.06 to −0.18; the fixtures' real rounds −0.10, −0.13), a
+# hinge keeps the buttocks out (rendered and synthetic hinges median −0.02, nine in ten
+# above −0.06; the fixtures' real hinge +0.03). So a bulging outline low on the back is a
+# rounded lower back only with the hips at or inside TUCK_ROUND: flat-backed hinges
+# reaching for a box read bulges of 0.06–0.11 from clothes and shoulder blades drawn
+# forward by the arms, with the hips at −0.02 to −0.05. The upper back rounds on its own,
+# so an arc that peaks high needs no tuck. A straight outline is a hinge only with the hips
+# out beyond TUCK_FLAT: a straight outline over a clearly tucked pelvis is as often a
+# rounded back whose curve lies outside the traced range (rendered: 10 rounds, 7 hinges, 3
+# squats read a flat outline with the hips at −0.06 or in). Lowering TUCK_ROUND calls
+# fewer rounds; raising TUCK_FLAT calls fewer hinges.
 TUCK_ROUND = -0.04
 TUCK_FLAT = -0.1
-TUCK_SCALE = 0.06
 # Upper-back rounding: the arc peaks in the upper part of the outline (share of chord).
 UPPER_BACK_FROM = 0.55
 # Head drop: the neck turned towards the chest this much beyond the trunk line (the ear
