@@ -185,12 +185,9 @@ def run_adduser(args: argparse.Namespace) -> int:
             if getpass.getpass("again: ") != password:
                 raise DashboardError("the two passwords differ")
         auth.check_new_user(args.name, password, args.role)
-        writer = Writer(settings.store)  # no zone: adding a user never re-dates events
-        try:
+        with Writer(settings.store) as writer:  # no zone: adding a user never re-dates events
             writer.add_user(args.name, auth.hash_password(password), args.role, now_ms(),
                             replace=args.replace, households=args.households or ("home",))
-        finally:
-            writer.close()
         print(f"{'updated' if args.replace else 'added'} {args.role} {args.name} "
               f"in {shown(settings.store)}")
         return 0
@@ -204,11 +201,8 @@ def run_grant(args: argparse.Namespace) -> int:
 
     def grant() -> int:
         settings = settings_from(args)
-        writer = Writer(settings.store)
-        try:
+        with Writer(settings.store) as writer:
             writer.grant(args.user, args.household)
-        finally:
-            writer.close()
         print(f"{args.user} sees household {args.household} in {shown(settings.store)}")
         return 0
 
@@ -232,11 +226,8 @@ def run_household_add(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 raise UserError(str(exc)) from None
         settings = settings_from(args)
-        writer = Writer(settings.store)
-        try:
+        with Writer(settings.store) as writer:
             writer.put_devices(args.name, args.devices, now_ms())
-        finally:
-            writer.close()
         print(f"household {args.name}: {', '.join(args.devices) or 'no device moved'}")
         return 0
 

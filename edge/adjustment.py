@@ -27,6 +27,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
+from edge.events import decode_json
+
 ADJUST_SCHEMA_ID = "hingewatch.adjust/1"
 MAX_ADJUST_BYTES = 1024
 
@@ -90,10 +92,7 @@ def parse_adjustment(payload: bytes) -> Adjustment:
         return Adjustment()
     if len(payload) > MAX_ADJUST_BYTES:
         raise AdjustmentError(f"larger than {MAX_ADJUST_BYTES} bytes")
-    try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AdjustmentError(f"not JSON: {str(exc)[:80]}") from None
+    data = decode_json(payload, AdjustmentError)
     if not isinstance(data, dict) or data.get("schema") != ADJUST_SCHEMA_ID:
         raise AdjustmentError(f"expected a {ADJUST_SCHEMA_ID} object")
     fields = {"bulge_flat", "bulge_round", "squat_min_knee_deg"}

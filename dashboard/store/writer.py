@@ -291,6 +291,12 @@ class Writer:
         with self._lock:
             self._conn.close()
 
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @dataclass
 class _DeviceEvents:

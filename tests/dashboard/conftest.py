@@ -65,6 +65,19 @@ def make_settings(folder: Path, **changes: object) -> Settings:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
+def assert_config_refused(folder: Path, text: str, match: str) -> None:
+    """The dashboard's settings refuse a config file of `text`: the one-line error matches
+    `match` (the key and what it expects) and names the file."""
+    from dashboard.config import load_settings
+    from dashboard.errors import SettingsError
+
+    config = folder / "hingewatch.toml"
+    config.write_text(text)
+    with pytest.raises(SettingsError, match=match) as caught:
+        load_settings(config)
+    assert str(config) in str(caught.value)
+
+
 def store_args(settings: Settings) -> list[str]:
     """The command-line options that name `settings`' store."""
     if settings.db_url is not None:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.errors import SettingsError, StoreError
+from dashboard.errors import StoreError
 from dashboard.store import migrations
 from dashboard.store.reader import Reader
 from dashboard.store.writer import Writer
-from tests.dashboard.conftest import ROOT, ZONE, new_store_url
+from tests.dashboard.conftest import ROOT, ZONE, assert_config_refused, new_store_url
 from tests.dashboard.factory import make_event
 from tests.dashboard.test_store import ingest
 from tests.postgres_server import Postgres
@@ -33,13 +33,8 @@ def url(store_kind: str) -> str:
 
 @pytest.mark.storeless
 def test_a_db_url_that_is_not_postgresql_names_the_key_and_the_file(tmp_path: Path) -> None:
-    from dashboard.config import load_settings
-
-    config = tmp_path / "hingewatch.toml"
-    config.write_text('[dashboard]\ndb_url = "mysql://u@h/db"\n')
-    with pytest.raises(SettingsError, match=r"db_url: expected a postgresql:// URL") as caught:
-        load_settings(config)
-    assert str(config) in str(caught.value)
+    assert_config_refused(tmp_path, '[dashboard]\ndb_url = "mysql://u@h/db"\n',
+                          r"db_url: expected a postgresql:// URL")
 
 
 def test_adduser_on_postgresql_from_the_command_line(url: str) -> None:
