@@ -133,6 +133,21 @@ def test_unsure_has_no_confidence_and_a_clear_reading_beats_a_marginal_one() -> 
     assert clear > marginal and clear > oblique
 
 
+def test_a_round_verdict_is_as_sure_as_its_pelvis_is_tucked_and_its_view_side_on() -> None:
+    """Rendered hinges reaching for a box bulge like rounds with the hips barely in; the raw
+    score (which the confidence map turns into how often it was right) says so."""
+    def round_with(tuck: float, yaw: float = 10.0) -> Any:
+        verdict = classify_samples(_bend(
+            {"yaw_deg": yaw}, {"bulge_norm": 0.1, "peak_at": 0.4, "hip_tuck_norm": tuck}))
+        assert verdict.rules_posture == "round", verdict
+        return verdict
+
+    barely, clearly = round_with(-0.045), round_with(-0.15)
+    assert barely.score < clearly.score and barely.confidence <= clearly.confidence
+    oblique = round_with(-0.15, yaw=55.0)
+    assert oblique.score < clearly.score and oblique.confidence <= clearly.confidence
+
+
 def test_one_clean_frame_among_hidden_ones_is_not_a_reading() -> None:
     samples = _bend({}, {"hidden": True}, frames=5)
     samples[0] = Sample(samples[0].pose, samples[0].kin, BASE_BACK)

@@ -17,6 +17,18 @@ def test_isotonic_pools_violators_and_keeps_plateaus_as_two_knots() -> None:
     assert np.all(np.diff(y) >= 0)
 
 
+def test_weights_count_an_item_as_that_many() -> None:
+    raw, right = [0.1, 0.1, 0.5, 0.5], [0, 1, 1, 0]
+    x, y = isotonic(raw, right, [1.0, 3.0, 1.0, 1.0])
+    # 0.1: right 3 of 4 by weight; 0.5: half, below it, so the two pool to 4 of 6.
+    assert y.tolist() == pytest.approx([4 / 6, 4 / 6])
+    m = fit([("hinge", r, bool(ok)) for r, ok in zip(raw, right, strict=True)] * 20,
+            [1.0, 3.0, 1.0, 1.0] * 20)
+    assert m("hinge", 0.3) == pytest.approx(4 / 6, abs=0.01)
+    with pytest.raises(ValueError, match="weights"):
+        fit([("hinge", 0.1, True)], [1.0, 2.0])
+
+
 def test_a_fitted_map_matches_how_often_verdicts_were_right() -> None:
     rng = np.random.default_rng(0)
     raw = rng.uniform(0.4, 1.0, 4000)

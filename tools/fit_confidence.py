@@ -3,8 +3,8 @@
 The recipe, reproducible: run the classifier on bends of known truth — the synthetic
 household, plain and with its hard cases (seeds other than the ones tests/metrics.json
 holds), and the recorded rendered people of tests/data/rendered/benchmark.json — and fit
-an isotonic map from its raw score to how often it was right. Never the fixtures: they
-judge, they do not teach. Usage: .venv/bin/python tools/fit_confidence.py [--bends N]
+an isotonic map from its raw score to how often it was right, the two sources weighing the
+same. Never the fixtures: they judge, they do not teach. Usage: .venv/bin/python tools/fit_confidence.py [--bends N]
 """
 
 from __future__ import annotations
@@ -45,21 +45,32 @@ def recorded_outcomes() -> list[Outcome]:
     return evaluate_recorded(RECORDED / "benchmark.json").outcomes
 
 
+def verdict_items(outcomes: list[Outcome]) -> list[tuple[str, float, bool]]:
+    """(posture, raw score, right) of each verdict: what the rules said, before calibration
+    turned unlikely verdicts into unsure ones."""
+    return [(v.rules_posture, v.score, v.rules_posture == o.truth) for o in outcomes
+            if (v := verdict_of(o.detail)) is not None
+            and v.rules_posture not in (None, "unsure")]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bends", type=int, default=600, help="synthetic bends per run")
     args = parser.parse_args()
-    outcomes: list[Outcome] = []
+    synthetic: list[Outcome] = []
     for seed in SYNTH_SEEDS:
         for hard in (False, True):
-            outcomes += synthetic_outcomes(args.bends, seed, hard)
-            print(f"synthetic seed {seed} hard={hard}: {len(outcomes)} items", file=sys.stderr)
-    outcomes += recorded_outcomes()
-    # What the rules said, before calibration turned unlikely verdicts into unsure ones.
-    items = [(v.rules_posture, v.score, v.rules_posture == o.truth) for o in outcomes
-             if (v := verdict_of(o.detail)) is not None
-             and v.rules_posture not in (None, "unsure")]
-    fitted = confidence.fit(items)
+            synthetic += synthetic_outcomes(args.bends, seed, hard)
+            print(f"synthetic seed {seed} hard={hard}: {len(synthetic)} items", file=sys.stderr)
+    rendered = verdict_items(recorded_outcomes())
+    synthetic_items = verdict_items(synthetic)
+    # The two sources weigh the same in all: the synthetic bodies come with poses as drawn,
+    # the rendered people with what the real model made of pixels — the errors real
+    # pictures bring, which a count of synthetic bends would otherwise drown.
+    items = synthetic_items + rendered
+    weights = ([len(items) / 2 / len(synthetic_items)] * len(synthetic_items)
+               + [len(items) / 2 / len(rendered)] * len(rendered))
+    fitted = confidence.fit(items, weights)
     document = {
         "about": "Isotonic map from the classifier's raw score to how often it is right; "
                  "made by tools/fit_confidence.py (see there), never by hand.",

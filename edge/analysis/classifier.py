@@ -130,6 +130,12 @@ WAIST_MIN_TRUNK_DEG = 60.0
 # fewer rounds; raising TUCK_FLAT calls fewer hinges.
 TUCK_ROUND = -0.04
 TUCK_FLAT = -0.1
+# How sure a rounded-back verdict is grows with the tuck as with the bulge: at TUCK_ROUND
+# hinges and rounds mix (rendered: of the round verdicts with the hips at −0.04 to −0.09,
+# two in three were hinges or squats), by TUCK_CLEAR (−0.12, the rendered rounds' median)
+# nearly only rounds remain. The confidence map turns this into how often such verdicts
+# were right.
+TUCK_CLEAR = -0.12
 # Upper-back rounding: the arc peaks in the upper part of the outline (share of chord).
 UPPER_BACK_FROM = 0.55
 # Head drop: the neck turned towards the chest this much beyond the trunk line (the ear
@@ -248,6 +254,12 @@ def _squat_clarity(k: Kinematics, min_knee_deg: float) -> float:
                _clarity(-(k.hip_flexion_deg - k.knee_flexion_deg), -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
 
 
+def _tuck_clarity(tuck: float | None) -> float:
+    """How clearly the pelvis is tucked under: 0 at TUCK_ROUND, 1 at TUCK_CLEAR (unmeasured:
+    the bulge decides alone)."""
+    return 1.0 if tuck is None else _clarity(-tuck, -TUCK_ROUND, TUCK_ROUND - TUCK_CLEAR)
+
+
 def _unsure_reason(back: BackReading) -> str:
     return {"front_view": "front_view", "hidden": "back_hidden"}.get(back.status, "back_unclear")
 
@@ -309,12 +321,14 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
         posture = "round"
         reasons.append("upper_back_rounding" if back.peak_at >= UPPER_BACK_FROM
                        else "lumbar_rounding")
-        clarity = 0.5 + 0.5 * _clarity(bulge, cuts.bulge_round, BULGE_ROUND)
+        clarity = 0.5 + 0.5 * min(_clarity(bulge, cuts.bulge_round, BULGE_ROUND),
+                                  _tuck_clarity(tuck))
     elif upper_round:
         assert hump is not None
         posture = "round"
         reasons.append("upper_back_rounding")
-        clarity = 0.5 + 0.5 * _clarity(hump, HUMP_ROUND + yaw_hump, HUMP_ROUND)
+        clarity = 0.5 + 0.5 * min(_clarity(hump, HUMP_ROUND + yaw_hump, HUMP_ROUND),
+                                  _tuck_clarity(tuck))
     elif squat_like:
         posture = "squat"
         clarity = 0.5 + 0.5 * _squat_clarity(peak, cuts.squat_min_knee_deg)
@@ -339,7 +353,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
         reasons.append("locked_knees")
     # The raw score: how clearly the deciding reading sits beyond its edge, and the view;
     # the confidence is that score calibrated on verdicts of known truth (confidence.py).
-    view_factor = {"side": 1.0, "oblique": 0.9, "front": 0.6}[peak.view]
+    view_factor = 0.6 if peak.view == "front" else 1.0 - 0.15 * _clarity(peak.yaw_deg, 20.0, 40.0)
     score = float(np.clip((0.45 + 0.5 * clarity) * view_factor, 0.05, 0.99))
     said = posture
     confidence = 0.0 if posture == "unsure" else calibrated(posture, score)

@@ -35,12 +35,14 @@ class ConfidenceMap:
         return float(np.interp(raw, x, y))
 
 
-def isotonic(raw: Sequence[float], right: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
-    """Pool adjacent violators: the non-decreasing step function of `raw` closest (least
-    squares) to the 0/1 outcomes, as knots: each plateau's first and last score."""
+def isotonic(raw: Sequence[float], right: Sequence[bool],
+             weight: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pool adjacent violators: the non-decreasing step function of `raw` closest (weighted
+    least squares) to the 0/1 outcomes, as knots: each plateau's first and last score."""
     xs, inverse = np.unique(np.asarray(raw, float), return_inverse=True)
-    sums = np.bincount(inverse, weights=np.asarray(right, float))
-    counts = np.bincount(inverse).astype(float)
+    w = np.ones(len(inverse)) if weight is None else np.asarray(weight, float)
+    sums = np.bincount(inverse, weights=np.asarray(right, float) * w)
+    counts = np.bincount(inverse, weights=w)
     # Blocks of [sum right, count, lowest score, highest score], merged while a block's
     # rate exceeds the next one's.
     blocks: list[list[float]] = []
@@ -68,16 +70,21 @@ def isotonic(raw: Sequence[float], right: Sequence[bool]) -> tuple[np.ndarray, n
     return np.asarray(kx), np.asarray(ky)
 
 
-def fit(items: Sequence[tuple[str, float, bool]]) -> ConfidenceMap:
-    """A map from (posture, raw score, right) triples."""
+def fit(items: Sequence[tuple[str, float, bool]],
+        weights: Sequence[float] | None = None) -> ConfidenceMap:
+    """A map from (posture, raw score, right) triples, each item weighing `weights[i]` (1)."""
     knots: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {}
-    groups: dict[str, list[tuple[float, bool]]] = {"all": [(r, ok) for _, r, ok in items]}
-    for posture, r, ok in items:
-        groups.setdefault(posture, []).append((r, ok))
+    ws = [1.0] * len(items) if weights is None else list(weights)
+    if len(ws) != len(items):
+        raise ValueError(f"fit: {len(items)} items but {len(ws)} weights")
+    groups: dict[str, list[tuple[float, bool, float]]] = {"all": []}
+    for (posture, r, ok), w in zip(items, ws, strict=True):
+        groups["all"].append((r, ok, w))
+        groups.setdefault(posture, []).append((r, ok, w))
     for name, pairs in groups.items():
         if name != "all" and len(pairs) < MIN_ITEMS_PER_POSTURE:
             continue
-        kx, ky = isotonic([p[0] for p in pairs], [p[1] for p in pairs])
+        kx, ky = isotonic([p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs])
         # Keep a probability off 0 and 1: a handful of items never proves certainty.
         n = len(pairs)
         ky = np.clip(ky, 1.0 / (n + 2), 1.0 - 1.0 / (n + 2))
