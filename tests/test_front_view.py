@@ -72,3 +72,17 @@ def test_a_picture_with_a_slight_tilt_from_the_front_is_a_squat_only_when_it_sho
     tilt = classify_picture(Sample(pose, replace(FRONT, trunk_to_leg_image=0.65), None))
     assert squat.posture == "squat" and squat.confidence >= 0.5
     assert tilt.posture == "unsure" and tilt.reasons == ("front_view",)
+
+
+@pytest.mark.parametrize(("view", "yaw", "reason"), [("front", 78.0, "front_view"),
+                                                     ("side", 20.0, "back_unclear")])
+def test_a_picture_leaning_back_past_the_exit_tilt_is_no_one_standing(
+        view: str, yaw: float, reason: str) -> None:
+    """A forward fold whose depth the model read backwards: not `stand`, unsure."""
+    pose = Pose(0.0, (640, 480), np.full((33, 2), 0.5), np.ones(33), 1.0)
+    upright = replace(FRONT, view=view, yaw_deg=yaw, knee_flexion_deg=6.0, hip_flexion_deg=35.0,
+                      trunk_to_leg_image=0.54, lowering_norm=0.0)
+    assert classify_picture(Sample(pose, replace(upright, trunk_inclination_deg=-5.0),
+                                   None)).posture == "stand"
+    verdict = classify_picture(Sample(pose, replace(upright, trunk_inclination_deg=-31.0), None))
+    assert verdict.posture == "unsure" and verdict.reasons == (reason,)

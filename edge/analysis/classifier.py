@@ -378,6 +378,13 @@ def classify_picture(sample: Sample) -> Verdict:
     if k.view == "front" and TRUNK_EXIT_DEG <= k.trunk_inclination_deg < TRUNK_ENTRY_FRONT_DEG:
         return Verdict("unsure", 0.0, ("front_view",), k.view,
                        BackReading("front_view", frames=1), k, 0.0)
+    if k.trunk_inclination_deg <= -TRUNK_EXIT_DEG:
+        # Nobody stands leaning back this far (a relaxed stance leans back a few degrees):
+        # it is a fold whose depth the model read the wrong way round, as seen from the
+        # front (rendered rounds at yaw 76–78° read −31° and −40°).
+        front = k.view == "front"
+        return Verdict("unsure", 0.0, ("front_view" if front else "back_unclear",), k.view,
+                       BackReading("front_view" if front else "unclear", frames=1), k, 0.0)
     if not is_bent(k):
         score = 0.9 if k.trunk_inclination_deg < 15 else 0.7
         return Verdict("stand", calibrated("stand", score), (), k.view,
