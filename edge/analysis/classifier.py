@@ -136,6 +136,16 @@ TUCK_FLAT = -0.1
 # nearly only rounds remain. The confidence map turns this into how often such verdicts
 # were right.
 TUCK_CLEAR = -0.12
+# The raw score falls as the view turns from profile: past PROFILE_MAX_YAW_DEG the far
+# shoulder blade and the trunk's breadth enter the outline, the more so the further round
+# (at 60°, PROFILE_MAX_YAW_DEG + PROFILE_TO_FRONT_DEG, the score has lost
+# OBLIQUE_SCORE_LOSS; on the rendered benchmark two of the five hinges called round were
+# seen at 45–56°). Seen from the front no back line is read at all. The confidence map says
+# what each costs.
+PROFILE_MAX_YAW_DEG = 20.0
+PROFILE_TO_FRONT_DEG = 40.0
+OBLIQUE_SCORE_LOSS = 0.15
+FRONT_VIEW_FACTOR = 0.6
 # Upper-back rounding: the arc peaks in the upper part of the outline (share of chord).
 UPPER_BACK_FROM = 0.55
 # Head drop: the neck turned towards the chest this much beyond the trunk line (the ear
@@ -353,7 +363,9 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
         reasons.append("locked_knees")
     # The raw score: how clearly the deciding reading sits beyond its edge, and the view;
     # the confidence is that score calibrated on verdicts of known truth (confidence.py).
-    view_factor = 0.6 if peak.view == "front" else 1.0 - 0.15 * _clarity(peak.yaw_deg, 20.0, 40.0)
+    view_factor = (FRONT_VIEW_FACTOR if peak.view == "front" else
+                   1.0 - OBLIQUE_SCORE_LOSS * _clarity(peak.yaw_deg, PROFILE_MAX_YAW_DEG,
+                                                       PROFILE_TO_FRONT_DEG))
     score = float(np.clip((0.45 + 0.5 * clarity) * view_factor, 0.05, 0.99))
     said = posture
     confidence = 0.0 if posture == "unsure" else calibrated(posture, score)
