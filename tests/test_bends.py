@@ -16,6 +16,7 @@ from edge.analysis.evaluation import (
     Outcome,
     Tally,
     confusion_table,
+    hinges_called_round,
     read_labels,
     reliability,
 )
@@ -121,6 +122,15 @@ def test_tally_matches_deepest_moments_to_spans() -> None:
     assert [d.t_s for _, d in tally.false_detections] == [10.0]
 
 
+def test_the_summary_counts_hinges_called_round_with_confidence() -> None:
+    tally = Tally()
+    for item, truth, said, conf in [("a", "hinge", "round", 0.8), ("b", "hinge", "round", 0.79),
+                                    ("c", "squat", "round", 0.95), ("d", "hinge", "hinge", 0.9)]:
+        tally.item(Outcome(item, truth, said, conf))
+    assert hinges_called_round(tally.outcomes) == ["a"]
+    assert tally.summary()["hinge_called_round_confident"] == 1
+
+
 def test_unsure_is_not_covered_and_confident_accuracy_counts_only_covered_items() -> None:
     tally = Tally()
     for truth, said, conf in [("hinge", "hinge", 0.95), ("hinge", "unsure", 0.3),
@@ -128,6 +138,7 @@ def test_unsure_is_not_covered_and_confident_accuracy_counts_only_covered_items(
                               ("squat", "squat", 0.9), ("squat", "none", None)]:
         tally.item(Outcome("x", truth, said, conf))
     s = tally.summary()
+    assert s["hinge_called_round_confident"] == 0
     assert s["coverage"] == pytest.approx(4 / 6, abs=1e-3)
     # covered: hinge 1/1, round 1/2, squat 1/1
     assert s["confident_balanced_accuracy"] == pytest.approx((1 + 0.5 + 1) / 3, abs=1e-3)

@@ -86,6 +86,9 @@ def read_labels(path: Path) -> list[LabelRow]:
 # Verdicts that commit to a posture; `unsure` (the back could not be read) and a missed
 # bend (`none`) are not covered.
 COVERED = frozenset({"hinge", "round", "squat", "stand"})
+# A "rounded back" said at least this sure must never be a hinge (issue 9): a false one nags
+# a person who did well. `eval` counts those that are.
+CONFIDENT_ROUND = 0.8
 # Confidence bands of the reliability table (lower edges; the last band includes 1.0).
 CONFIDENCE_BANDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -208,8 +211,15 @@ class Tally:
             "coverage": _ratio(len(covered), items),
             "confident_balanced_accuracy": balanced_accuracy(covered),
             "expected_calibration_error": expected_calibration_error(covered),
+            "hinge_called_round_confident": len(hinges_called_round(self.outcomes)),
             "confusion": self.confusion,
         }
+
+
+def hinges_called_round(outcomes: list[Outcome]) -> list[str]:
+    """The hinges said to be rounded backs with confidence CONFIDENT_ROUND or more."""
+    return [o.item for o in outcomes if o.truth == "hinge" and o.predicted == "round"
+            and (o.confidence or 0.0) >= CONFIDENT_ROUND]
 
 
 def balanced_accuracy(outcomes: list[Outcome]) -> float | None:
