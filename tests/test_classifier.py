@@ -144,6 +144,9 @@ def test_a_round_verdict_is_as_sure_as_its_pelvis_is_tucked_and_its_view_side_on
 
     barely, clearly = round_with(-0.045), round_with(-0.15)
     assert barely.score < clearly.score and barely.confidence <= clearly.confidence
+    unmeasured = round_with(math.nan)  # the hips' outline unseen: evidence neither way
+    assert unmeasured.back.hip_tuck_norm is None
+    assert barely.score < unmeasured.score < clearly.score
     oblique = round_with(-0.15, yaw=55.0)
     assert oblique.score < clearly.score and oblique.confidence <= clearly.confidence
 

@@ -265,9 +265,9 @@ def _squat_clarity(k: Kinematics, min_knee_deg: float) -> float:
 
 
 def _tuck_clarity(tuck: float | None) -> float:
-    """How clearly the pelvis is tucked under: 0 at TUCK_ROUND, 1 at TUCK_CLEAR (unmeasured:
-    the bulge decides alone)."""
-    return 1.0 if tuck is None else _clarity(-tuck, -TUCK_ROUND, TUCK_ROUND - TUCK_CLEAR)
+    """How clearly the pelvis is tucked under: 0 at TUCK_ROUND, 1 at TUCK_CLEAR; unmeasured
+    (the outline at the hips or mid-back unseen), halfway: evidence neither way."""
+    return 0.5 if tuck is None else _clarity(-tuck, -TUCK_ROUND, TUCK_ROUND - TUCK_CLEAR)
 
 
 def _unsure_reason(back: BackReading) -> str:
