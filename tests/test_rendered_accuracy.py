@@ -55,20 +55,24 @@ def test_hinges_called_round_with_confidence_never_grow(scored: tuple[Tally, Tal
     assert len(wrong) <= held, wrong
 
 
-HELD_OUT = ROOT / "tests" / "data" / "rendered" / "set3"
+HELD_OUT = ROOT / "tests" / "data" / "rendered"
+# Rendered after the confidence map and the thresholds they judge were set; no fit may read
+# them (tools/fit_confidence.py reads benchmark.json). Their figures, the calibration error
+# above all, are the honest ones. set3 (seed 3, 240) since babdf57; set4 (seed 4, 240)
+# rendered and first scored after the tuck entered the confidence (issue 9, a later stop).
+HELD_OUT_SETS = {"set3": "rendered_held_out", "set4": "rendered_held_out_set4"}
 
 
-def test_the_held_out_renders_hold_their_figures() -> None:
-    """set3 (seed 3, every class, yaw 0-90°, props) was rendered after the confidence map
-    and the thresholds were set, and no fit may read it (tools/fit_confidence.py reads
-    benchmark.json): its figures, the calibration error above all, are the honest ones."""
-    assert "set3" not in SET.read_text(), "the held-out set must stay out of the benchmark"
-    held = json.loads(METRICS.read_text())["rendered_held_out"]
-    tally = score_items(load_recorded(HELD_OUT))
+@pytest.mark.parametrize(("name", "key"), HELD_OUT_SETS.items(), ids=list(HELD_OUT_SETS))
+def test_the_held_out_renders_hold_their_figures(name: str, key: str) -> None:
+    """Every class, yaw 0-90°, props: held to their own figures in tests/metrics.json."""
+    assert name not in SET.read_text(), "a held-out set must stay out of the benchmark"
+    held = json.loads(METRICS.read_text())[key]
+    tally = score_items(load_recorded(HELD_OUT / name))
     now = tally.summary()
     assert now["items_labelled"] >= held["items"], now
-    for key in ("coverage", "confident_balanced_accuracy"):
-        assert now[key] >= held[key] - SLACK, f"{key} fell from {held[key]} to {now[key]}"
+    for figure in ("coverage", "confident_balanced_accuracy"):
+        assert now[figure] >= held[figure] - SLACK, f"{figure}: {held[figure]} -> {now[figure]}"
     assert now["expected_calibration_error"] <= held["expected_calibration_error"] + SLACK
     wrong = hinges_called_round(tally.outcomes)
     assert len(wrong) <= held["hinge_called_round_confident"], wrong
