@@ -4,7 +4,8 @@ The recipe, reproducible: run the classifier on bends of known truth — the syn
 household, plain and with its hard cases (seeds other than the ones tests/metrics.json
 holds), and the recorded rendered people of tests/data/rendered/benchmark.json — and fit
 an isotonic map from its raw score to how often it was right, the two sources weighing the
-same. Never the fixtures: they judge, they do not teach. Usage: .venv/bin/python tools/fit_confidence.py [--bends N]
+same. Never the fixtures: they judge, they do not teach.
+Usage: .venv/bin/python tools/fit_confidence.py [--bends N]
 """
 
 from __future__ import annotations
