@@ -360,3 +360,32 @@ def test_a_deep_fold_read_with_left_and_right_swapped_still_bends_forward() -> N
     swapped = kinematics(_mirrored(deep)).trunk_inclination_deg
     assert as_seen == pytest.approx(110.0, abs=10.0)
     assert swapped == pytest.approx(as_seen, abs=1.0)
+
+
+def _world_knees_straightened(pose: Pose) -> Pose:
+    """The pose with each world ankle moved onto its thigh's line: the world landmarks then
+    read straight knees (as BlazePose's read deep squats tens of degrees low)."""
+    assert pose.world_m is not None
+    w = pose.world_m.copy()
+    for hip, knee, ankle in ((Joint.LEFT_HIP, Joint.LEFT_KNEE, Joint.LEFT_ANKLE),
+                             (Joint.RIGHT_HIP, Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE)):
+        thigh = w[knee] - w[hip]
+        w[ankle] = w[knee] + thigh / np.linalg.norm(thigh) * np.linalg.norm(w[ankle] - w[knee])
+    return dataclasses.replace(pose, world_m=w)
+
+
+# Side-on the picture shows the knee's whole bend; at 35° foreshortened (both segments lean
+# towards the vertical), still far more than the straightened world landmarks; head-on not.
+@pytest.mark.parametrize(("yaw_deg", "at_least"), [(0.0, 85.0), (35.0, 45.0), (90.0, None)])
+def test_the_knee_is_read_from_the_picture_too_unless_seen_from_the_front(
+        yaw_deg: float, at_least: float | None) -> None:
+    clip = make_clip(np.random.default_rng(17), motions=[hinge(40, knee_deg=100.0)],
+                     camera=side_camera(yaw_deg), noise=SynthNoise.none())
+    deep = clip.deepest_pose(clip.labels[0])
+    assert deep is not None
+    assert kinematics(deep).knee_flexion_deg == pytest.approx(100.0, abs=12.0)
+    straightened = kinematics(_world_knees_straightened(deep)).knee_flexion_deg
+    if at_least is not None:  # the picture shows the bend the world landmarks lost
+        assert at_least <= straightened <= 112.0, straightened
+    else:  # head-on the picture's knee angle is no measure: the world's stands
+        assert straightened < 10.0, straightened

@@ -211,8 +211,16 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
     head = _angle_deg(neck, trunk)
     head_sign = 1.0 if float(np.dot(neck, chest)) >= 0 else -1.0
     chord = float(np.linalg.norm(trunk))
+    knee_deg = float(np.nanmin(knee_flex))
     if not flat:
         yaw = yaw_of(lateral)
+        if view_of(yaw) != "front":
+            # A knee bending in the sagittal plane shows at most its true flexion in the
+            # picture (seen obliquely both segments lean towards the vertical), and the
+            # world landmarks read deep knee bends low (the rendered squats they read under
+            # 60° within 60° of side-on: 12–55° where the rig bent 90–132°; the picture's
+            # own angle read 56–112° on 13 of those 14): the larger of the two is closer.
+            knee_deg = max(knee_deg, _image_knee_flexion(pose))
     legs_seen = max(_best_side(pose, (Joint.LEFT_KNEE, Joint.LEFT_ANKLE)),
                     _best_side(pose, (Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE))) >= MIN_VISIBILITY
     trunk_seen = max(_best_side(pose, (Joint.LEFT_HIP, Joint.LEFT_SHOULDER)),
@@ -221,7 +229,7 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
         t_s=pose.t_s,
         trunk_inclination_deg=trunk_incl,
         hip_flexion_deg=float(np.nanmean(hip_flex)),
-        knee_flexion_deg=float(np.nanmin(knee_flex)),
+        knee_flexion_deg=knee_deg,
         hip_shift_norm=hip_shift,
         lowering_norm=lowering,
         head_flexion_deg=head_sign * head,
@@ -232,6 +240,15 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
         trunk_seen=trunk_seen,
         trunk_to_leg_image=trunk_to_leg_image(pose),
     )
+
+
+def _image_knee_flexion(pose: Pose) -> float:
+    """The straighter knee's flexion as drawn in the picture (degrees; NaN if unmeasured)."""
+    xy = pose.xy_px
+    flex = [180.0 - _angle_deg(xy[h] - xy[k], xy[a] - xy[k])
+            for h, k, a in ((Joint.LEFT_HIP, Joint.LEFT_KNEE, Joint.LEFT_ANKLE),
+                            (Joint.RIGHT_HIP, Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE))]
+    return float(np.nanmin(flex))
 
 
 def trunk_to_leg_image(pose: Pose) -> float:
