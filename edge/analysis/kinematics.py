@@ -220,7 +220,7 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
             # world landmarks read deep knee bends low (the rendered squats they read under
             # 60° within 60° of side-on: 12–55° where the rig bent 90–132°; the picture's
             # own angle read 56–112° on 13 of those 14): the larger of the two is closer.
-            knee_deg = max(knee_deg, _image_knee_flexion(pose))
+            knee_deg = float(np.fmax(knee_deg, _image_knee_flexion(pose)))  # NaN: the other
     legs_seen = max(_best_side(pose, (Joint.LEFT_KNEE, Joint.LEFT_ANKLE)),
                     _best_side(pose, (Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE))) >= MIN_VISIBILITY
     trunk_seen = max(_best_side(pose, (Joint.LEFT_HIP, Joint.LEFT_SHOULDER)),
@@ -248,7 +248,7 @@ def _image_knee_flexion(pose: Pose) -> float:
     flex = [180.0 - _angle_deg(xy[h] - xy[k], xy[a] - xy[k])
             for h, k, a in ((Joint.LEFT_HIP, Joint.LEFT_KNEE, Joint.LEFT_ANKLE),
                             (Joint.RIGHT_HIP, Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE))]
-    return float(np.nanmin(flex))
+    return float(np.fmin(flex[0], flex[1]))  # NaN only when neither knee is measured
 
 
 def trunk_to_leg_image(pose: Pose) -> float:
