@@ -329,8 +329,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     if lumbar_round:
         assert bulge is not None and back.peak_at is not None
         posture = "round"
-        reasons.append("upper_back_rounding" if back.peak_at >= UPPER_BACK_FROM
-                       else "lumbar_rounding")
+        reasons.append("upper_back_rounding" if upper_arc else "lumbar_rounding")
         clarity = 0.5 + 0.5 * min(_clarity(bulge, cuts.bulge_round, BULGE_ROUND),
                                   _tuck_clarity(tuck))
     elif upper_round:
@@ -387,16 +386,14 @@ def classify_picture(sample: Sample) -> Verdict:
     k = sample.kin
     if _front_squat(k):
         return classify_samples([sample])
-    if k.view == "front" and TRUNK_EXIT_DEG <= k.trunk_inclination_deg < TRUNK_ENTRY_FRONT_DEG:
-        return Verdict("unsure", 0.0, ("front_view",), k.view,
-                       BackReading("front_view", frames=1), k, 0.0)
-    if k.trunk_inclination_deg <= -TRUNK_EXIT_DEG:
-        # Nobody stands leaning back this far (a relaxed stance leans back a few degrees):
-        # it is a fold whose depth the model read the wrong way round, as seen from the
-        # front (rendered rounds at yaw 76–78° read −31° and −40°).
-        front = k.view == "front"
-        return Verdict("unsure", 0.0, ("front_view" if front else "back_unclear",), k.view,
-                       BackReading("front_view" if front else "unclear", frames=1), k, 0.0)
+    # Seen from the front a tilt between the exit and entry thresholds may be a foreshortened
+    # bend. And nobody stands leaning back past the exit tilt (a relaxed stance leans back a
+    # few degrees): it is a fold whose depth the model read the wrong way round, as seen
+    # from the front (rendered rounds at yaw 76–78° read −31° and −40°).
+    if ((k.view == "front" and TRUNK_EXIT_DEG <= k.trunk_inclination_deg < TRUNK_ENTRY_FRONT_DEG)
+            or k.trunk_inclination_deg <= -TRUNK_EXIT_DEG):
+        back = BackReading("front_view" if k.view == "front" else "unclear", frames=1)
+        return Verdict("unsure", 0.0, (_unsure_reason(back),), k.view, back, k, 0.0)
     if not is_bent(k):
         score = 0.9 if k.trunk_inclination_deg < 15 else 0.7
         return Verdict("stand", calibrated("stand", score), (), k.view,

@@ -107,6 +107,11 @@ def lateral_axis(world: np.ndarray) -> np.ndarray:
 MAX_BACKWARD_LEAN_DEG = 100.0
 
 
+# Each leg: hip, knee, ankle, and the shoulder above that hip.
+_LEGS = ((Joint.LEFT_HIP, Joint.LEFT_KNEE, Joint.LEFT_ANKLE, Joint.LEFT_SHOULDER),
+         (Joint.RIGHT_HIP, Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE, Joint.RIGHT_SHOULDER))
+
+
 def forward_axis(world: np.ndarray, up: np.ndarray, lateral: np.ndarray | None = None
                  ) -> np.ndarray:
     """The way the person faces, horizontal: perpendicular to the lateral axis and up."""
@@ -182,14 +187,7 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
         trunk_incl = -trunk_incl
 
     # Per side, then averaged: each leg bends on its own in a lunge or a step.
-    hip_flex, knee_flex = [], []
-    for h_j, k_j, a_j, s_j in (
-        (Joint.LEFT_HIP, Joint.LEFT_KNEE, Joint.LEFT_ANKLE, Joint.LEFT_SHOULDER),
-        (Joint.RIGHT_HIP, Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE, Joint.RIGHT_SHOULDER),
-    ):
-        hip_flex.append(180.0 - _angle_deg(w[s_j] - w[h_j], w[k_j] - w[h_j]))
-        knee_flex.append(180.0 - _angle_deg(w[h_j] - w[k_j], w[a_j] - w[k_j]))
-    # A squat bends both knees: the straighter knee is the one that says how deep.
+    hip_flex = [_flexion_deg(w, s_j, h_j, k_j) for h_j, k_j, _, s_j in _LEGS]
     # The body stands on its lower foot: a raised leg (a step, a tree pose) must not read
     # as the hips dropping. Hip height and shift are taken over that foot.
     left_h = float(np.dot(hip - w[Joint.LEFT_ANKLE], up))
@@ -211,7 +209,7 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
     head = _angle_deg(neck, trunk)
     head_sign = 1.0 if float(np.dot(neck, chest)) >= 0 else -1.0
     chord = float(np.linalg.norm(trunk))
-    knee_deg = float(np.nanmin(knee_flex))
+    knee_deg = _straighter_knee_deg(w)
     if not flat:
         yaw = yaw_of(lateral)
         if view_of(yaw) != "front":
@@ -220,7 +218,7 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
             # world landmarks read deep knee bends low (the rendered squats they read under
             # 60° within 60° of side-on: 12–55° where the rig bent 90–132°; the picture's
             # own angle read 56–112° on 13 of those 14): the larger of the two is closer.
-            knee_deg = float(np.fmax(knee_deg, _image_knee_flexion(pose)))  # NaN: the other
+            knee_deg = float(np.fmax(knee_deg, _straighter_knee_deg(pose.xy_px)))  # NaN: the other
     legs_seen = max(_best_side(pose, (Joint.LEFT_KNEE, Joint.LEFT_ANKLE)),
                     _best_side(pose, (Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE))) >= MIN_VISIBILITY
     trunk_seen = max(_best_side(pose, (Joint.LEFT_HIP, Joint.LEFT_SHOULDER)),
@@ -242,13 +240,16 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
     )
 
 
-def _image_knee_flexion(pose: Pose) -> float:
-    """The straighter knee's flexion as drawn in the picture (degrees; NaN if unmeasured)."""
-    xy = pose.xy_px
-    flex = [180.0 - _angle_deg(xy[h] - xy[k], xy[a] - xy[k])
-            for h, k, a in ((Joint.LEFT_HIP, Joint.LEFT_KNEE, Joint.LEFT_ANKLE),
-                            (Joint.RIGHT_HIP, Joint.RIGHT_KNEE, Joint.RIGHT_ANKLE))]
-    return float(np.fmin(flex[0], flex[1]))  # NaN only when neither knee is measured
+def _flexion_deg(points: np.ndarray, a: int, b: int, c: int) -> float:
+    """The bend at `b` of the chain a–b–c (0 straight; NaN when a segment has no length)."""
+    return 180.0 - _angle_deg(points[a] - points[b], points[c] - points[b])
+
+
+def _straighter_knee_deg(points: np.ndarray) -> float:
+    """The straighter knee's flexion, in world or picture points: a squat bends both knees,
+    and the straighter one says how deep. NaN only when neither knee is measured."""
+    left, right = (_flexion_deg(points, h, k, a) for h, k, a, _ in _LEGS)
+    return float(np.fmin(left, right))
 
 
 def trunk_to_leg_image(pose: Pose) -> float:

@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edge.analysis.analyzer import AnalyzedBend
+from edge.analysis.bends import Sample
 from edge.analysis.classifier import Verdict
 from edge.analysis.evaluation import (
     MISSED,
@@ -165,6 +168,11 @@ def _report_errors(tally: Tally, summary: dict[str, Any], sheet_dir: Path | None
         _draw_errors(wrong, tally.false_detections, sheet_dir, root, pixels)
 
 
+def _on_mask(sample: Sample, verdict: Verdict | None, title: str) -> np.ndarray:
+    """A recorded item's tile: it keeps no pixels, so the mask the model made stands in."""
+    return annotate(mask_picture(sample.pose), sample, verdict, title)
+
+
 def _draw_errors(wrong: list[Outcome], false: list[tuple[str, Detection]], folder: Path,
                  root: Path, pixels: bool = True) -> None:
     folder.mkdir(parents=True, exist_ok=True)
@@ -172,11 +180,9 @@ def _draw_errors(wrong: list[Outcome], false: list[tuple[str, Detection]], folde
     for o in wrong:
         title = f"{o.item}: labelled {o.truth}"
         if isinstance(o.detail, RecordedStill):
-            tile = annotate(mask_picture(o.detail.sample.pose), o.detail.sample,
-                            o.detail.verdict, title)
+            tile = _on_mask(o.detail.sample, o.detail.verdict, title)
         elif isinstance(o.detail, AnalyzedBend) and not pixels:
-            deep = o.detail.bend.deepest
-            tile = annotate(mask_picture(deep.pose), deep, o.detail.verdict, title)
+            tile = _on_mask(o.detail.bend.deepest, o.detail.verdict, title)
         elif isinstance(o.detail, PictureResult):
             tile = annotate(read_image(root / o.item), o.detail.sample, o.detail.verdict, title)
         elif isinstance(o.detail, AnalyzedBend):
@@ -187,9 +193,8 @@ def _draw_errors(wrong: list[Outcome], false: list[tuple[str, Detection]], folde
         drawn += 1
     for name, d in false:
         if isinstance(d.detail, AnalyzedBend):
-            deep = d.detail.bend.deepest
             tile = (deepest_frames(str(root / name), [d.detail])[0] if pixels else
-                    annotate(mask_picture(deep.pose), deep, d.detail.verdict, name))
+                    _on_mask(d.detail.bend.deepest, d.detail.verdict, name))
             write_rgb(str(folder / f"{_slug(name)}_false_{d.t_s:.1f}s.png"), tile)
             drawn += 1
     print(f"\n{drawn} sheet(s) of wrong or unsure items in {folder.resolve()}", file=sys.stderr)
