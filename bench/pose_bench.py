@@ -2,7 +2,9 @@
 
 Prints one JSON object. (b) is BlazePose in tracking mode plus the smoothing stage, i.e.
 what the agent runs per camera frame; (a) is the floor under it, the landmark model's
-`invoke()` alone on an input set beforehand. (b)/(a) is the engine's own overhead.
+`invoke()` alone on an input set beforehand. (b)/(a) is the engine's own overhead. (c) is
+(b) with every frame's mask read, which runs the model's mask head too: what a frame costs
+while the analysis reads the back (the trunk forward).
 
 (a) and (b) take turns in blocks of frames in one process, so a drift in the machine's
 speed (a shared VM, a warming CPU) lands on both and not on their ratio.
@@ -30,7 +32,7 @@ import clips  # noqa: E402
 import timing  # noqa: E402
 
 from edge.capture.frames import Frame  # noqa: E402
-from edge.pose.blazepose import INPUT_SIZE, BlazePose  # noqa: E402
+from edge.pose.blazepose import INPUT_SIZE, BlazePose, cut_landmark_model  # noqa: E402
 from edge.pose.models import model_names, model_path  # noqa: E402
 from edge.pose.runtime import available_runtime, load_interpreter  # noqa: E402
 from edge.pose.smoothing import PoseSmoother  # noqa: E402
@@ -46,10 +48,12 @@ _RUNTIME_DISTS = {"litert": "ai-edge-litert", "tflite": "tflite-runtime"}
 
 
 class EngineCase:
-    """(b): engine.process + smoother.smooth on the k-th scheduled frame."""
+    """(b): engine.process + smoother.smooth on the k-th scheduled frame; with `read_mask`,
+    (c): each frame's mask read too, as the analysis does while the trunk is forward."""
 
     def __init__(self, clip: clips.Clip, order: list[int], threads: int,
-                 precision: str) -> None:
+                 precision: str, read_mask: bool = False) -> None:
+        self.read_mask = read_mask
         self.engine = BlazePose(variant="full", num_threads=threads, tracking=True,
                                 precision=precision)
         self.smoother = PoseSmoother()
@@ -65,17 +69,24 @@ class EngineCase:
             self.runs_at_start, self.found = self.engine.detector_runs, 0
         pose = self.smoother.smooth(self.engine.process(self.frames[k]))
         self.found += pose is not None
+        if self.read_mask and pose is not None and pose.segmentation is not None:
+            pose.segmentation.mask  # noqa: B018  (reading it runs the mask head)
 
     def detector_runs(self) -> int:
         return self.engine.detector_runs - self.runs_at_start
 
 
 class BareCase:
-    """(a): the landmark model's invoke() alone; setting its input is off the clock."""
+    """(a): the invoke() of the landmark model the engine runs on every frame alone (the
+    pose part, when the engine cuts the mask head off: edge/pose/split.py); setting its
+    input is off the clock."""
 
     def __init__(self, clip: clips.Clip, threads: int, precision: str) -> None:
-        lm_name = model_names("full", precision)[1]
-        self.interpreter = load_interpreter(model_path(lm_name), num_threads=threads)
+        path = model_path(model_names("full", precision)[1])
+        split = cut_landmark_model(path.read_bytes())
+        self.model = "pose part" if split is not None else "whole model"
+        self.interpreter = load_interpreter(path, threads, "auto",
+                                            split.pose if split is not None else None)
         # The engine's own input writer: float or int8, as the model declares.
         feed = PixelInput(self.interpreter, self.interpreter.get_input_details()[0],
                           1.0 / 255.0, 0.0)
@@ -103,10 +114,13 @@ def run(clip_name: str, threads: int, n_timed: int | None, precision: str = "flo
     rss_mb = timing.peak_rss_mb()
     a = BareCase(clip, threads, precision)
     a.timed.run(timing.WARMUP_FRAMES + BLOCK_FRAMES)
+    c = EngineCase(clip, order, threads, precision, read_mask=True)
+    c.timed.run(timing.WARMUP_FRAMES + BLOCK_FRAMES)
     while b.timed.calls < len(order) and max(a.timed.timed_s, b.timed.timed_s) < timing.MAX_TIMED_S:
         n = min(BLOCK_FRAMES, len(order) - b.timed.calls)
         b.timed.run(n)
         a.timed.run(n)
+        c.timed.run(n)
     runtime = available_runtime()
     clip_mb = round(clip.nbytes / (1 << 20), 1)
     timed_frames = len(b.timed.samples_s)
@@ -122,9 +136,11 @@ def run(clip_name: str, threads: int, n_timed: int | None, precision: str = "flo
         "cpus": timing.cpus(),
         "warmup_frames": timing.WARMUP_FRAMES,
         "timed_frames": timed_frames,
+        "bare_invoke_of": a.model,
         "ms_per_frame": {
             "bare_invoke": timing.stats_ms(a.timed.samples_s),
             "engine": timing.stats_ms(b.timed.samples_s),
+            "engine_reading_every_mask": timing.stats_ms(c.timed.samples_s),
         },
         "detector_runs": b.detector_runs(),
         "detector_share": round(b.detector_runs() / timed_frames, 4),

@@ -9,8 +9,11 @@ first frame and when the person is lost. Smoothing the 33 body landmarks is a se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,6 +25,7 @@ from edge.pose.models import model_names, model_path
 from edge.pose.roi import Roi, apply_affine, roi_from_alignment
 from edge.pose.runtime import RuntimeName, load_interpreter
 from edge.pose.smoothing import AUX_LANDMARKS, MIN_OBJECT_SCALE, OneEuroFilter, alignment_scale_px
+from edge.pose.split import SplitModel, split_mask_head
 from edge.pose.tensors import Outputs, PixelInput
 
 INPUT_SIZE = 256
@@ -41,6 +45,41 @@ REFINE_KERNEL = 9
 # Refine only where the window's most confident cell reaches this; raising it keeps the
 # regressed position for more of the blurry (occluded, fast-moving) landmarks.
 REFINE_MIN_CONFIDENCE = 0.5
+
+
+def _is_mask_shape(shape: Sequence[int]) -> bool:
+    """The segmentation output: (1, 256, 256, 1) logits."""
+    return len(shape) == 4 and shape[-1] == 1
+
+
+def cut_landmark_model(model: bytes) -> SplitModel | None:
+    """The landmark model cut before its mask head (`edge.pose.split`); None where it
+    cannot be cut (no flatbuffer schema)."""
+    return split_mask_head(model, _is_mask_shape)
+
+
+class MaskHead:
+    """The landmark model's segmentation decoder alone (`edge.pose.split`), run on the
+    features the pose part left; one invoke at a time, whichever thread reads a mask."""
+
+    def __init__(self, interpreter: Any, features: tuple[str, ...]) -> None:
+        self._it = interpreter
+        self.features = features
+        index_of = {d["name"]: d["index"] for d in interpreter.get_input_details()}
+        self._inputs = tuple(index_of[name] for name in features)
+        self._read = Outputs(interpreter)
+        self._output = interpreter.get_output_details()[0]["index"]
+        self._lock = threading.Lock()
+        self.runs = 0
+
+    def logits(self, features: tuple[np.ndarray, ...]) -> np.ndarray:
+        """The (256, 256) mask logits from one frame's features."""
+        with self._lock:
+            for index, value in zip(self._inputs, features, strict=True):
+                self._it.set_tensor(index, value)
+            self._it.invoke()
+            self.runs += 1
+            return self._read.get(self._output)[0, :, :, 0]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -102,6 +141,10 @@ class BlazePose:
       tracks, whether or not landmark smoothing is on; it steadies the crop and so the
       landmarks. False takes the ROI from the raw points: the crop lags less behind fast
       moves but jitters more, and the landmarks no longer match MediaPipe's.
+    - `mask_on_demand`: run the landmark model cut in two (`edge.pose.split`), its mask
+      head only for the frames whose mask is read; the same outputs, and a frame whose mask
+      is not read costs about 45 % less. False (or no flatbuffer schema, as with
+      tflite-runtime): the whole model on every frame.
     """
 
     name = "blazepose"
@@ -115,6 +158,7 @@ class BlazePose:
         models_dir: Path | None = None,
         smooth_roi: bool = True,
         precision: str = "float",
+        mask_on_demand: bool = True,
     ) -> None:
         det_name, lm_name = model_names(variant, precision)
         det_path = models_dir / f"{det_name}.tflite" if models_dir else model_path(det_name)
@@ -124,7 +168,15 @@ class BlazePose:
         self.tracking = tracking
         self.smooth_roi = smooth_roi
         self.detector = PoseDetector(det_path, num_threads, runtime)
-        self._interpreter = load_interpreter(lm_path, num_threads, runtime)
+        split = cut_landmark_model(lm_path.read_bytes()) if mask_on_demand else None
+        self._mask_head: MaskHead | None = None
+        if split is None:  # no flatbuffer schema (tflite-runtime): the whole model each frame
+            self._interpreter = load_interpreter(lm_path, num_threads, runtime)
+        else:
+            self._interpreter = load_interpreter(lm_path, num_threads, runtime, split.pose)
+            self._mask_head = MaskHead(
+                load_interpreter(lm_path, num_threads, runtime, split.mask_head),
+                split.features)
         # The model wants pixels scaled to [0, 1].
         self._input = PixelInput(self._interpreter, self._interpreter.get_input_details()[0],
                                  1.0 / 255.0, 0.0)
@@ -141,21 +193,29 @@ class BlazePose:
 
     def _map_outputs(self) -> dict[str, int]:
         by_shape: dict[str, int] = {}
+        features = self._mask_head.features if self._mask_head is not None else ()
         for d in self._interpreter.get_output_details():
             shape = tuple(int(v) for v in d["shape"])
+            if d["name"] in features:
+                continue
             if shape == (1, NUM_OUTPUT_LANDMARKS * 5):
                 by_shape["landmarks"] = d["index"]
             elif shape == (1, NUM_OUTPUT_LANDMARKS * 3):
                 by_shape["world"] = d["index"]
             elif shape == (1, 1):
                 by_shape["presence"] = d["index"]
-            elif len(shape) == 4 and shape[-1] == 1:
+            elif _is_mask_shape(shape):
                 by_shape["mask"] = d["index"]
             elif len(shape) == 4 and shape[-1] == NUM_OUTPUT_LANDMARKS:
                 by_shape["heatmap"] = d["index"]
-        missing = {"landmarks", "world", "presence", "mask", "heatmap"} - set(by_shape)
+        wanted = {"landmarks", "world", "presence", "heatmap"}
+        if self._mask_head is None:
+            wanted.add("mask")
+        missing = wanted - set(by_shape)
         if missing:
             raise ValueError(f"landmark model lacks outputs {sorted(missing)}")
+        index_of = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
+        self._features = tuple(index_of[name] for name in features)
         return by_shape
 
     def reset(self) -> None:
@@ -234,8 +294,16 @@ class BlazePose:
         world_m = np.column_stack(
             [c * world[:, 0] - s * world[:, 1], s * world[:, 0] + c * world[:, 1], world[:, 2]]
         )
-        # A copy (it outlives the next invoke); its sigmoid waits until the mask is read.
-        mask_logits = read.get(self._outputs["mask"])[0, :, :, 0]
+        if self._mask_head is None:
+            # A copy (it outlives the next invoke); its sigmoid waits until the mask is read.
+            segmentation = Segmentation.from_logits(
+                read.get(self._outputs["mask"])[0, :, :, 0], affine)
+        else:
+            # The mask head's features, copied (they outlive the next invoke): the head runs
+            # only if the mask is read.
+            features = tuple(self._interpreter.get_tensor(i) for i in self._features)
+            segmentation = Segmentation.deferred(partial(self._mask_head.logits, features),
+                                                 affine)
         pose = Pose(
             t_s=frame.t_s,
             resolution_wh=(w, h),
@@ -244,7 +312,7 @@ class BlazePose:
             presence=presence,
             z_norm=z_norm,
             world_m=world_m,
-            segmentation=Segmentation.from_logits(mask_logits, affine),
+            segmentation=segmentation,
             aux_xy_norm=xy_norm[[AUX_CENTER, AUX_SCALE]],
             engine=f"blazepose-{self.variant}",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -82,19 +83,20 @@ class Segmentation:
     """The person mask as the landmark model saw it, and how to put it back on the frame.
 
     `mask` is the model's 256×256 probability map in its crop; `crop_to_frame` is the 2×3
-    affine taking crop pixel indices to frame pixel indices. Made `from_logits`, the mask
-    is the logits' sigmoid, worked out when first read: the analysis reads it only with the
-    trunk forward, so upright frames (most of them) never pay for its 65,536 exp().
+    affine taking crop pixel indices to frame pixel indices. Made `from_logits` or
+    `deferred`, the mask is the logits' sigmoid, worked out when first read: the analysis
+    reads it only with the trunk forward, so upright frames (most of them) never pay for its
+    65,536 exp() — nor, deferred, for the model's mask head that makes the logits.
     """
 
-    __slots__ = ("_mask", "_logits", "crop_to_frame")
+    __slots__ = ("_mask", "_logits_of", "crop_to_frame")
 
     def __init__(self, mask: np.ndarray, crop_to_frame: np.ndarray) -> None:
         if mask.ndim != 2:
             raise ValueError(f"mask: expected 2 dimensions, got shape {mask.shape}")
         _check_shape("crop_to_frame", crop_to_frame, (2, 3))
         self._mask: np.ndarray | None = mask
-        self._logits: np.ndarray | None = None
+        self._logits_of: Callable[[], np.ndarray] | None = None
         self.crop_to_frame = crop_to_frame
 
     @classmethod
@@ -102,15 +104,25 @@ class Segmentation:
         """A mask of sigmoid(`logits`), kept as logits until read; `logits` must not change
         afterwards (the caller hands over its own copy)."""
         seg = cls(logits, crop_to_frame)
-        seg._mask, seg._logits = None, logits
-        return seg
+        return seg._defer(lambda: logits)
+
+    @classmethod
+    def deferred(cls, logits_of: Callable[[], np.ndarray],
+                 crop_to_frame: np.ndarray) -> Segmentation:
+        """A mask of sigmoid(`logits_of()`), called when the mask is first read; it must
+        return the same 2-D logits each time (two threads may read at once)."""
+        return cls(np.zeros((1, 1), np.float32), crop_to_frame)._defer(logits_of)
+
+    def _defer(self, logits_of: Callable[[], np.ndarray]) -> Segmentation:
+        self._mask, self._logits_of = None, logits_of
+        return self
 
     @property
     def mask(self) -> np.ndarray:
         if self._mask is None:
-            assert self._logits is not None
+            assert self._logits_of is not None
             # A new array, the logits untouched: two threads reading at once get equal masks.
-            mask = np.clip(self._logits, -80.0, 80.0)
+            mask = np.clip(self._logits_of(), -80.0, 80.0)
             np.negative(mask, out=mask)
             np.exp(mask, out=mask)
             mask += 1.0

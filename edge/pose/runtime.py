@@ -65,14 +65,16 @@ def _native_stderr_muted() -> Iterator[None]:
         os.close(saved)
 
 
-def load_interpreter(path: Path, num_threads: int = 2, runtime: RuntimeName = "auto") -> Any:
-    """An allocated interpreter for the model at `path`."""
+def load_interpreter(path: Path, num_threads: int = 2, runtime: RuntimeName = "auto",
+                     content: bytes | None = None) -> Any:
+    """An allocated interpreter for the model at `path`, or for `content` made from it."""
     if num_threads < 1:
         raise ValueError(f"num_threads: expected >= 1, got {num_threads}")
     _, cls = _interpreter_class(runtime)
+    source = {"model_path": str(path)} if content is None else {"model_content": content}
     try:
         with _native_stderr_muted():
-            interpreter = cls(model_path=str(path), num_threads=num_threads)
+            interpreter = cls(**source, num_threads=num_threads)
             interpreter.allocate_tensors()
     except ValueError as exc:
         raise ModelError(
