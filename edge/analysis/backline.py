@@ -135,7 +135,6 @@ def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
     """
     if pose.segmentation is None:
         return None
-    mask = pose.segmentation.mask
     xy = _crop_points(pose)
     hip = (xy[Joint.LEFT_HIP] + xy[Joint.RIGHT_HIP]) / 2.0
     shoulder = (xy[Joint.LEFT_SHOULDER] + xy[Joint.RIGHT_SHOULDER]) / 2.0
@@ -149,6 +148,8 @@ def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
     unit = chord / length
     dorsal = -ventral * np.array([-unit[1], unit[0]])
     reach = MAX_DEPTH_CHORDS + MAX_DEPTH_OBLIQUE_CHORDS * abs(math.sin(math.radians(yaw_deg)))
+    # Read only now: reading it runs the model's mask head (edge/pose/split.py).
+    mask = pose.segmentation.mask
     h, w = mask.shape
     steps = np.arange(0.0, reach * length, 0.5)
     ts = np.linspace(0.0, 1.0, NUM_STATIONS)
