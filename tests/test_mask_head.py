@@ -77,6 +77,8 @@ def test_the_mask_head_runs_only_for_a_mask_that_is_read(
     assert head.runs == before + 1
     first.segmentation.mask  # noqa: B018  (worked out once)
     assert head.runs == before + 1
+    # The frame's features (448 kB in int8, 1.8 MB in float) are not kept beside its mask.
+    assert first.segmentation._logits_of is None
 
 
 def test_without_the_schema_the_whole_model_runs(fixtures: Path) -> None:

@@ -182,6 +182,10 @@ class BlazePose:
                                  1.0 / 255.0, 0.0)
         self._read = Outputs(self._interpreter)
         self._outputs = self._map_outputs()
+        # The outputs the mask head reads, copied out of each frame (none: the whole model).
+        index_of = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
+        self._features = tuple(index_of[name] for name in
+                               (self._mask_head.features if self._mask_head else ()))
         # Each landmark crop, before it goes to the model, when set (the int8 build's
         # calibration collects them).
         self.crop_sink: Callable[[np.ndarray], None] | None = None
@@ -214,8 +218,6 @@ class BlazePose:
         missing = wanted - set(by_shape)
         if missing:
             raise ValueError(f"landmark model lacks outputs {sorted(missing)}")
-        index_of = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
-        self._features = tuple(index_of[name] for name in features)
         return by_shape
 
     def reset(self) -> None:

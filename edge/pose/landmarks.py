@@ -120,14 +120,20 @@ class Segmentation:
     @property
     def mask(self) -> np.ndarray:
         if self._mask is None:
-            assert self._logits_of is not None
+            logits_of = self._logits_of
+            if logits_of is None:  # another thread has just worked it out
+                assert self._mask is not None
+                return self._mask
             # A new array, the logits untouched: two threads reading at once get equal masks.
-            mask = np.clip(self._logits_of(), -80.0, 80.0)
+            mask = np.clip(logits_of(), -80.0, 80.0)
             np.negative(mask, out=mask)
             np.exp(mask, out=mask)
             mask += 1.0
             np.reciprocal(mask, out=mask)
+            # Set before the source goes, and the source dropped: what it holds (the logits,
+            # the mask head's features) is not kept beside the mask.
             self._mask = mask
+            self._logits_of = None
         return self._mask
 
     def in_frame(self, resolution_wh: tuple[int, int]) -> np.ndarray:
