@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.analysis.bends import MERGE_GAP_S, MIN_DURATION_S, BendSegmenter, Sample
+from edge.analysis.bends import (
+    MAX_HELD_SAMPLES,
+    MERGE_GAP_S,
+    MIN_DURATION_S,
+    BendSegmenter,
+    Sample,
+)
 from edge.analysis.evaluation import (
     Detection,
     LabelRow,
@@ -250,3 +256,30 @@ def test_standing_up_with_a_forward_lean_is_not_a_seated_bend() -> None:
         (1.0, 0.0, 0.0, 5.0),
     ])
     assert [(b.ends_seated, b.seated) for b in bends] == [(True, False)]
+
+
+def test_a_long_bend_holds_a_bounded_number_of_frames_and_keeps_its_span_and_depth() -> None:
+    # A five-minute kneel in the garden at 15 fps, hips low, trunk upright; its lowest
+    # moment 200 s in.
+    fps, n = 15.0, 15 * 300
+    lowering = [0.0] * 15 + [0.3] * n + [0.0] * 15
+    deepest_at = 15 + 200 * 15
+    lowering[deepest_at] = 0.35
+    seg = BendSegmenter()
+    out, most_held = [], 0
+    for i, low in enumerate(lowering):
+        t = i / fps
+        out += seg.update(t, Sample(_pose(t), _kin(t, 5.0, low), None))
+        if seg._open is not None:
+            most_held = max(most_held, len(seg._open.samples))
+    out += seg.finish()
+    assert len(out) == 1
+    bend = out[0]
+    assert most_held <= MAX_HELD_SAMPLES
+    assert len(bend.samples) > MAX_HELD_SAMPLES // 2
+    assert bend.start_s == pytest.approx(15 / fps)
+    assert bend.end_s == pytest.approx((15 + n - 1) / fps)
+    assert bend.deepest.kin.lowering_norm == 0.35
+    # Held evenly over the whole bend, not thinned over and over at its start.
+    gaps = np.diff([s.kin.t_s for s in bend.samples])
+    assert gaps.max() <= 1.001 * np.median(gaps)

@@ -8,6 +8,7 @@ and swallows short gaps. The thresholds follow the ergonomic bands: trunk flexio
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -51,6 +52,12 @@ SEATED_SHIFT_PER_DEG = 0.009
 SEATED_STILL_LOWERING = 0.05
 SEATED_HOLD_S = 1.0
 SEATED_LEAN_ENTRY_DEG = 45.0
+# An open bend holds its frames (each pose with its mask, or what makes it: ~0.3–0.5 MB)
+# until it ends, and a kneel in the garden lasts minutes. Past this many frames it holds
+# one frame in two, then one in four, …, evenly over the bend (the latest and the deepest
+# always): the bend keeps its span and shape at a coarser time step, and memory stays
+# bounded (about 20 s of frames at 15 fps).
+MAX_HELD_SAMPLES = 300
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,43 @@ class _Open:
     last_bent_s: float = 0.0
     last_seen_s: float = 0.0
     seated: bool = False
+    # Holding a long bend thinly (MAX_HELD_SAMPLES): each held sample's frame number since
+    # the bend opened, the frames seen, the step frames are held at, and the deepest frame.
+    numbers: list[int] = field(default_factory=lambda: [0])
+    seen: int = 1
+    stride: int = 1
+    deepest: tuple[float, int] = (-math.inf, 0)
+
+    def __post_init__(self) -> None:
+        depth = depth_of(self.samples[0].kin) if self.samples else math.nan
+        if depth == depth:  # (not a NaN)
+            self.deepest = (depth, 0)
+
+    def hold(self, t_s: float, sample: Sample) -> None:
+        """Add the latest frame (before `last_bent_s` learns whether it is bent). The one
+        two back, now known to be inside the bend or not, stays only on the stride, as the
+        deepest or as the last bent frame (where the bend will end); past MAX_HELD_SAMPLES
+        the stride doubles."""
+        self.samples.append(sample)
+        self.numbers.append(self.seen)
+        depth = depth_of(sample.kin)
+        if depth > self.deepest[0]:  # (never a NaN)
+            self.deepest = (depth, self.seen)
+        self.seen += 1
+        self.last_seen_s = t_s
+        if len(self.samples) > 3 and not self._kept(len(self.samples) - 3):
+            del self.samples[-3], self.numbers[-3]
+        if len(self.samples) > MAX_HELD_SAMPLES:
+            self.stride *= 2
+            last = len(self.samples) - 1
+            kept = [i for i in range(len(self.samples)) if i >= last - 1 or self._kept(i)]
+            self.samples = [self.samples[i] for i in kept]
+            self.numbers = [self.numbers[i] for i in kept]
+
+    def _kept(self, i: int) -> bool:
+        n = self.numbers[i]
+        return (n % self.stride == 0 or n == self.deepest[1]
+                or self.samples[i].kin.t_s == self.last_bent_s)
 
 
 class _Stillness:
@@ -184,8 +228,7 @@ class BendSegmenter:
             if is_bent(kin):
                 self._open = _Open([sample], cut_at_start=first, last_bent_s=t_s, last_seen_s=t_s)
             return out
-        self._open.samples.append(sample)
-        self._open.last_seen_s = t_s
+        self._open.hold(t_s, sample)
         if still_since is not None:
             # Sat down: the bend ends where the stillness began.
             self._open.last_bent_s = max(self._open.samples[0].kin.t_s, still_since)
@@ -210,8 +253,7 @@ class BendSegmenter:
             if kin.trunk_inclination_deg >= SEATED_LEAN_ENTRY_DEG:
                 self._open = _Open([sample], last_bent_s=t_s, last_seen_s=t_s, seated=True)
             return []
-        self._open.samples.append(sample)
-        self._open.last_seen_s = t_s
+        self._open.hold(t_s, sample)
         if kin.trunk_inclination_deg >= TRUNK_EXIT_DEG:
             self._open.last_bent_s = t_s
             return []
