@@ -10,8 +10,9 @@ Cortex-A76 at 2.4 GHz against the A72 at 1.8 GHz, at the Pi 5's launch, Oct 2023
 
 MAC scaling ignores what MACs do not count: BlazePose's 256x256 input and its heatmap and
 mask decoders move more memory per MAC than MobileNet v2, so read the figures as a lower
-bound within ~30 %. The engine's own work (the crop, reading the outputs) comes on top:
-measured here at 10-16 % of the int8 invoke (bench/profile_engine.py).
+bound within ~30 %; the mask decoder's share most of all (its MACs are few, its
+activations large: here it is ~45 % of an invoke). The engine's own work (the crop,
+reading the outputs) comes on top: 1.0–1.5 ms here (bench/profile_engine.py).
 
     python bench/pi_estimate.py [--variants lite,full,heavy]
 """
@@ -29,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.errors import ModelError  # noqa: E402
+from edge.pose.blazepose import cut_landmark_model  # noqa: E402
 from edge.pose.models import model_names, model_path  # noqa: E402
 
 SOURCE = ("google/XNNPACK README, Raspberry Pi table (Feb 8 2022): MobileNet v2 1.0 on a "
@@ -40,13 +42,13 @@ PI5_SPEEDUP = (2.0, 3.0)
 _MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
-def macs_by_precision(path: Path) -> dict[str, float]:
+def macs_by_precision(data: bytes) -> dict[str, float]:
     """MACs of the model's convolutions and fully connected layers, by the op's input type."""
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils
 
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    model = flatbuffer_utils.read_model(str(path))
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
     graph = model.subgraphs[0]
     totals = {"float": 0.0, "int8": 0.0}
     for op in graph.operators:
@@ -90,8 +92,14 @@ def main(argv: list[str] | None = None) -> int:
                 except ModelError as exc:
                     print(f"pi estimate: {name} skipped ({exc})", file=sys.stderr)
                     continue
+                data = path.read_bytes()
                 rows.append({"model": name, "role": role, "variant": variant,
-                             "precision": precision, **estimate(macs_by_precision(path))})
+                             "precision": precision, **estimate(macs_by_precision(data))})
+                cut = cut_landmark_model(data) if role == "landmark" else None
+                if cut is not None:  # what the engine runs on a frame whose mask is not read
+                    rows.append({"model": f"{name} without its mask head", "role": role,
+                                 "variant": variant, "precision": precision,
+                                 **estimate(macs_by_precision(cut.pose))})
     print(json.dumps({"estimate": True, "source": SOURCE, "rows": rows}, indent=1))
     print()
     print("ESTIMATE, not a measurement (op counts × published XNNPACK figures; see "
