@@ -53,6 +53,7 @@ def one_round(clip: str, cores: int, frames: int, nice: int = 0) -> dict[str, An
                         "--threads", str(cores), "--frames", str(frames),
                         "--precision", precision])
         out[precision] = {"engine_ms": r["ms_per_frame"]["engine"]["median"],
+                          "every_mask_ms": r["ms_per_frame"]["engine_reading_every_mask"]["median"],
                           "invoke_ms": r["ms_per_frame"]["bare_invoke"]["median"],
                           "other_load_pct": r["other_load_pct"],
                           "detector_share": r["detector_share"]}
@@ -73,12 +74,16 @@ def summarize(rounds: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
         for p in PRECISIONS:
             ours = min(r[p]["engine_ms"] for r in runs)
             invoke = min(r[p]["invoke_ms"] for r in runs)
+            # A frame whose mask is read runs the model's mask head too (a person bent over).
+            every_mask = min(r[p]["every_mask_ms"] for r in runs)
             per_round = [round(r["mediapipe"]["engine_ms"] / r[p]["engine_ms"], 3) for r in runs]
             case[p] = {
                 "engine_ms": ours,
                 "invoke_ms": invoke,
                 "overhead_pct": round((ours / invoke - 1) * 100, 1),
                 "ratio": round(mp / ours, 3),
+                "every_mask_ms": every_mask,
+                "ratio_reading_every_mask": round(mp / every_mask, 3),
                 "ratio_per_round": per_round,
                 "ratio_median_of_rounds": round(statistics.median(per_round), 3),
                 "other_load_pct": [r[p]["other_load_pct"] for r in runs],
@@ -90,18 +95,21 @@ def summarize(rounds: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
 
 def markdown(summary: dict[str, Any]) -> str:
     lines = ["| cores / threads | MediaPipe ms | ours int8 ms (invoke) | MediaPipe/int8 "
-             "(median of rounds) | ours float ms (invoke) | MediaPipe/float | target |",
-             "|---|---|---|---|---|---|---|"]
+             "(median of rounds) | int8 reading every mask ms (MediaPipe/that) "
+             "| ours float ms (invoke) | MediaPipe/float | target |",
+             "|---|---|---|---|---|---|---|---|"]
     for c in summary["cases"]:
         i, f = c["int8"], c["float"]
         lines.append(
             f"| {c['cores']} / {c['threads']} | {c['mediapipe_ms']:.1f} | "
             f"{i['engine_ms']:.1f} ({i['invoke_ms']:.1f}) | {i['ratio']:.2f} "
-            f"({i['ratio_median_of_rounds']:.2f}) | {f['engine_ms']:.1f} ({f['invoke_ms']:.1f}) "
+            f"({i['ratio_median_of_rounds']:.2f}) | {i['every_mask_ms']:.1f} "
+            f"({i['ratio_reading_every_mask']:.2f}) | {f['engine_ms']:.1f} ({f['invoke_ms']:.1f}) "
             f"| {f['ratio']:.2f} ({f['ratio_median_of_rounds']:.2f}) | ≥ {c['target']} |")
     lines.append("")
     lines.append("ms: the lowest of the rounds' medians (whole engine, tracking, smoothing; "
-                 "invoke: the bare landmark model). Ratios: MediaPipe's ms over ours.")
+                 "invoke: the bare landmark model as the engine runs it on a frame whose mask is "
+                 "not read, without its mask head). Ratios: MediaPipe's ms over ours.")
     return "\n".join(lines)
 
 
