@@ -19,6 +19,7 @@ from edge.pose.models import (
     resolve_precision,
     search_dirs,
 )
+from edge.pose.split import can_split
 
 # How many pictures of a --renders folder join the calibration (evenly over the folder).
 RENDERS_COUNT = 100
@@ -100,6 +101,10 @@ def run_list(args: argparse.Namespace) -> int:
     precision, why = resolve_precision(args.precision, args.variant)
     print(f"precision here ({args.precision}, {args.variant}): {precision}"
           + (f" ({why})" if why else ""))
+    print("mask head here: " + ("on demand (the landmark model cut in two: a frame whose "
+                                "mask is not read skips it)" if can_split() else
+                                "every frame (no flatbuffer schema to cut the model: "
+                                "install ai-edge-litert)"))
     return 0
 
 

@@ -37,6 +37,11 @@ def _flatbuffers() -> Any | None:
     return flatbuffer_utils
 
 
+def can_split() -> bool:
+    """Whether models can be cut here (the flatbuffer schema imports)."""
+    return _flatbuffers() is not None
+
+
 def split_mask_head(model: bytes, is_mask: Callable[[Sequence[int]], bool]) -> SplitModel | None:
     """`model` cut before the output whose shape `is_mask` accepts; None when the schema is
     not importable, or the model has no such output or no op that only the mask needs."""
