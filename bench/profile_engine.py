@@ -100,7 +100,7 @@ def instrument(engine: blazepose.BlazePose) -> None:
     engine._interpreter = _TimedProxy(engine._interpreter, {
         "set_tensor": "interpreter.set_tensor",
         "invoke": "interpreter.invoke",
-        "get_tensor": "interpreter.get_tensor (5 copies)",
+        "get_tensor": "interpreter.get_tensor (outputs and mask-head features copied)",
     })
     # type: ignore on the next line: timed wrappers, for the profile only
     engine.process = _timed(_OUTER, engine.process)  # type: ignore[method-assign]
