@@ -10,6 +10,7 @@ import pytest
 
 from edge.capture.frames import Frame
 from edge.capture.sources import VideoSource, read_image
+from edge.errors import ModelError
 from edge.pose.blazepose import BlazePose, cut_landmark_model
 from edge.pose.models import model_path
 from tests.int8_models import need_int8
@@ -90,3 +91,16 @@ def test_without_the_schema_the_whole_model_runs(fixtures: Path) -> None:
     pose = engine.process(Frame(0.0, read_image(fixtures / "images" / "pose.jpg"), 0))
     assert pose is not None and pose.segmentation is not None
     assert (pose.segmentation.mask > 0.5).mean() > 0.05
+
+
+def test_a_broken_model_is_not_cut_but_left_to_the_runtime_to_refuse(tmp_path: Path) -> None:
+    whole = model_path("pose_landmark_full").read_bytes()
+    for broken in (b"not a model" * 64, whole[: len(whole) // 3]):
+        assert cut_landmark_model(broken) is None
+    # Loaded from a folder with a broken landmark model, the engine fails with the one-line
+    # re-fetch hint (a file that is no model at all: tflite-runtime 2.14 crashes on some
+    # truncated ones, which is why fetched models are checked against their sha256 first).
+    (tmp_path / "pose_detection.tflite").write_bytes(model_path("pose_detection").read_bytes())
+    (tmp_path / "pose_landmark_full.tflite").write_bytes(b"not a model" * 64)
+    with pytest.raises(ModelError, match="re-fetch"):
+        BlazePose(variant="full", models_dir=tmp_path)

@@ -46,12 +46,15 @@ def split_mask_head(model: bytes, is_mask: Callable[[Sequence[int]], bool]) -> S
     """`model` cut before the output whose shape `is_mask` accepts; None when the schema is
     not importable, or the model has no such output or no op that only the mask needs."""
     fb = _flatbuffers()
-    if fb is None:
+    if fb is None or model[4:8] != b"TFL3":
         return None
-    whole = fb.read_model_from_bytearray(bytearray(model))
-    graph = whole.subgraphs[0]
+    try:
+        whole = fb.read_model_from_bytearray(bytearray(model))
+    except Exception:  # noqa: BLE001  (a broken file: the runtime's load says what is wrong)
+        return None
     if len(whole.subgraphs) != 1:
         return None
+    graph = whole.subgraphs[0]
     masks = [o for o in graph.outputs if is_mask([int(v) for v in graph.tensors[o].shape])]
     if len(masks) != 1:
         return None
