@@ -68,6 +68,9 @@ def split_mask_head(model: bytes, is_mask: Callable[[Sequence[int]], bool]) -> S
     features = sorted({t for k in head_ops for t in graph.operators[k].inputs
                        if t in made_by_pose})
     names = tuple(graph.tensors[t].name.decode() for t in features)
+    outputs = [graph.tensors[t].name.decode() for t in others]
+    if len(set(names)) != len(names) or set(names) & set(outputs):
+        return None  # the engine finds the features by name: they must be unambiguous
     pose = _part(fb, model, pose_ops, list(graph.inputs), others + features)
     head = _part(fb, model, head_ops, features, masks)
     return SplitModel(pose, head, names)
