@@ -36,7 +36,7 @@ from edge.capture.frames import Frame  # noqa: E402
 from edge.capture.sources import VideoSource, read_image  # noqa: E402
 from edge.commands.analyze import classify_frame  # noqa: E402
 from edge.errors import ModelError  # noqa: E402
-from edge.pose.blazepose import BlazePose  # noqa: E402
+from edge.pose.blazepose import BlazePose, cut_landmark_model  # noqa: E402
 from edge.pose.models import model_names, model_path  # noqa: E402
 from edge.pose.smoothing import PoseSmoother  # noqa: E402
 
@@ -55,11 +55,12 @@ def log(message: str) -> None:
     print(f"precision bench: {message}", file=sys.stderr, flush=True)
 
 
-def invoke_steps(path: Path) -> Callable[[], object]:
-    """One bare invoke of the model at `path` (one thread), its input set once."""
+def invoke_steps(path: Path, content: bytes | None = None) -> Callable[[], object]:
+    """One bare invoke of the model at `path` (or of `content` made from it; one thread),
+    its input set once."""
     from edge.pose.runtime import load_interpreter
 
-    it = load_interpreter(path, num_threads=1)
+    it = load_interpreter(path, 1, "auto", content)
     d = it.get_input_details()[0]
     x = np.random.default_rng(0).integers(0, 100, d["shape"]).astype(d["dtype"])
     it.set_tensor(d["index"], x)
@@ -68,9 +69,15 @@ def invoke_steps(path: Path) -> Callable[[], object]:
 
 
 def invoke_ms(paths: dict[str, Path]) -> dict[str, float]:
-    """ms per bare invoke of each named model, taking turns (see INVOKE_ROUNDS)."""
-    best = timing.interleaved_min_median({k: invoke_steps(p) for k, p in paths.items()},
-                                         rounds=INVOKE_ROUNDS, block=INVOKE_BLOCK)
+    """ms per bare invoke of each named model, taking turns (see INVOKE_ROUNDS); for each
+    landmark model also its pose part ("… pose part"), what the engine runs on a frame whose
+    mask is not read (edge/pose/split.py), where the model can be cut."""
+    steps = {k: invoke_steps(p) for k, p in paths.items()}
+    for k, p in paths.items():
+        cut = cut_landmark_model(p.read_bytes()) if k.startswith("landmark") else None
+        if cut is not None:
+            steps[f"{k} pose part"] = invoke_steps(p, cut.pose)
+    best = timing.interleaved_min_median(steps, rounds=INVOKE_ROUNDS, block=INVOKE_BLOCK)
     return {k: round(v * 1e3, 2) for k, v in best.items()}
 
 
@@ -134,7 +141,8 @@ def measure(engine: BlazePose, clip: tuple[list[np.ndarray], np.ndarray, np.ndar
         xy.append(pose.xy_px)
         world.append(pose.world_m)
     err = np.abs(np.asarray(xy) - golden_px)
-    mask = still.mask_in_frame() > 0.5 if still is not None else None
+    frame_mask = still.mask_in_frame() if still is not None else None
+    mask = frame_mask > 0.5 if frame_mask is not None else None
     return {
         "engine_ms_per_frame": round(float(np.median(times[5:])) * 1e3, 2),
         "pose_jpg_max_px": None if still is None else round(
@@ -183,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
                    "detector_invoke_ms": invokes[f"detector {precision}"],
                    "landmark_speedup_vs_float": round(
                        invokes["landmark float"] / invokes[f"landmark {precision}"], 2),
+                   "pose_part_invoke_ms": invokes.get(f"landmark {precision} pose part"),
+                   "pose_part_speedup_vs_float": round(
+                       invokes["landmark float pose part"]
+                       / invokes[f"landmark {precision} pose part"], 2)
+                   if "landmark float pose part" in invokes else None,
                    **measure(engine, clip)}
             xy = row.pop("_xy")
             if float_xy is None:
@@ -191,14 +204,16 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(json.dumps(row), flush=True)
     print()
-    print("| model | precision | landmark invoke (× float) | detector invoke | engine / frame | "
-          "pose.jpg max px | mask IoU | squats mean / max px | world max m | vs float "
-          "mean px | pictures right |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| model | precision | landmark invoke (× float) | without its mask head (× float) "
+          "| detector invoke | engine / frame | pose.jpg max px | mask IoU | squats mean / max "
+          "px | world max m | vs float mean px | pictures right |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['variant']} | {r['precision']} | {r['landmark_invoke_ms']} ms "
               f"({r['landmark_speedup_vs_float']}×) | "
-              f"{r['detector_invoke_ms']} ms | {r['engine_ms_per_frame']} ms | "
+              + (f"{r['pose_part_invoke_ms']} ms ({r['pose_part_speedup_vs_float']}×) | "
+                 if r["pose_part_invoke_ms"] is not None else "not cut here | ")
+              + f"{r['detector_invoke_ms']} ms | {r['engine_ms_per_frame']} ms | "
               f"{r['pose_jpg_max_px']} | {r['pose_jpg_mask_iou']} | {r['squats_mean_px']} / "
               f"{r['squats_max_px']} | {r['squats_world_max_m']} | "
               f"{r['squats_mean_px_vs_float']} | {r['labelled_pictures_right']} |")
