@@ -64,6 +64,20 @@ CASES = [
          back={"hip_tuck_norm": -0.14}, reasons=frozenset({"back_unclear"})),
     Case("a hump over the lower outline", posture="round",
          back={"upper_hump_norm": 0.09}, reasons=frozenset({"upper_back_rounding"})),
+    # A rounded spine brings the shoulders towards the pelvis; an outline that bulges over
+    # a trunk as long as a standing one's is something on or by the back (hair, a pack, a
+    # box's edge), whichever way the outline reads.
+    Case("a bulge over a tucked pelvis, the trunk as long as standing", posture="unsure",
+         kin={"chord_to_leg": 0.64},
+         back={"bulge_norm": 0.08, "peak_at": 0.4, "hip_tuck_norm": -0.1},
+         reasons=frozenset({"back_unclear"})),
+    Case("a hump, the trunk as long as standing", posture="unsure",
+         kin={"chord_to_leg": 0.64}, back={"upper_hump_norm": 0.09},
+         reasons=frozenset({"back_unclear"})),
+    Case("a bulge over a tucked pelvis, the trunk shortened as a rounded spine does",
+         posture="round", kin={"chord_to_leg": 0.52},
+         back={"bulge_norm": 0.08, "peak_at": 0.4, "hip_tuck_norm": -0.1},
+         reasons=frozenset({"lumbar_rounding"})),
     Case("the same hump seen at 45°: the shoulder girdle's own breadth, not rounding",
          posture="hinge", kin={"yaw_deg": 45.0},
          back={"upper_hump_norm": 0.09, "depth_mean_norm": 0.45}),

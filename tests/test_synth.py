@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edge.analysis.backline import back_line
-from edge.analysis.classifier import TUCK_FLAT, TUCK_ROUND
+from edge.analysis.classifier import ROUND_MAX_CHORD_TO_LEG, TUCK_FLAT, TUCK_ROUND
 from edge.analysis.kinematics import kinematics
 from edge.pose.landmarks import NUM_JOINTS, Joint, Pose
 from edge.synth import (
@@ -336,6 +336,18 @@ def test_the_pelvis_tucks_under_in_a_rounded_lift_and_not_in_a_hinge() -> None:
     assert hinges.size >= 8 and rounds.size >= 8, tucks
     assert np.median(hinges) > TUCK_ROUND > np.median(rounds), (hinges.round(3), rounds.round(3))
     assert (hinges > TUCK_FLAT).mean() >= 0.9, hinges.round(3)
+
+
+def test_a_rounded_spine_shortens_the_trunk_and_a_hinge_does_not() -> None:
+    """The classifier refuses a round verdict on a trunk as long as a standing one's
+    (ROUND_MAX_CHORD_TO_LEG): the synthetic bodies' rounds must shorten it as the renders'
+    do, and their hinges must not."""
+    poses = _deepest_poses(6)
+    ratio = {kind: np.array([kinematics(p).chord_to_leg for p in ps]) for kind, ps in poses.items()}
+    hinges, rounds = ratio["hinge"], ratio["round"]
+    assert hinges.size >= 8 and rounds.size >= 8
+    assert np.median(rounds) < np.median(hinges) - 0.03, (hinges.round(3), rounds.round(3))
+    assert (rounds < ROUND_MAX_CHORD_TO_LEG).mean() >= 0.9, rounds.round(3)
 
 
 def _mirrored(pose: Pose) -> Pose:

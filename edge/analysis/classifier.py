@@ -78,6 +78,14 @@ HUMP_MAX_SPINE = 0.2
 # the shoulders have come forward over a rounded back: unsure, not hinge.
 FLAT_MAX_DEPTH = 0.36
 FLAT_DEPTH_PER_SIN_YAW = 0.25
+# A rounded spine shortens the hip–shoulder distance (its flexed segments bring the
+# shoulders towards the pelvis); the outline can bulge without that — a box's edge, clothes
+# drawn forward by reaching arms, hair, a pack — and then the trunk stays long. BlazePose's
+# world landmarks put that distance at 0.61–0.67 of the leg's length in the rendered
+# standing people (10th–90th percentile), 0.56–0.64 in hinges and 0.46–0.59 in rounds: a
+# trunk as long as a standing one's has not rounded, so a bulge on it is not called round
+# (unsure). Raising it calls more rounds on long trunks and more false ones.
+ROUND_MAX_CHORD_TO_LEG = 0.62
 # The back line is read only with the trunk this far forward (the bend-entry tilt): more
 # upright, the outline is the standing S-curve and arms or clothes dominate it.
 BACKLINE_MIN_TRUNK_DEG = 30.0
@@ -210,6 +218,7 @@ def _median_kin(kins: Sequence[Kinematics]) -> Kinematics:
         legs_seen=any(k.legs_seen for k in kins),
         trunk_seen=any(k.trunk_seen for k in kins),
         trunk_to_leg_image=med("trunk_to_leg_image"),
+        chord_to_leg=med("chord_to_leg"),
     )
 
 
@@ -307,7 +316,9 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     yaw_hump = HUMP_PER_SIN_YAW * sin_yaw
 
     upper_hidden = back.hands_at_shoulders or (hump is not None and hump >= HUMP_MAX_SPINE)
-    upper_round = (hump is not None and not upper_hidden and hump >= HUMP_ROUND + yaw_hump)
+    trunk_long = peak.chord_to_leg >= ROUND_MAX_CHORD_TO_LEG  # (never with a NaN)
+    upper_round = (hump is not None and not upper_hidden and not trunk_long
+                   and hump >= HUMP_ROUND + yaw_hump)
     upper_flat = hump is not None and not upper_hidden and hump <= HUMP_FLAT + yaw_hump
     tuck = back.hip_tuck_norm
     tucked = tuck is None or tuck <= TUCK_ROUND
@@ -315,7 +326,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     # Lumbar flexion comes with the pelvis tucked (the lumbopelvic rhythm): an arc peaking
     # low without it is not the lower back's. The upper back rounds on its own.
     upper_arc = back.peak_at is not None and back.peak_at >= UPPER_BACK_FROM
-    lumbar_round = (bulge is not None and bulge >= cuts.bulge_round
+    lumbar_round = (bulge is not None and bulge >= cuts.bulge_round and not trunk_long
                     and (tucked or upper_arc))
     near = (back.depth_norm is not None
             and back.depth_norm <= FLAT_MAX_DEPTH + FLAT_DEPTH_PER_SIN_YAW * sin_yaw)

@@ -56,6 +56,8 @@ class Kinematics:
       (NaN when the legs fold out of sight). It needs no depth, so it holds seen from the
       front: ~0.6–0.75 standing; a forward bend shortens the trunk's height (a hinge or a
       rounded back at 60° reads ~0.3–0.5), a squat shortens the legs' (≳0.75).
+    - chord_to_leg: the world landmarks' hip–shoulder distance over the leg's length
+      (hip–knee plus knee–ankle): a rounded spine shortens it (NaN without world landmarks).
     """
 
     t_s: float
@@ -71,6 +73,7 @@ class Kinematics:
     legs_seen: bool
     trunk_seen: bool
     trunk_to_leg_image: float = math.nan
+    chord_to_leg: float = math.nan
 
     @property
     def knee_to_hip_ratio(self) -> float:
@@ -237,6 +240,7 @@ def kinematics(pose: Pose, baseline: Baseline | None = None) -> Kinematics:
         legs_seen=legs_seen,
         trunk_seen=trunk_seen,
         trunk_to_leg_image=trunk_to_leg_image(pose),
+        chord_to_leg=math.nan if flat or thigh + shank <= 0 else chord / (thigh + shank),
     )
 
 
