@@ -129,11 +129,13 @@ class _Open:
     last_seen_s: float = 0.0
     seated: bool = False
     # Holding a long bend thinly (MAX_HELD_SAMPLES): each held sample's frame number since
-    # the bend opened, the frames seen, the step frames are held at, and the deepest frame.
+    # the bend opened, the frames seen, the step frames are held at, the deepest frame and
+    # the last bent one (by number: the bend ends there).
     numbers: list[int] = field(default_factory=lambda: [0])
     seen: int = 1
     stride: int = 1
     deepest: tuple[float, int] = (-math.inf, 0)
+    last_bent: int = 0
 
     def __post_init__(self) -> None:
         depth = depth_of(self.samples[0].kin) if self.samples else math.nan
@@ -141,10 +143,10 @@ class _Open:
             self.deepest = (depth, 0)
 
     def hold(self, t_s: float, sample: Sample) -> None:
-        """Add the latest frame (before `last_bent_s` learns whether it is bent). The one
-        two back, now known to be inside the bend or not, stays only on the stride, as the
-        deepest or as the last bent frame (where the bend will end); past MAX_HELD_SAMPLES
-        the stride doubles."""
+        """Add the latest frame (before `bent` says whether it is bent). The one two back,
+        now known to be inside the bend or not, stays only on the stride, as the deepest or
+        as the last bent frame (where the bend will end); past MAX_HELD_SAMPLES the stride
+        doubles."""
         self.samples.append(sample)
         self.numbers.append(self.seen)
         depth = depth_of(sample.kin)
@@ -161,10 +163,13 @@ class _Open:
             self.samples = [self.samples[i] for i in kept]
             self.numbers = [self.numbers[i] for i in kept]
 
+    def bent(self, t_s: float) -> None:
+        """The latest frame held is bent: the bend lasts at least until it."""
+        self.last_bent_s, self.last_bent = t_s, self.numbers[-1]
+
     def _kept(self, i: int) -> bool:
         n = self.numbers[i]
-        return (n % self.stride == 0 or n == self.deepest[1]
-                or self.samples[i].kin.t_s == self.last_bent_s)
+        return n % self.stride == 0 or n in (self.deepest[1], self.last_bent)
 
 
 class _Stillness:
@@ -236,7 +241,7 @@ class BendSegmenter:
             self._stillness.window.clear()  # not asked again until the person stands
             return out + self._close(cut=False, ends_seated=True)
         if not is_upright(kin):
-            self._open.last_bent_s = t_s
+            self._open.bent(t_s)
             return out
         out += self._close(cut=False)
         return out
@@ -255,7 +260,7 @@ class BendSegmenter:
             return []
         self._open.hold(t_s, sample)
         if kin.trunk_inclination_deg >= TRUNK_EXIT_DEG:
-            self._open.last_bent_s = t_s
+            self._open.bent(t_s)
             return []
         if kin.lowering_norm < SEATED_MIN_LOWERING:
             # Upright again with the hips off the seat: that lean was the rise itself.
