@@ -25,10 +25,12 @@ from edge.analysis.evaluation import (
     hinges_called_round,
     read_labels,
     reliability,
+    uncovered_table,
 )
 from edge.analysis.kinematics import Kinematics, view_of
 from edge.analysis.zones import Zone
 from edge.pose.landmarks import Pose
+from edge.review_export import ReviewedBend
 
 
 def _pose(t: float) -> Pose:
@@ -157,6 +159,33 @@ def test_unsure_is_not_covered_and_confident_accuracy_counts_only_covered_items(
     table = confusion_table(s["confusion"])
     assert table.splitlines()[0].split()[-1] == "unsure"
     assert "round" in table.splitlines()[2]
+
+
+def test_items_without_a_verdict_are_counted_by_why() -> None:
+    """What keeps coverage down, by the unsure verdict's own reason (reviewed bends keep
+    theirs), or nothing read at all."""
+    def reviewed(posture: str, reasons: tuple[str, ...]) -> ReviewedBend:
+        return ReviewedBend("e", "d", "2026-12-01T10:00:00Z", "hinge", posture, 0.0, reasons,
+                            "side", {})
+
+    tally = Tally()
+    for truth, said, detail in [
+            ("hinge", "hinge", reviewed("hinge", ())),
+            ("hinge", "none", None),
+            ("round", "unsure", reviewed("unsure", ("front_view",))),
+            ("round", "unsure", reviewed("unsure", ("head_drop", "back_hidden"))),
+            ("squat", "unsure", reviewed("unsure", ("front_view", "locked_knees"))),
+            ("squat", "unsure", None)]:
+        tally.item(Outcome("x", truth, said, None, detail))
+    assert [o.uncovered_why for o in tally.outcomes] == [
+        None, "nothing_read", "front_view", "back_hidden", "front_view", "back_unclear"]
+    s = tally.summary()
+    assert s["uncovered"] == {"nothing_read": 1, "front_view": 2, "back_hidden": 1,
+                              "back_unclear": 1}
+    assert sum(s["uncovered"].values()) == round((1 - s["coverage"]) * 6)
+    rows = {line.split()[0]: line.split()[1:3] for line in
+            uncovered_table(tally.outcomes).splitlines()[1:]}
+    assert rows["front_view"] == ["2", "33%"] and rows["nothing_read"] == ["1", "17%"]
 
 
 @pytest.mark.parametrize(

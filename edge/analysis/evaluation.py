@@ -18,6 +18,7 @@ from edge.analysis.analyzer import AnalyzedBend
 from edge.analysis.bends import Bend, Sample
 from edge.analysis.classifier import Verdict
 from edge.errors import HingewatchError
+from edge.events import UNSURE_REASONS
 
 HEADER = ["clip", "start_s", "end_s", "label"]
 VIDEO_LABELS = {"hinge", "round", "squat", "ignore"}
@@ -86,9 +87,23 @@ def read_labels(path: Path) -> list[LabelRow]:
 # Verdicts that commit to a posture; `unsure` (the back could not be read) and a missed
 # bend (`none`) are not covered.
 COVERED = frozenset({"hinge", "round", "squat", "stand"})
-# A "rounded back" said at least this sure must never be a hinge (issue 9): a false one nags
-# a person who did well. `eval` counts those that are.
+# A verdict at least this sure is one a person would act on; a "rounded back" said so must
+# never be a hinge (issue 9): a false one nags a person who did well. `eval` counts those
+# that are.
 CONFIDENT_ROUND = 0.8
+# Within this yaw of a side view the back's outline is there to be read (past it the far
+# side and then the front face the camera); `near_side` figures hold the items seen so.
+NEAR_SIDE_DEG = 45.0
+# Why an item got no verdict: nothing read (no person found in a picture, a labelled bend
+# not detected), or the unsure verdict's reason.
+NOTHING_READ = "nothing_read"
+UNCOVERED_WHY = (NOTHING_READ, *UNSURE_REASONS)
+_WHY_WORDS = {
+    NOTHING_READ: "no person found, or the bend not detected",
+    "front_view": "seen from the front: the camera should be side-on",
+    "back_hidden": "something along the back, or hands at the shoulders",
+    "back_unclear": "the back's outline read neither flat nor round",
+}
 # Confidence bands of the reliability table (lower edges; the last band includes 1.0).
 CONFIDENCE_BANDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -146,6 +161,18 @@ class Outcome:
     @property
     def covered(self) -> bool:
         return self.predicted in COVERED
+
+    @property
+    def uncovered_why(self) -> str | None:
+        """None when covered; else one of UNCOVERED_WHY."""
+        if self.covered:
+            return None
+        verdict = verdict_of(self.detail)
+        # (a reviewed bend keeps its reasons without a verdict)
+        reasons = verdict.reasons if verdict else getattr(self.detail, "reasons", None)
+        if reasons is None:
+            return NOTHING_READ if self.predicted == MISSED else "back_unclear"
+        return next((r for r in reasons if r in UNSURE_REASONS), "back_unclear")
 
 
 @dataclass
@@ -212,8 +239,29 @@ class Tally:
             "confident_balanced_accuracy": balanced_accuracy(covered),
             "expected_calibration_error": expected_calibration_error(covered),
             "hinge_called_round_confident": len(hinges_called_round(self.outcomes)),
+            "uncovered": uncovered(self.outcomes),
             "confusion": self.confusion,
         }
+
+
+def uncovered(outcomes: list[Outcome]) -> dict[str, int]:
+    """How many items got no verdict, by why (UNCOVERED_WHY): what keeps coverage down."""
+    counts = {why: 0 for why in UNCOVERED_WHY}
+    for o in outcomes:
+        why = o.uncovered_why
+        if why is not None:
+            counts[why] += 1
+    return counts
+
+
+def near_side_figures(tally: Tally) -> dict[str, Any]:
+    """The figures of the items seen within NEAR_SIDE_DEG of side-on (`tally` holds only
+    those)."""
+    s = tally.summary()
+    return {"yaw_within_deg": NEAR_SIDE_DEG,
+            **{k: s[k] for k in ("items_labelled", "bends_labelled", "balanced_accuracy",
+                                 "coverage", "confident_balanced_accuracy", "accuracy",
+                                 "uncovered", "confusion")}}
 
 
 def hinges_called_round(outcomes: list[Outcome]) -> list[str]:
@@ -279,6 +327,16 @@ def reliability_table(outcomes: list[Outcome]) -> str:
         share = "-" if r["share"] is None else f"{r['share']:.0%}"
         acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.0%}"
         lines.append(f"{r['band']:<11}  {r['items']:>5}  {share:>5}  {acc:>8}")
+    return "\n".join(lines)
+
+
+def uncovered_table(outcomes: list[Outcome]) -> str:
+    """Items without a verdict by why, as shares of all items: what would raise coverage."""
+    counts = uncovered(outcomes)
+    lines = ["why            items  share  meaning"]
+    for why, n in counts.items():
+        share = f"{n / len(outcomes):.0%}" if outcomes else "-"
+        lines.append(f"{why:<13}  {n:>5}  {share:>5}  {_WHY_WORDS[why]}")
     return "\n".join(lines)
 
 

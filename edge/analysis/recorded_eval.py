@@ -16,7 +16,14 @@ from pathlib import Path
 from edge.analysis.analyzer import BendAnalyzer, still_sample
 from edge.analysis.bends import Sample
 from edge.analysis.classifier import Verdict, classify_picture
-from edge.analysis.evaluation import MISSED, LabelRow, Outcome, Tally, detections
+from edge.analysis.evaluation import (
+    MISSED,
+    NEAR_SIDE_DEG,
+    LabelRow,
+    Outcome,
+    Tally,
+    detections,
+)
 from edge.analysis.recorded import RecordedItem, load_recorded
 
 
@@ -32,6 +39,20 @@ def evaluate_recorded(path: Path) -> Tally:
     """Every item of the set scored; an outcome's `detail` is a still's verdict or a clip's
     bend (`evaluation.verdict_of` reads either)."""
     return score_items(load_recorded(path))
+
+
+def camera_yaw_deg(item: RecordedItem) -> float | None:
+    """The render's camera yaw (0 side-on, 90 front or back), None when not recorded."""
+    try:
+        return abs(float(item.params["scene"]["camera"]["yaw_deg"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def near_side(items: list[RecordedItem]) -> list[RecordedItem]:
+    """The items whose camera was within NEAR_SIDE_DEG of side-on."""
+    return [it for it in items
+            if (yaw := camera_yaw_deg(it)) is not None and yaw <= NEAR_SIDE_DEG]
 
 
 def score_items(items: list[RecordedItem]) -> Tally:

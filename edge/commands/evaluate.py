@@ -21,11 +21,14 @@ from edge.analysis.evaluation import (
     Tally,
     confusion_table,
     detections,
+    near_side_figures,
     read_labels,
     reliability_table,
+    uncovered_table,
     verdict_of,
 )
-from edge.analysis.recorded_eval import RecordedStill, evaluate_recorded
+from edge.analysis.recorded import load_recorded
+from edge.analysis.recorded_eval import RecordedStill, near_side, score_items
 from edge.analysis.sheet import annotate, mask_picture
 from edge.capture.sources import open_source, read_image
 from edge.commands.analyze import PictureResult, analyze_stream, deepest_frames
@@ -82,14 +85,19 @@ def run_eval(args: argparse.Namespace) -> int:
 
         tally = Tally()
         for b in read_reviews(args.reviews):
-            tally.item(Outcome(f"{b.device_id}/{b.event_id}", b.label, b.posture, b.confidence))
+            tally.item(Outcome(f"{b.device_id}/{b.event_id}", b.label, b.posture, b.confidence,
+                               b))
         summary = tally.summary()
         _report_errors(tally, summary, None, args.reviews.parent)
         print(json.dumps(summary))
         return 0
     if args.recorded is not None:
-        tally = evaluate_recorded(args.recorded)
+        items = load_recorded(args.recorded)
+        tally = score_items(items)
         summary = tally.summary()
+        near = near_side(items)
+        if near:
+            summary["near_side"] = near_side_figures(score_items(near))
         # (a recorded set keeps no pixels: its sheet draws the person mask the model made)
         _report_errors(tally, summary, args.sheet, args.recorded.parent, pixels=False)
         print(json.dumps(summary))
@@ -164,6 +172,7 @@ def _report_errors(tally: Tally, summary: dict[str, Any], sheet_dir: Path | None
           file=err)
     print("\nreliability (covered verdicts)\n"
           + reliability_table([o for o in tally.outcomes if o.covered]), file=err)
+    print("\nnot covered (no verdict), by why\n" + uncovered_table(tally.outcomes), file=err)
     if sheet_dir is not None:
         _draw_errors(wrong, tally.false_detections, sheet_dir, root, pixels)
 

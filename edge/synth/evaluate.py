@@ -15,15 +15,18 @@ from typing import Any
 import numpy as np
 
 from edge.analysis.analyzer import AnalyzedBend, BendAnalyzer
-from edge.analysis.evaluation import LabelRow, Tally, detections
+from edge.analysis.evaluation import (
+    CONFIDENT_ROUND,
+    NEAR_SIDE_DEG,
+    LabelRow,
+    Tally,
+    detections,
+    near_side_figures,
+)
 from edge.synth.cases import CASES, PLAIN
 from edge.synth.clip import Clip, make_clip
 
 BENDS_PER_CLIP = 3
-NEAR_SIDE_DEG = 45.0
-# A verdict this confident is one a person would act on (issue 9: no hinge called round
-# at or above it).
-SURE_CONFIDENCE = 0.8
 
 
 def analyze_clip(clip: Clip) -> tuple[list[LabelRow], list[AnalyzedBend]]:
@@ -71,22 +74,13 @@ def evaluate_synthetic(
                                       and r.start_s <= d.t_s <= r.end_s for r in near)])
         step()
     summary = overall.summary()
-    near_summary = near_side.summary()
     summary["yaw_range_deg"] = list(yaw_range_deg)
     summary["lift"] = {
         **lift,
         "recall": round(lift["tp"] / max(lift["tp"] + lift["fn"], 1), 4),
         "precision": round(lift["tp"] / max(lift["tp"] + lift["fp"], 1), 4),
     }
-    summary["near_side"] = {
-        "yaw_within_deg": NEAR_SIDE_DEG,
-        "bends_labelled": near_summary["bends_labelled"],
-        "balanced_accuracy": near_summary["balanced_accuracy"],
-        "coverage": near_summary["coverage"],
-        "confident_balanced_accuracy": near_summary["confident_balanced_accuracy"],
-        "accuracy": near_summary["accuracy"],
-        "confusion": near_summary["confusion"],
-    }
+    summary["near_side"] = near_side_figures(near_side)
     if hard:
         summary["hard"] = True
         summary["cases"] = {c: _case_figures(per_case[c]) for c in (PLAIN, *CASES)
@@ -99,7 +93,7 @@ def _case_figures(tally: Tally) -> dict[str, Any]:
     keys = ("items_labelled", "balanced_accuracy", "coverage", "confident_balanced_accuracy",
             "detection_recall", "detection_precision", "confusion")
     sure = [o for o in tally.outcomes
-            if o.covered and o.confidence is not None and o.confidence >= SURE_CONFIDENCE]
+            if o.covered and o.confidence is not None and o.confidence >= CONFIDENT_ROUND]
     return {
         **{k: s[k] for k in keys},
         # Wrong verdicts said with confidence, and the one the product must never say.
