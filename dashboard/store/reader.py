@@ -102,6 +102,14 @@ class Reader:
             sql.DAILY_SUMS, {"first": first, "last": last, "device": device_id})).fetchall()
         return [DayRow.from_row(r) for r in rows]
 
+    def bends_by_why(self, start: str, before: str,
+                     device_id: str | None) -> list[tuple[str, str | None, int]]:
+        """(device, reasons of its unsure bends or None for the judged ones, count) for the
+        bends started in [start, before) (UTC, store format)."""
+        rows = self._conn.execute(*scope.scoped(
+            sql.BENDS_BY_WHY, {"start": start, "before": before, "device": device_id}))
+        return [(str(r[0]), None if r[1] is None else str(r[1]), int(r[2])) for r in rows]
+
     def practice_days(self, first: str, last: str, device_id: str | None) -> list[PracticeDay]:
         rows = self._conn.execute(*scope.scoped(
             sql.PRACTICE_DAYS, {"first": first, "last": last, "device": device_id}))

@@ -238,6 +238,14 @@ DAILY_SHARE = (
     "WHERE day <= :last AND (CAST(:device AS TEXT) IS NULL OR device_id = :device) "
     "AND SCOPE(device_id) AND posture IN ('hinge', 'round') GROUP BY day ORDER BY day"
 )
+# A span's bends per device and, for those the device left unsure, why (its reasons as
+# sent): what the Week page's camera check reads. The index on started_at bounds the scan.
+BENDS_BY_WHY = (
+    "SELECT device_id, CASE WHEN posture = 'unsure' THEN reasons END AS why, count(*) AS n "
+    "FROM events WHERE started_at >= :start AND started_at < :before "
+    "AND (CAST(:device AS TEXT) IS NULL OR device_id = :device) AND SCOPE(device_id) "
+    "GROUP BY device_id, why ORDER BY device_id"
+)
 ACTIVITIES = "SELECT DISTINCT activity FROM daily WHERE SCOPE(device_id) ORDER BY activity"
 DEVICES = (
     "SELECT device_id, status, status_at, state, state_at, last_message_at, last_event_at, "

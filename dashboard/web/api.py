@@ -21,13 +21,16 @@ from dashboard.store.summary import (
     IsoWeek,
     PostureCounts,
     Streak,
+    camera_checks,
     day_bounds_utc,
     today,
+    week_bounds_utc,
     week_summary,
 )
 from dashboard.web import words
 from dashboard.web.api_models import (
     ActivityOut,
+    CameraCheckOut,
     CountsOut,
     DayOut,
     DeviceSeenOut,
@@ -162,6 +165,8 @@ def summary(
     except WeekError as exc:
         raise HTTPException(404, str(exc)) from None
     s = week_summary(svc.reader, w, device, svc.settings.streak_goal)
+    checks = camera_checks(svc.reader.bends_by_why(*week_bounds_utc(w, svc.settings.zone),
+                                                   device))
     return SummaryOut(
         week=str(s.week), first_day=s.week.first_day.isoformat(),
         last_day=s.week.last_day.isoformat(), device_id=device, goal=s.goal,
@@ -176,6 +181,8 @@ def summary(
         trend=[TrendOut(week=str(p.week), bends=p.counts.bends,
                         hinge_share=p.counts.hinge_share) for p in s.trend],
         best_streak=_streak(s.best_streak), current_streak=_streak(s.current_streak),
+        camera_checks=[CameraCheckOut(device_id=c.device_id, why=c.why, n=c.n, bends=c.bends)
+                       for c in checks],
     )
 
 

@@ -112,6 +112,13 @@ class StreakOut(BaseModel):
     last: str | None
 
 
+class CameraCheckOut(BaseModel):
+    device_id: str
+    why: str = Field(description="the unsure reason: front_view, back_hidden or back_unclear")
+    n: int = Field(description="the device's bends that week left unsure for it")
+    bends: int = Field(description="the device's bends that week")
+
+
 class SummaryOut(BaseModel):
     week: str
     first_day: str
@@ -130,6 +137,9 @@ class SummaryOut(BaseModel):
     trend: list[TrendOut]
     best_streak: StreakOut
     current_streak: StreakOut
+    camera_checks: list[CameraCheckOut] = Field(
+        description="devices whose bends went unread for one reason often enough (a quarter "
+                    "of at least 10) that the camera's placement should change")
 
 
 class IngestOut(BaseModel):

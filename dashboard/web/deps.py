@@ -204,6 +204,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["clock"] = lambda text: local(text, "%H:%M:%S")
     env.filters["posture"] = words.posture_word
     env.filters["reason"] = words.reason_word
+    env.filters["check"] = lambda why: words.CHECK_WORDS.get(why, "")
     env.filters["activity"] = words.activity_word
     env.filters["pct"] = lambda v: "—" if v is None else f"{v:.0%}"
     env.filters["duration"] = duration_words

@@ -65,6 +65,18 @@ REJECT_WORDS: dict[str, str] = {
                  "the table set_aside, the messages behind it stored",
 }
 
+# The Week page's camera check: what a device's many unread bends of one kind had, and
+# what to change (summary.camera_checks says when).
+CHECK_WORDS: dict[str, str] = {
+    "front_view": ("were seen from the front, so their backs could not be read. Turn the "
+                   "camera side-on to where people bend (within about 45°)."),
+    "back_hidden": ("had something along the back (a bag, a child, a hood) or hands at the "
+                    "shoulders, so the back could not be judged. Not the camera's doing: "
+                    "they count as bends, not in the hinge share."),
+    "back_unclear": ("had a back line too unclear to judge. Check the camera sees the whole "
+                     "body, feet included, from 2–4 m at about hip height."),
+}
+
 VIEW_WORDS: dict[str, str] = {
     "side": "side view",
     "oblique": "oblique view",

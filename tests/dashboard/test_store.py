@@ -266,3 +266,56 @@ def test_a_writer_without_a_zone_never_re_dates(dash_settings: Settings) -> None
     reader = Reader(dash_settings.store)
     assert [r.day for r in reader.day_rows("2026-11-01", "2026-11-30", None)] == ["2026-11-25"]
     reader.close()
+
+
+def test_the_camera_check_names_a_device_whose_bends_go_unread_for_one_reason(
+        writer: Writer, dash_settings: Settings) -> None:
+    """A week's bends per device and why the unsure ones were: a kitchen camera that sees
+    people from the front is told so; a hall with one unread bend in twelve is not; the
+    week after is its own."""
+    from zoneinfo import ZoneInfo
+
+    from dashboard.store.summary import IsoWeek, camera_checks, week_bounds_utc
+
+    monday = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    kitchen = ([make_event("hinge", monday + timedelta(minutes=i), frames=1) for i in range(5)]
+               + [make_event("unsure", monday + timedelta(hours=1, minutes=i), frames=1,
+                             reasons=("front_view", "head_drop")) for i in range(6)]
+               + [make_event("unsure", monday + timedelta(hours=2), frames=1,
+                             reasons=("back_hidden",))])
+    hall = ([make_event("squat", monday + timedelta(days=2, minutes=i), device_id="hall",
+                        frames=1) for i in range(11)]
+            + [make_event("unsure", monday + timedelta(days=3), device_id="hall", frames=1,
+                          reasons=("front_view",))])
+    next_week = [make_event("unsure", monday + timedelta(days=7, minutes=i), frames=1,
+                            reasons=("back_unclear",)) for i in range(12)]
+    ingest(writer, kitchen + hall + next_week)
+    reader = Reader(dash_settings.store)
+    zone = ZoneInfo(ZONE)
+    week = IsoWeek.parse("2026-W48")
+    rows = reader.bends_by_why(*week_bounds_utc(week, zone), None)
+    assert sum(n for _, _, n in rows) == len(kitchen) + len(hall)
+    (check,) = camera_checks(rows)
+    assert (check.device_id, check.why, check.n, check.bends) == ("kitchen", "front_view", 6, 12)
+    assert check.share == 0.5
+    assert camera_checks(reader.bends_by_why(*week_bounds_utc(week, zone), "hall")) == ()
+    (later,) = camera_checks(reader.bends_by_why(*week_bounds_utc(week.shifted(1), zone), None))
+    assert (later.device_id, later.why, later.n) == ("kitchen", "back_unclear", 12)
+    reader.close()
+
+
+def test_a_camera_check_needs_enough_bends_and_a_large_enough_share() -> None:
+    from dashboard.store.summary import CHECK_MIN_BENDS, CHECK_MIN_SHARE, camera_checks
+
+    few = CHECK_MIN_BENDS - 1
+    # Every bend of too short a week unread: too few to judge a camera by.
+    assert camera_checks([("porch", "front_view", few)]) == ()
+    bends = 40
+    under = int(CHECK_MIN_SHARE * bends) - 1
+    assert camera_checks([("porch", None, bends - under), ("porch", "front_view", under)]) == ()
+    at = int(CHECK_MIN_SHARE * bends)
+    (check,) = camera_checks([("porch", None, bends - at), ("porch", "front_view", at)])
+    assert check.n == at and check.bends == bends
+    # An unsure bend with no unsure reason among its reasons counts as unclear.
+    (check,) = camera_checks([("porch", "head_drop", 12)])
+    assert check.why == "back_unclear"

@@ -15,7 +15,7 @@ import pytest
 from dashboard.store.reader import Reader
 from dashboard.store.summary import IsoWeek
 from dashboard.web.server import Dashboard
-from dashboard.web.words import REASON_WORDS
+from dashboard.web.words import CHECK_WORDS, REASON_WORDS
 from edge.delivery.state import DeviceState
 from tests.dashboard.conftest import add_user, login, publish, wait_until
 from tests.dashboard.factory import make_event
@@ -165,3 +165,35 @@ def test_the_openapi_document_names_unsure(running: Dashboard, anna: httpx.Clien
     assert "unsure" in counts["required"] and "never in hinge_share" in json.dumps(counts)
     event = json.dumps(spec["components"]["schemas"]["EventOut"]["properties"]["posture"])
     assert "unsure" in event
+
+
+def test_the_week_page_tells_a_device_seen_from_the_front_to_turn_its_camera(
+        running: Dashboard, mosquitto: Broker, anna: httpx.Client) -> None:
+    """Half the kitchen's bends unread for a front view: the Week page says so, with what to
+    change; a device whose bends were read gets no such line."""
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    postures = ["hinge"] * 5 + ["round"] + ["unsure"] * 6
+    kitchen = [make_event(p, start + timedelta(seconds=20 * i), frames=2,
+                          reasons=("front_view",) if p == "unsure" else None)
+               for i, p in enumerate(postures)]
+    hall = [make_event("hinge", start + timedelta(seconds=20 * i + 5), frames=2,
+                       device_id="hall") for i in range(12)]
+    publish(mosquitto.port, [(f"hingewatch/{e.device_id}/event", e.to_json())
+                             for e in kitchen + hall])
+    reader = Reader(running.settings.store)
+    wait_until(lambda: reader.event_total() == len(kitchen) + len(hall), 20, "the events stored")
+    reader.close()
+    # (the week the bends started in: the test may run just past midnight on a Monday)
+    week = IsoWeek.of(start.astimezone(running.settings.zone).date())
+    page = anna.get(f"/week?week={week}").text
+    checks = re.findall(r'<p class="notice check" data-device="(\w+)" data-why="(\w+)">(.*?)</p>',
+                        page)
+    assert [(d, w) for d, w, _ in checks] == [("kitchen", "front_view")]
+    text = checks[0][2]
+    assert "6 of its 12 bends this week (50%)" in text and CHECK_WORDS["front_view"] in text
+    assert "notice check" not in anna.get(f"/week?week={week}&device=hall").text
+    # The API says the same.
+    api = anna.get(f"/api/summary?week={week}").json()["camera_checks"]
+    assert api == [{"device_id": "kitchen", "why": "front_view", "n": 6, "bends": 12}]
+    # Another week holds none of them.
+    assert "notice check" not in anna.get(f"/week?week={week.shifted(-1)}").text
