@@ -191,6 +191,10 @@ def test_the_week_page_tells_a_device_seen_from_the_front_to_turn_its_camera(
     assert [(d, w) for d, w, _ in checks] == [("kitchen", "front_view")]
     text = checks[0][2]
     assert "6 of its 12 bends this week (50%)" in text and CHECK_WORDS["front_view"] in text
+    # ... and opens them: the kitchen's unsure bends of that week, all six.
+    (link,) = re.findall(r'<a href="(/events\?[^"]+)">See them</a>', text)
+    listed = anna.get(link.replace("&amp;", "&")).text
+    assert listed.count('<tr class="p-unsure">') == 6
     assert "notice check" not in anna.get(f"/week?week={week}&device=hall").text
     # The API says the same.
     api = anna.get(f"/api/summary?week={week}").json()["camera_checks"]
