@@ -78,6 +78,16 @@ CASES = [
          posture="round", kin={"chord_to_leg": 0.52},
          back={"bulge_norm": 0.08, "peak_at": 0.4, "hip_tuck_norm": -0.1},
          reasons=frozenset({"lumbar_rounding"})),
+    # Two signs of a flexed lower back that need no curve in the outline: the pelvis tucked
+    # under and the trunk a fifth shorter than standing. Each alone a hinge can show.
+    Case("a straight outline over a clearly tucked pelvis, the trunk shortened a fifth",
+         posture="round", kin={"chord_to_leg": 0.5}, back={"hip_tuck_norm": -0.14},
+         reasons=frozenset({"lumbar_rounding"})),
+    Case("... the trunk shortened only as much as a hinge's can be", posture="unsure",
+         kin={"chord_to_leg": 0.57}, back={"hip_tuck_norm": -0.14},
+         reasons=frozenset({"back_unclear"})),
+    Case("a trunk shortened a fifth with the buttocks out and a straight outline",
+         posture="hinge", kin={"chord_to_leg": 0.5}, back={"hip_tuck_norm": -0.02}),
     Case("the same hump seen at 45°: the shoulder girdle's own breadth, not rounding",
          posture="hinge", kin={"yaw_deg": 45.0},
          back={"upper_hump_norm": 0.09, "depth_mean_norm": 0.45}),
@@ -183,3 +193,13 @@ def test_a_bend_whose_depth_was_never_measured_is_unsure_not_an_error() -> None:
     mixed = classify_samples([replace(measured[0], kin=replace(
         measured[0].kin, trunk_inclination_deg=math.nan))] + measured[1:])
     assert mixed.posture == classify_samples(measured).posture == "hinge"
+
+
+def test_a_round_read_without_a_curve_is_never_said_with_confidence() -> None:
+    """The tucked pelvis and the shortened trunk make a round verdict without the outline's
+    curve: the least clear kind, so below the confidence a person would act on at once."""
+    from edge.analysis.evaluation import CONFIDENT_ROUND
+
+    verdict = classify_samples(_bend({"chord_to_leg": 0.5}, {"hip_tuck_norm": -0.14}))
+    assert verdict.posture == "round"
+    assert 0.5 <= verdict.confidence < CONFIDENT_ROUND, verdict.confidence

@@ -86,6 +86,15 @@ FLAT_DEPTH_PER_SIN_YAW = 0.25
 # trunk as long as a standing one's has not rounded, so a bulge on it is not called round
 # (unsure). Raising it calls more rounds on long trunks and more false ones.
 ROUND_MAX_CHORD_TO_LEG = 0.62
+# The two signs of a flexed lower back that need no curve in the outline: the pelvis
+# clearly tucked under (hips at or inside TUCK_FLAT, below) and the trunk shortened well
+# past a hinge's (hip–shoulder under ROUND_SHORT_CHORD_TO_LEG of the leg: a fifth shorter
+# than standing; the rendered hinges' 5th percentile is 0.53). The mask's outline smooths
+# a rounded back's curve away often enough (rendered rounds within 45° of side-on: one in
+# five reads a bulge under the round edge); with both signs it is round all the same — on
+# the four rendered sets 9 rounds the outline left unsure and no hinge or squat. Each
+# alone is not enough: hinges reach either on their own.
+ROUND_SHORT_CHORD_TO_LEG = 0.54
 # The back line is read only with the trunk this far forward (the bend-entry tilt): more
 # upright, the outline is the standing S-curve and arms or clothes dominate it.
 BACKLINE_MIN_TRUNK_DEG = 30.0
@@ -331,6 +340,8 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     near = (back.depth_norm is not None
             and back.depth_norm <= FLAT_MAX_DEPTH + FLAT_DEPTH_PER_SIN_YAW * sin_yaw)
     flat = bulge is not None and bulge <= cuts.bulge_flat and upper_flat and near and hips_out
+    shortened = (tuck is not None and tuck <= TUCK_FLAT
+                 and peak.chord_to_leg < ROUND_SHORT_CHORD_TO_LEG)
     waist = (back.status != "read" and peak.view == "side" and peak.legs_seen
              and peak.trunk_inclination_deg >= WAIST_MIN_TRUNK_DEG
              and peak.hip_shift_norm < WAIST_MAX_SHIFT)
@@ -356,6 +367,10 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
         assert bulge is not None
         posture = "hinge"
         clarity = 0.5 + 0.5 * _clarity(-bulge, -cuts.bulge_flat, BULGE_FLAT)
+    elif shortened:
+        posture = "round"
+        reasons.append("lumbar_rounding")
+        clarity = 0.5  # no curve read: the least clear of round verdicts
     elif waist:
         posture = "round"
         reasons.append("waist_bend")
