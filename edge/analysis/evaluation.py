@@ -169,7 +169,8 @@ class Outcome:
             return None
         verdict = verdict_of(self.detail)
         # (a reviewed bend keeps its reasons without a verdict)
-        reasons = verdict.reasons if verdict else getattr(self.detail, "reasons", None)
+        reasons = (verdict.reasons if verdict is not None
+                   else getattr(self.detail, "reasons", None))
         if reasons is None:
             return NOTHING_READ if self.predicted == MISSED else "back_unclear"
         return next((r for r in reasons if r in UNSURE_REASONS), "back_unclear")
