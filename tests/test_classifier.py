@@ -195,11 +195,17 @@ def test_a_bend_whose_depth_was_never_measured_is_unsure_not_an_error() -> None:
     assert mixed.posture == classify_samples(measured).posture == "hinge"
 
 
-def test_a_round_read_without_a_curve_is_never_said_with_confidence() -> None:
-    """The tucked pelvis and the shortened trunk make a round verdict without the outline's
-    curve: the least clear kind, so below the confidence a person would act on at once."""
+@pytest.mark.parametrize(("kin", "back"), [
+    ({"chord_to_leg": 0.5}, {"hip_tuck_norm": -0.14}),  # tucked pelvis, shortened trunk
+    ({"hip_shift_norm": -0.3}, None),  # hips far over the feet, the back unread: a waist bend
+], ids=["shortened", "waist"])
+def test_a_round_read_without_a_curve_is_never_said_with_confidence(
+        kin: dict[str, Any], back: dict[str, Any] | None) -> None:
+    """A round verdict without the outline's curve (the tucked pelvis with the shortened
+    trunk; the hips over the feet with the back unread) is the least clear kind: below the
+    confidence a person would act on at once, however clear its own sign."""
     from edge.analysis.evaluation import CONFIDENT_ROUND
 
-    verdict = classify_samples(_bend({"chord_to_leg": 0.5}, {"hip_tuck_norm": -0.14}))
+    verdict = classify_samples(_bend(kin, back))
     assert verdict.posture == "round"
     assert 0.5 <= verdict.confidence < CONFIDENT_ROUND, verdict.confidence

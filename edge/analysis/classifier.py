@@ -129,7 +129,9 @@ MIN_CONFIDENCE = 0.5
 VERDICT_REASONS = ("lumbar_rounding", "upper_back_rounding", "waist_bend")
 # Waist bend: hips less than this share of leg length behind the ankles while the trunk is
 # forward of WAIST_MIN_TRUNK_DEG — "bending from the waist" leaves the hips over the feet.
-# Only trusted seen side-on, where the hip position is measured, not guessed.
+# Only trusted seen side-on, where the hip position is measured, not guessed, and never
+# said with confidence (its score stays where the map gives under 0.8): it reads the hips,
+# not the back, and a misread pose puts them anywhere (rendered stills: 1 of 3 right).
 WAIST_MAX_SHIFT = 0.0
 WAIST_MIN_TRUNK_DEG = 60.0
 # The hip tuck (backline.py: the outline at the hips against the mid-back's, chord lengths)
@@ -374,7 +376,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     elif waist:
         posture = "round"
         reasons.append("waist_bend")
-        clarity = 0.3 + 0.4 * _clarity(-peak.hip_shift_norm, -WAIST_MAX_SHIFT, 0.1)
+        clarity = 0.3 + 0.2 * _clarity(-peak.hip_shift_norm, -WAIST_MAX_SHIFT, 0.1)
     else:
         posture = "unsure"
         # Something at the shoulders hides the upper back: a flat lower back alone does not
