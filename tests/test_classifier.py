@@ -209,3 +209,21 @@ def test_a_round_read_without_a_curve_is_never_said_with_confidence(
     verdict = classify_samples(_bend(kin, back))
     assert verdict.posture == "round"
     assert 0.5 <= verdict.confidence < CONFIDENT_ROUND, verdict.confidence
+
+
+@pytest.mark.parametrize(("tuck", "sure"), [(-0.06, False), (-0.12, True)])
+def test_a_round_over_a_pelvis_that_hinges_also_show_is_never_said_with_confidence(
+        tuck: float, sure: bool) -> None:
+    """A clear bulge over a pelvis at −0.06 (where rendered hinges with long hair or a load
+    read as often as rounds) is round but not confident; over −0.12, confident."""
+    from edge.analysis.classifier import MIXED_ROUND_MAX_CONFIDENCE
+    from edge.analysis.evaluation import CONFIDENT_ROUND
+
+    verdict = classify_samples(_bend({"chord_to_leg": 0.5},
+                                     {"bulge_norm": 0.2, "peak_at": 0.4, "hip_tuck_norm": tuck}))
+    assert verdict.posture == "round" and "lumbar_rounding" in verdict.reasons
+    if sure:
+        assert verdict.confidence >= CONFIDENT_ROUND, verdict.confidence
+    else:
+        assert 0.5 <= verdict.confidence <= MIXED_ROUND_MAX_CONFIDENCE < CONFIDENT_ROUND
+
