@@ -216,7 +216,7 @@ def test_a_round_over_a_pelvis_that_hinges_also_show_is_never_said_with_confiden
         tuck: float, sure: bool) -> None:
     """A clear bulge over a pelvis at −0.06 (where rendered hinges with long hair or a load
     read as often as rounds) is round but not confident; over −0.12, confident."""
-    from edge.analysis.classifier import MIXED_ROUND_MAX_CONFIDENCE
+    from edge.analysis.classifier import WEAK_ROUND_MAX_CONFIDENCE
     from edge.analysis.evaluation import CONFIDENT_ROUND
 
     verdict = classify_samples(_bend({"chord_to_leg": 0.5},
@@ -225,5 +225,5 @@ def test_a_round_over_a_pelvis_that_hinges_also_show_is_never_said_with_confiden
     if sure:
         assert verdict.confidence >= CONFIDENT_ROUND, verdict.confidence
     else:
-        assert 0.5 <= verdict.confidence <= MIXED_ROUND_MAX_CONFIDENCE < CONFIDENT_ROUND
+        assert 0.5 <= verdict.confidence <= WEAK_ROUND_MAX_CONFIDENCE < CONFIDENT_ROUND
 

@@ -130,8 +130,8 @@ VERDICT_REASONS = ("lumbar_rounding", "upper_back_rounding", "waist_bend")
 # Waist bend: hips less than this share of leg length behind the ankles while the trunk is
 # forward of WAIST_MIN_TRUNK_DEG — "bending from the waist" leaves the hips over the feet.
 # Only trusted seen side-on, where the hip position is measured, not guessed, and never
-# said with confidence (its score stays where the map gives under 0.8): it reads the hips,
-# not the back, and a misread pose puts them anywhere (rendered stills: 1 of 3 right).
+# said with confidence (WEAK_ROUND_MAX_CONFIDENCE): it reads the hips, not the back, and a
+# misread pose puts them anywhere (rendered stills: 1 of 3 right).
 WAIST_MAX_SHIFT = 0.0
 WAIST_MIN_TRUNK_DEG = 60.0
 # The hip tuck (backline.py: the outline at the hips against the mid-back's, chord lengths)
@@ -158,12 +158,14 @@ TUCK_CLEAR = -0.12
 # Down to TUCK_MIXED they mix evenly still (five rendered sets, 1,600 pictures: of the round
 # verdicts with the hips short of −0.08, 6 of 13 right; from −0.08 to −0.10, 13 of 14): the
 # flat backs there carry long hair or a load over the upper back, which curves the outline
-# as a rounded spine does. The confidence map pools them with clearer verdicts, so such a
-# round is capped at MIXED_ROUND_MAX_CONFIDENCE — still said, never at the confidence a
-# person is asked to act on. (The synthetic bodies have no hair: their rounds there are
-# right, and the cap makes them under-confident, the safe side.)
+# as a rounded spine does. The confidence map pools them with clearer verdicts.
 TUCK_MIXED = -0.08
-MIXED_ROUND_MAX_CONFIDENCE = 0.75
+# A round on weak evidence — the pelvis short of TUCK_MIXED, no curve read at all (the
+# shortened trunk), or the hips alone (a waist bend) — is said at most this sure: still a
+# verdict, never at the confidence a person is asked to act on. (The synthetic bodies have
+# no hair: their rounds short of TUCK_MIXED are right, and now under-confident, the safe
+# side.)
+WEAK_ROUND_MAX_CONFIDENCE = 0.75
 # The raw score falls as the view turns from profile: past PROFILE_MAX_YAW_DEG the far
 # shoulder blade and the trunk's breadth enter the outline, the more so the further round
 # (at 60°, PROFILE_MAX_YAW_DEG + PROFILE_TO_FRONT_DEG, the score has lost
@@ -359,6 +361,8 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
 
     reasons: list[str] = []
     posture: VerdictPosture
+    # Weak evidence for a round (WEAK_ROUND_MAX_CONFIDENCE).
+    weak = tuck is not None and tuck > TUCK_MIXED
     if lumbar_round:
         assert bulge is not None and back.peak_at is not None
         posture = "round"
@@ -381,11 +385,12 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     elif shortened:
         posture = "round"
         reasons.append("lumbar_rounding")
-        clarity = 0.5  # no curve read: the least clear of round verdicts
+        clarity, weak = 0.5, True  # no curve read: the least clear of round verdicts
     elif waist:
         posture = "round"
         reasons.append("waist_bend")
-        clarity = 0.3 + 0.2 * _clarity(-peak.hip_shift_norm, -WAIST_MAX_SHIFT, 0.1)
+        clarity = 0.3 + 0.4 * _clarity(-peak.hip_shift_norm, -WAIST_MAX_SHIFT, 0.1)
+        weak = True
     else:
         posture = "unsure"
         # Something at the shoulders hides the upper back: a flat lower back alone does not
@@ -405,8 +410,8 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     score = float(np.clip((0.45 + 0.5 * clarity) * view_factor, 0.05, 0.99))
     said = posture
     confidence = 0.0 if posture == "unsure" else calibrated(posture, score)
-    if posture == "round" and tuck is not None and tuck > TUCK_MIXED:
-        confidence = min(confidence, MIXED_ROUND_MAX_CONFIDENCE)
+    if posture == "round" and weak:
+        confidence = min(confidence, WEAK_ROUND_MAX_CONFIDENCE)
     if posture != "unsure" and confidence < MIN_CONFIDENCE:
         # Verdicts like this one were wrong more often than right: say so instead.
         posture, confidence = "unsure", 0.0
