@@ -267,3 +267,9 @@ def test_eval_of_a_recorded_set_gives_the_near_side_figures_apart() -> None:
     assert near["coverage"] > summary["coverage"]
     # Within 45° the model still takes a few views for front ones, far fewer than in all.
     assert near["uncovered"]["front_view"] < summary["uncovered"]["front_view"]
+    # Split by the view the model itself judged (what a set without camera angles has):
+    # every item once, nothing read where nothing was, side views covered most.
+    views = summary["by_view"]
+    assert sum(v["items"] for v in views.values()) == summary["items_labelled"]
+    assert views["unread"]["items"] == summary["uncovered"]["nothing_read"]
+    assert views["side"]["coverage"] > views["oblique"]["coverage"] > views["front"]["coverage"]

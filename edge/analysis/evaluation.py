@@ -241,6 +241,7 @@ class Tally:
             "expected_calibration_error": expected_calibration_error(covered),
             "hinge_called_round_confident": len(hinges_called_round(self.outcomes)),
             "uncovered": uncovered(self.outcomes),
+            "by_view": by_view(self.outcomes),
             "confusion": self.confusion,
         }
 
@@ -253,6 +254,28 @@ def uncovered(outcomes: list[Outcome]) -> dict[str, int]:
         if why is not None:
             counts[why] += 1
     return counts
+
+
+# The views the model tells (kinematics.View), and items it read nothing of.
+VIEWS_SEEN = ("side", "oblique", "front", "unread")
+
+
+def by_view(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
+    """The figures per view as the model itself judged it (side, oblique, front; `unread`
+    when nothing was read): what a labelled set without known camera angles can still be
+    split by."""
+    groups: dict[str, list[Outcome]] = {view: [] for view in VIEWS_SEEN}
+    for o in outcomes:
+        verdict = verdict_of(o.detail)
+        # (a reviewed bend keeps the view it was seen from without a verdict)
+        view = verdict.view if verdict is not None else getattr(o.detail, "view", None)
+        groups[view if view in groups else "unread"].append(o)
+    return {view: {"items": len(group),
+                   "coverage": _ratio(sum(o.covered for o in group), len(group)),
+                   "confident_balanced_accuracy": balanced_accuracy(
+                       [o for o in group if o.covered]),
+                   "hinge_called_round_confident": len(hinges_called_round(group))}
+            for view, group in groups.items() if group}
 
 
 def near_side_figures(tally: Tally) -> dict[str, Any]:
@@ -338,6 +361,18 @@ def uncovered_table(outcomes: list[Outcome]) -> str:
     for why, n in counts.items():
         share = f"{n / len(outcomes):.0%}" if outcomes else "-"
         lines.append(f"{why:<13}  {n:>5}  {share:>5}  {_WHY_WORDS[why]}")
+    return "\n".join(lines)
+
+
+def by_view_table(outcomes: list[Outcome]) -> str:
+    """`by_view` as text: per view the model judged, items, coverage, confident accuracy."""
+    lines = ["view      items  coverage  confident balanced accuracy  hinge→round ≥ 0.8"]
+    for view, f in by_view(outcomes).items():
+        cov = "-" if f["coverage"] is None else f"{f['coverage']:.0%}"
+        acc = ("-" if f["confident_balanced_accuracy"] is None
+               else f"{f['confident_balanced_accuracy']:.1%}")
+        lines.append(f"{view:<8}  {f['items']:>5}  {cov:>8}  {acc:>27}  "
+                     f"{f['hinge_called_round_confident']:>17}")
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ from edge.analysis.evaluation import (
     Detection,
     Outcome,
     Tally,
+    by_view_table,
     confusion_table,
     detections,
     near_side_figures,
@@ -173,6 +174,7 @@ def _report_errors(tally: Tally, summary: dict[str, Any], sheet_dir: Path | None
     print("\nreliability (covered verdicts)\n"
           + reliability_table([o for o in tally.outcomes if o.covered]), file=err)
     print("\nnot covered (no verdict), by why\n" + uncovered_table(tally.outcomes), file=err)
+    print("\nby the view the model judged\n" + by_view_table(tally.outcomes), file=err)
     if sheet_dir is not None:
         _draw_errors(wrong, tally.false_detections, sheet_dir, root, pixels)
 
