@@ -86,3 +86,28 @@ def test_a_picture_leaning_back_past_the_exit_tilt_is_no_one_standing(
                                    None)).posture == "stand"
     verdict = classify_picture(Sample(pose, replace(upright, trunk_inclination_deg=-31.0), None))
     assert verdict.posture == "unsure" and verdict.reasons == (reason,)
+
+
+@pytest.mark.parametrize(("view", "yaw", "tilt", "lowering", "posture"), [
+    ("side", 10.0, 12.0, 0.0, "stand"),      # a standing person reads 0–15° side-on
+    ("side", 10.0, 25.0, 0.0, "unsure"),     # nobody stands leaning 25° in profile
+    ("oblique", 40.0, 25.0, 0.0, "stand"),   # obliquely the tilt is less sure: as before
+])
+def test_a_picture_tilted_between_the_exit_and_entry_tilts_side_on_is_no_one_standing(
+        view: str, yaw: float, tilt: float, lowering: float, posture: str) -> None:
+    pose = Pose(0.0, (640, 480), np.full((33, 2), 0.5), np.ones(33), 1.0)
+    k = replace(FRONT, view=view, yaw_deg=yaw, trunk_inclination_deg=tilt,
+                knee_flexion_deg=6.0, hip_flexion_deg=tilt + 5.0, trunk_to_leg_image=0.6,
+                lowering_norm=lowering)
+    verdict = classify_picture(Sample(pose, k, None))
+    assert verdict.posture == posture, verdict
+    if posture == "unsure":
+        assert verdict.reasons == ("back_unclear",)
+
+
+def test_a_side_on_picture_with_the_hips_lowered_is_judged_as_a_bend_at_any_tilt() -> None:
+    """The band says nothing of a lowered body: hips down with the chest up is a squat."""
+    pose = Pose(0.0, (640, 480), np.full((33, 2), 0.5), np.ones(33), 1.0)
+    k = replace(FRONT, view="side", yaw_deg=10.0, trunk_inclination_deg=25.0,
+                knee_flexion_deg=95.0, hip_flexion_deg=110.0, lowering_norm=0.35)
+    assert classify_picture(Sample(pose, k, None)).posture == "squat"
