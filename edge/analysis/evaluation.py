@@ -163,14 +163,20 @@ class Outcome:
         return self.predicted in COVERED
 
     @property
+    def reading(self) -> tuple[tuple[str, ...] | None, str | None]:
+        """The reasons and the view the verdict gave (a reviewed bend keeps both without a
+        verdict); None for each where nothing was read."""
+        verdict = verdict_of(self.detail)
+        if verdict is not None:
+            return verdict.reasons, verdict.view
+        return getattr(self.detail, "reasons", None), getattr(self.detail, "view", None)
+
+    @property
     def uncovered_why(self) -> str | None:
         """None when covered; else one of UNCOVERED_WHY."""
         if self.covered:
             return None
-        verdict = verdict_of(self.detail)
-        # (a reviewed bend keeps its reasons without a verdict)
-        reasons = (verdict.reasons if verdict is not None
-                   else getattr(self.detail, "reasons", None))
+        reasons, _ = self.reading
         if reasons is None:
             return NOTHING_READ if self.predicted == MISSED else "back_unclear"
         return next((r for r in reasons if r in UNSURE_REASONS), "back_unclear")
@@ -266,9 +272,7 @@ def by_view(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
     split by."""
     groups: dict[str, list[Outcome]] = {view: [] for view in VIEWS_SEEN}
     for o in outcomes:
-        verdict = verdict_of(o.detail)
-        # (a reviewed bend keeps the view it was seen from without a verdict)
-        view = verdict.view if verdict is not None else getattr(o.detail, "view", None)
+        _, view = o.reading
         groups[view if view in groups else "unread"].append(o)
     return {view: {"items": len(group),
                    "coverage": _ratio(sum(o.covered for o in group), len(group)),
