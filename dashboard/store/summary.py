@@ -271,6 +271,13 @@ def week_bounds_utc(week: IsoWeek, zone: ZoneInfo) -> tuple[str, str]:
     return day_bounds_utc(week.first_day, zone)[0], day_bounds_utc(week.last_day, zone)[1]
 
 
+def week_camera_checks(reader: Reader, week: IsoWeek, zone: ZoneInfo,
+                       device_id: str | None) -> tuple[CameraCheck, ...]:
+    """The camera checks of a local week (all devices, or one): the Week page's and the
+    API's."""
+    return camera_checks(reader.bends_by_why(*week_bounds_utc(week, zone), device_id))
+
+
 # Bounds before and after every time the store can hold (its times are text: they sort).
 EARLIEST, LATEST = "0000", "9999-99"
 

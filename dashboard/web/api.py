@@ -21,10 +21,9 @@ from dashboard.store.summary import (
     IsoWeek,
     PostureCounts,
     Streak,
-    camera_checks,
     day_bounds_utc,
     today,
-    week_bounds_utc,
+    week_camera_checks,
     week_summary,
 )
 from dashboard.web import words
@@ -165,8 +164,7 @@ def summary(
     except WeekError as exc:
         raise HTTPException(404, str(exc)) from None
     s = week_summary(svc.reader, w, device, svc.settings.streak_goal)
-    checks = camera_checks(svc.reader.bends_by_why(*week_bounds_utc(w, svc.settings.zone),
-                                                   device))
+    checks = week_camera_checks(svc.reader, w, svc.settings.zone, device)
     return SummaryOut(
         week=str(s.week), first_day=s.week.first_day.isoformat(),
         last_day=s.week.last_day.isoformat(), device_id=device, goal=s.goal,

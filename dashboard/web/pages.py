@@ -19,10 +19,9 @@ from dashboard.store.summary import (
     IsoWeek,
     PostureCounts,
     WeekSummary,
-    camera_checks,
     day_bounds_utc,
     today,
-    week_bounds_utc,
+    week_camera_checks,
 )
 from dashboard.web import auth, charts, skeleton, words
 from dashboard.web.deps import (
@@ -118,8 +117,7 @@ def week_page(request: Request, *, week: str | None = None, device: str | None =
     _, device_id, summary = week_view(svc, week, device)
     practice = {p.day: p for p in svc.reader.practice_days(
         summary.week.first_day.isoformat(), summary.week.last_day.isoformat(), device_id)}
-    checks = camera_checks(svc.reader.bends_by_why(
-        *week_bounds_utc(summary.week, svc.settings.zone), device_id))
+    checks = week_camera_checks(svc.reader, summary.week, svc.settings.zone, device_id)
     return render(request, "week.html", {
         "s": summary, **week_charts(summary), "devices": svc.reader.devices(),
         "practice": practice, "checks": checks,

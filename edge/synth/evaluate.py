@@ -98,6 +98,5 @@ def _case_figures(tally: Tally) -> dict[str, Any]:
         **{k: s[k] for k in keys},
         # Wrong verdicts said with confidence, and the one the product must never say.
         "wrong_confident": sum(not o.right for o in sure),
-        "hinge_called_round_confident": sum(o.truth == "hinge" and o.predicted == "round"
-                                            for o in sure),
+        "hinge_called_round_confident": s["hinge_called_round_confident"],
     }
