@@ -17,6 +17,9 @@ from mhassets import Assets, mh2bl, parse_mhmat
 
 SPINE = ('spine05', 'spine04', 'spine03', 'spine02', 'spine01')  # lumbar → thoracic
 LUMBAR = 3  # the lower three take the lumbar share
+# Hair below the skull's base hangs plumb (`Character.hang_hair`); over this many metres
+# below it the hair turns from following the head to hanging, so it does not tear.
+HAIR_BLEND_M = 0.04
 
 
 def material(name: str, tex: str | None = None, color=(0.8, 0.8, 0.8, 1), rough: float = 0.7,
@@ -94,7 +97,8 @@ class Character:
         self.parts = [self.body,
                       self._proxy(f'{D}/clothes/{body.outfit}', body.outfit, tint=body.cloth_tint),
                       self._proxy(f'{D}/clothes/{body.shoes}', body.shoes, rough=0.4)]
-        self.parts.append(self._proxy(f'{D}/hair/{body.hair}', body.hair, alpha=True, rough=0.6))
+        self.hair = self._proxy(f'{D}/hair/{body.hair}', body.hair, alpha=True, rough=0.6)
+        self.parts.append(self.hair)
         self.parts.append(self._proxy(f'{D}/eyes/high-poly', 'high-poly', mat=material(
             'eye', f'{D}/eyes/materials/brownlight_eye.png', rough=0.2)))
         self.parts.append(self._proxy(f'{D}/eyebrows/eyebrow001', 'eyebrow001', alpha=True))
@@ -191,6 +195,45 @@ class Character:
             self.rig.pose.bones[n].matrix_basis = basis
         self.P = P
         return P
+
+    def hang_hair(self) -> None:
+        """After `apply`: the hair below the skull's base falls plumb from the head.
+
+        A hair proxy is skinned to the body under it, so a long hair or a braid stays laid
+        along the back however far the trunk bends, which no hair does: bent forward it
+        slides off the back and hangs from the head towards the floor. Laid along a flat back
+        it raised the outline over the shoulders as a rounded upper back does (4 of the 5
+        rendered hinges called round at ≥ 0.8 in the first five sets wore long hair). Each
+        vertex below the base hangs straight down from its root (its rest x and y at the
+        base's height, carried by the head) by its rest distance below the base; standing,
+        that is where it was. Collisions are not modelled: hair falling in front of a
+        forward-bent neck passes into the chest and is hidden there.
+        """
+        ob = self.hair
+        n = len(ob.data.vertices)
+        rest = np.empty(n * 3)
+        ob.data.vertices.foreach_get('co', rest)
+        rest = rest.reshape(-1, 3)
+        base_z = self.arm.bones['head'].head_local.z
+        below = np.clip(base_z - rest[:, 2], 0.0, None)
+        if not below.any():  # short hair: nothing hangs
+            return
+        bpy.context.view_layer.update()
+        ev = ob.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        me = ev.to_mesh()
+        skinned = np.empty(n * 3)
+        me.vertices.foreach_get('co', skinned)
+        ev.to_mesh_clear()
+        skinned = skinned.reshape(-1, 3)
+        # rest → posed for points moving with the head (the rig stands at the origin here,
+        # so armature space is the hair object's space)
+        carry = np.array(self.P['head'] @ self.arm.bones['head'].matrix_local.inverted())
+        roots = np.c_[rest[:, :2], np.full(n, base_z), np.ones(n)] @ carry.T
+        hung = roots[:, :3] - below[:, None] * np.array([0.0, 0.0, 1.0])
+        w = np.clip(below / HAIR_BLEND_M, 0.0, 1.0)[:, None]
+        ob.modifiers.remove(ob.modifiers['arm'])  # the posed shape is now the mesh itself
+        ob.data.vertices.foreach_set('co', ((1.0 - w) * skinned + w * hung).ravel())
+        ob.data.update()
 
     def head(self, bone: str) -> np.ndarray:
         """A bone's head after `apply`, in armature space."""

@@ -101,6 +101,7 @@ def posed(assets: Assets, sc: Scene, width: int, samples: int) -> tuple:
     reset(width, samples)
     ch = Character(assets, sc.body)
     measured = pose_character(ch, sc.posture, hand_targets(sc))
+    ch.hang_hair()
     hands = {s: ch.head(f'wrist.{s}') for s in 'LR'}
     bpy.context.view_layer.update()
     verts = world_verts(ch)
