@@ -88,6 +88,16 @@ def test_a_picture_leaning_back_past_the_exit_tilt_is_no_one_standing(
     assert verdict.posture == "unsure" and verdict.reasons == (reason,)
 
 
+def test_a_picture_with_squat_proportions_leaning_back_is_no_squat() -> None:
+    """Legs short in the picture and knees bent, as a squat seen head-on, but the trunk read
+    leaning back 32°: no squat balances so; a fold read the wrong way round, unsure."""
+    pose = Pose(0.0, (640, 480), np.full((33, 2), 0.5), np.ones(33), 1.0)
+    assert classify_picture(Sample(pose, replace(FRONT, trunk_inclination_deg=-5.0),
+                                   None)).posture == "squat"
+    verdict = classify_picture(Sample(pose, replace(FRONT, trunk_inclination_deg=-32.0), None))
+    assert verdict.posture == "unsure" and verdict.reasons == ("front_view",)
+
+
 @pytest.mark.parametrize(("view", "yaw", "tilt", "lowering", "posture"), [
     ("side", 10.0, 12.0, 0.0, "stand"),      # a standing person reads 0–15° side-on
     ("side", 10.0, 25.0, 0.0, "unsure"),     # nobody stands leaning 25° in profile

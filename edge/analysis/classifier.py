@@ -429,20 +429,23 @@ def classify_picture(sample: Sample) -> Verdict:
     between the exit and entry thresholds seen from the front or side-on is `unsure`, not
     `stand` — unless the picture shows a squat."""
     k = sample.kin
-    if _front_squat(k):
+    tilt = k.trunk_inclination_deg
+    # Nobody stands or squats leaning back past the exit tilt (a relaxed stance leans back a
+    # few degrees; a squat's trunk leans forward to keep the weight over the feet): it is a
+    # fold whose depth the model read the wrong way round, as seen from the front (rendered
+    # rounds at yaw 65–87° read −31°, −32° and −40°, one of them with knees the picture's
+    # proportions call a squat's).
+    leaning_back = tilt <= -TRUNK_EXIT_DEG
+    if _front_squat(k) and not leaning_back:
         return classify_samples([sample])
     # Seen from the front a tilt between the exit and entry thresholds may be a foreshortened
     # bend. Seen side-on, where the tilt is measured in profile, nobody stands leaning that
     # far (rendered standing people read 0–15° there): it is a shallow bend, or a deeper one
-    # the model read shallow (rendered stills side-on at 20–30°: 8 of 9 were bends). And
-    # nobody stands leaning back past the exit tilt (a relaxed stance leans back a few
-    # degrees): it is a fold whose depth the model read the wrong way round, as seen from
-    # the front (rendered rounds at yaw 76–78° read −31° and −40°).
-    tilt = k.trunk_inclination_deg
+    # the model read shallow (rendered stills side-on at 20–30°: 8 of 9 were bends).
     if ((k.view == "front" and TRUNK_EXIT_DEG <= tilt < TRUNK_ENTRY_FRONT_DEG)
             or (k.view == "side" and TRUNK_EXIT_DEG <= tilt < TRUNK_ENTRY_DEG
                 and not is_bent(k))  # (hips lowered: a squat, judged below)
-            or tilt <= -TRUNK_EXIT_DEG):
+            or leaning_back):
         back = BackReading("front_view" if k.view == "front" else "unclear", frames=1)
         return Verdict("unsure", 0.0, (_unsure_reason(back),), k.view, back, k, 0.0)
     if not is_bent(k):
