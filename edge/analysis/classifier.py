@@ -433,8 +433,8 @@ def classify_picture(sample: Sample) -> Verdict:
     # Nobody stands or squats leaning back past the exit tilt (a relaxed stance leans back a
     # few degrees; a squat's trunk leans forward to keep the weight over the feet): it is a
     # fold whose depth the model read the wrong way round, as seen from the front (rendered
-    # rounds at yaw 65–87° read −31°, −32° and −40°, one of them with knees the picture's
-    # proportions call a squat's).
+    # rounds at yaw 76–87° read −31°, −32° and −40°, the −32° one with the picture's
+    # proportions of a squat).
     leaning_back = tilt <= -TRUNK_EXIT_DEG
     if _front_squat(k) and not leaning_back:
         return classify_samples([sample])
