@@ -46,6 +46,13 @@ NEUTRAL_MAX_FLEX = 10.0
 ROUND_MIN_FLEX = 30.0
 SQUAT_MIN_KNEE = 90.0
 VISIBLE_ROUND_SEED = 2  # seeds from here draw the round class with visible rounding (see above)
+# Seeds from here draw every bend's neck and head over one range, whatever the class: people
+# look down at what they pick up in a good hinge and may hold the head up over a rounded
+# back. Before it hinges held the head up and rounds let it hang, a separation the
+# classifier could lean on and real people do not give (README, known limits).
+HEAD_ANY_SEED = 9
+NECK_RANGE = (-35.0, 25.0)  # neck relative to the upper spine, + = further down
+HEAD_RANGE = (-25.0, 25.0)  # head relative to the neck
 
 
 @dataclass(frozen=True)
@@ -112,23 +119,33 @@ class Scene:
 
 def _posture(rng: random.Random, label: str, seed: int = 1) -> Posture:
     u = rng.uniform
+    any_head = seed >= HEAD_ANY_SEED
+
+    # A bend's neck and head: the class's own range before HEAD_ANY_SEED, the one range from
+    # it; one draw each either way, so the scene's other parameters stay the seed's.
+    def neck(lo: float, hi: float) -> float:
+        return u(*NECK_RANGE) if any_head else u(lo, hi)
+
+    def head(lo: float, hi: float) -> float:
+        return u(*HEAD_RANGE) if any_head else u(lo, hi)
+
     if label == "stand":
         return Posture(label, u(0, 12), u(0, 8), u(0.3, 0.7), u(0, 15), u(-0.02, 0.04),
                        u(-10, 15), u(-10, 10))
     if label == "hinge":
         return Posture(label, u(HINGE_MIN_TRUNK, 95), u(0, NEUTRAL_MAX_FLEX), u(0.3, 0.7),
-                       u(0, 45), u(0.05, 0.3), u(-35, 5), u(-25, 10))
+                       u(0, 45), u(0.05, 0.3), neck(-35, 5), head(-25, 10))
     if label == "round" and seed >= VISIBLE_ROUND_SEED:
         # Real rounded lifts: lumbar flexion near its end range (~40–50°) plus ~20–50° more
         # kyphosis; the rig's linear-blend skin shows rounding only where the thoracic bones bend.
         return Posture(label, u(HINGE_MIN_TRUNK, 95), u(60, 100), u(0.2, 0.45),
-                       u(0, 45), u(-0.02, 0.2), u(-10, 25), u(-5, 25))
+                       u(0, 45), u(-0.02, 0.2), neck(-10, 25), head(-5, 25))
     if label == "round":
         return Posture(label, u(HINGE_MIN_TRUNK, 95), u(ROUND_MIN_FLEX, 65), u(0.2, 0.8),
-                       u(0, 45), u(-0.02, 0.2), u(-10, 25), u(-5, 25))
+                       u(0, 45), u(-0.02, 0.2), neck(-10, 25), head(-5, 25))
     if label == "squat":
         return Posture(label, u(12, 45), u(0, NEUTRAL_MAX_FLEX), u(0.3, 0.7),
-                       u(SQUAT_MIN_KNEE, 135), u(0.05, 0.25), u(-25, 5), u(-20, 10))
+                       u(SQUAT_MIN_KNEE, 135), u(0.05, 0.25), neck(-25, 5), head(-20, 10))
     raise ValueError(f"posture: unknown class {label!r}")
 
 
