@@ -6,6 +6,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ import pytest
 
 from edge.analysis.analyzer import still_sample
 from edge.analysis.backline import MASK_THRESHOLD, back_line
+from edge.analysis.classifier import classify_picture
 from edge.analysis.recorded import (
     LABELS,
     RecordedError,
@@ -31,9 +33,10 @@ DATA = ROOT / "tests" / "data" / "rendered"
 SETS = sorted(p.with_suffix("") for p in DATA.glob("*.npz"))
 
 
-def _sampler():
-    path = ROOT / "tools" / "render" / "sampler.py"
-    spec = importlib.util.spec_from_file_location("render_sampler", path)
+def _render_tool(name: str):
+    """A module of tools/render (not a package) loaded by path."""
+    path = ROOT / "tools" / "render" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"render_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
@@ -100,7 +103,7 @@ def _generated(path: Path, stills_only: bool = False) -> list[RecordedItem]:
 @pytest.mark.parametrize("path", SETS, ids=[p.name for p in SETS])
 def test_labels_agree_with_the_rig_as_posed(path: Path) -> None:
     """Each label follows from the angles measured on the posed rig, clear of the bands."""
-    s = _sampler()
+    s = _render_tool("sampler")
     for it in _generated(path):
         m = it.params["measured"]
         # (a clip's frames share its deepest frame's measures: the label is the bend's)
@@ -119,7 +122,7 @@ def test_labels_agree_with_the_rig_as_posed(path: Path) -> None:
 @pytest.mark.parametrize("path", SETS, ids=[p.name for p in SETS])
 def test_the_sampler_still_draws_each_recorded_scene(path: Path) -> None:
     """A change to the render recipe must leave the recorded seeds' scenes as they were."""
-    s = _sampler()
+    s = _render_tool("sampler")
     for it in _generated(path, stills_only=True):  # (a clip's frames draw apart)
         scene = it.params["scene"]
         seed = int(scene["name"][1:3])  # rSS_IIIII_label_prop
@@ -128,7 +131,7 @@ def test_the_sampler_still_draws_each_recorded_scene(path: Path) -> None:
 
 
 def test_from_head_any_seed_a_bends_head_is_drawn_whatever_its_class() -> None:
-    s = _sampler()
+    s = _render_tool("sampler")
     necks: dict[str, list[float]] = {}
     for i in range(240):
         sc = s.sample(s.HEAD_ANY_SEED, i)
@@ -139,6 +142,29 @@ def test_from_head_any_seed_a_bends_head_is_drawn_whatever_its_class() -> None:
         assert lo <= min(values) and max(values) <= hi, label
     # hinges looking down at the floor (past the old hinge range's +5°), rounds head up
     assert max(necks["hinge"]) > 10.0 and min(necks["round"]) < -15.0
+
+
+def test_compare_names_the_verdicts_a_re_recording_moved(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """tools/render/compare.py on ten stills of set3 recorded again, one of them now with
+    nobody found: that one is named, its verdict gone, and the counts follow."""
+    compare = _render_tool("compare")
+    stills = [it for it in load_recorded(DATA / "set3") if it.clip is None]
+    covered = [it for it in stills if it.pose is not None
+               and classify_picture(still_sample(it.pose)).posture != "unsure"]
+    lost = covered[0]
+    again = [replace(it, pose=None) if it is lost else it for it in covered[:10]]
+    save_recorded(tmp_path / "again", again, "test", {"name": "blazepose"})
+    assert compare.main([str(DATA / "set3"), str(tmp_path / "again")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    moved = [line for line in out if line.startswith(("r0", "clips"))]
+    assert len(moved) == 1 and moved[0].split()[0] == lost.name
+    assert moved[0].endswith("-> none"), moved
+    assert "10 items in both" in out
+    covered_line = next(line for line in out if line.strip().startswith("covered"))
+    assert covered_line.split()[-3:] == ["10", "->", "9"], covered_line
+    # a recording with no scene in common is an error, not an empty comparison
+    assert compare.main([str(DATA / "set3"), str(DATA / "set4")]) == 2
 
 
 def test_quantising_keeps_the_masks_threshold() -> None:
@@ -173,7 +199,6 @@ def test_a_fresh_recording_round_trips(fixtures: Path, tmp_path: Path) -> None:
 @pytest.mark.pose
 def test_recorded_poses_classify_as_their_pictures(fixtures: Path) -> None:
     """The recording keeps what the classifier reads: same verdict as the picture itself."""
-    from edge.analysis.classifier import classify_picture
     from edge.commands.analyze import classify_frame
     from edge.pose.blazepose import BlazePose
 
@@ -200,7 +225,7 @@ def test_a_broken_set_names_its_file(tmp_path: Path) -> None:
 
 
 def test_the_sampler_is_reproducible_balanced_and_skips_the_ambiguous_band() -> None:
-    s = _sampler()
+    s = _render_tool("sampler")
     assert s.sample(3, 17) == s.sample(3, 17)
     assert s.sample(3, 17) != s.sample(4, 17)
     scenes = s.batch(1, 120)
