@@ -60,9 +60,14 @@ class TlsFiles:
 class Broker:
     """One Mosquitto process; `stop()` saves its persistence file, `start()` reloads it."""
 
-    def __init__(self, folder: Path, port: int, config_path: Path) -> None:
+    def __init__(self, folder: Path, port: int, config_path: Path,
+                 other_ports: tuple[int, ...] = ()) -> None:
         self.folder = folder
         self.port = port
+        # More listeners of the same broker: Mosquitto opens them one by one, so start()
+        # waits for each (a client of the second one was refused while only the first
+        # listened).
+        self.other_ports = other_ports
         self.config_path = config_path
         self.log_path = folder / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -83,18 +88,21 @@ class Broker:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
+        waiting = [self.port, *self.other_ports]
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr \
                     else ""
                 raise RuntimeError(f"mosquitto exited at start: {err}\n{self.log_text()[-2000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.5):
+                    waiting.pop(0)
+                if not waiting:
                     return self
             except OSError:
                 time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"mosquitto did not listen on {self.port} within {START_TIMEOUT_S} s")
+        raise RuntimeError(f"mosquitto did not listen on {waiting} within {START_TIMEOUT_S} s")
 
     def stop(self) -> None:
         """SIGTERM (Mosquitto saves its persistence file), SIGKILL if it will not go."""

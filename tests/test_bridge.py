@@ -77,10 +77,10 @@ def event(n: int, device: str = "kitchen") -> bytes:
 
 
 def start_shipped(folder: Path, snippet: str, port: int, moved: dict[str, str],
-                  beside: dict[str, str]) -> Broker:
+                  beside: dict[str, str], other_ports: tuple[int, ...] = ()) -> Broker:
     """Mosquitto laid out as on Debian: mosquitto.conf including conf.d/, which holds the
     shipped `snippet` with each `moved` line (listeners, paths) replaced for this test,
-    and the `beside` files; `port` is the listener the homes use."""
+    and the `beside` files; `port` is the listener the homes use, `other_ports` the rest."""
     (folder / "conf.d").mkdir(parents=True)
     text = (SYSTEMD / snippet).read_text()
     for old, new in moved.items():
@@ -96,7 +96,7 @@ def start_shipped(folder: Path, snippet: str, port: int, moved: dict[str, str],
     main.write_text(f"user {getpass.getuser()}\npersistence true\n"
                     f"persistence_location {folder}/\nlog_dest file {folder}/mosquitto.log\n"
                     f"include_dir {folder}/conf.d\n")
-    return Broker(folder, port, main).start()
+    return Broker(folder, port, main, other_ports).start()
 
 
 def start_centre(folder: Path, tls: TlsFiles, ingest_port: int) -> Broker:
@@ -115,7 +115,7 @@ def start_centre(folder: Path, tls: TlsFiles, ingest_port: int) -> Broker:
         "keyfile /etc/mosquitto/certs/hingewatch-centre.key": f"keyfile {tls.key_file}",
         "password_file /etc/mosquitto/hingewatch-centre.passwd": f"password_file {passwd}",
         "acl_file /etc/mosquitto/hingewatch-centre.acl": f"acl_file {acl}",
-    }, {})
+    }, {}, other_ports=(ingest_port,))
 
 
 def start_home(folder: Path, bridge: str) -> Broker:
