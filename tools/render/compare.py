@@ -14,27 +14,23 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from edge.analysis.evaluation import CONFIDENT_ROUND, Outcome
+from edge.analysis.evaluation import Outcome, hinges_called_round
 from edge.analysis.recorded import load_recorded
 from edge.analysis.recorded_eval import score_items
 
-COVERED = ("hinge", "round", "squat", "stand")
-
 
 def _said(o: Outcome) -> str:
-    return o.predicted if o.predicted not in COVERED else f"{o.predicted} {o.confidence:.2f}"
+    return f"{o.predicted} {o.confidence:.2f}" if o.covered else str(o.predicted)
 
 
 def _count(outcomes: list[Outcome]) -> Counter[str]:
-    c: Counter[str] = Counter()
-    for o in outcomes:
-        covered = o.predicted in COVERED
-        c["covered"] += covered
-        c["right"] += covered and o.predicted == o.truth
-        if o.truth == "hinge" and o.predicted == "round":
-            c["hinge called round"] += 1
-            c["of them at >= 0.8"] += (o.confidence or 0.0) >= CONFIDENT_ROUND
-    return c
+    return Counter({
+        "covered": sum(o.covered for o in outcomes),
+        "right": sum(o.covered and o.right for o in outcomes),
+        "hinge called round": sum(o.truth == "hinge" and o.predicted == "round"
+                                  for o in outcomes),
+        "of them at >= 0.8": len(hinges_called_round(outcomes)),
+    })
 
 
 def main(argv: list[str] | None = None) -> int:
