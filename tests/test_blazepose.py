@@ -263,6 +263,41 @@ def test_refine_from_heatmap(
     np.testing.assert_allclose(out[0] * HM, expected_cells, atol=1e-5)
 
 
+def _refined_one_by_one(xy01: np.ndarray, heatmap: np.ndarray, kernel: int,
+                        min_confidence: float) -> np.ndarray:
+    """The refinement written out landmark by landmark, cell by cell, as MediaPipe's
+    calculator loops: the reference the vectorised one is held to."""
+    h, w, _ = heatmap.shape
+    out = xy01.astype(np.float64, copy=True)
+    half = (kernel - 1) // 2
+    for i, (x, y) in enumerate(xy01):
+        col, row = int(x * w), int(y * h)
+        if col < 0 or col >= w or row < 0:
+            continue
+        total = sum_c = sum_r = peak = 0.0
+        for r in range(max(0, row - half), min(h, row + half + 1)):
+            for c in range(max(0, col - half), min(w, col + half + 1)):
+                conf = 1.0 / (1.0 + math.exp(-float(heatmap[r, c, i])))
+                total, sum_c, sum_r = total + conf, sum_c + conf * c, sum_r + conf * r
+                peak = max(peak, conf)
+        if peak >= min_confidence and total > 0:
+            out[i] = (sum_c / total / w, sum_r / total / h)
+    return out
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 9])
+def test_refine_from_heatmap_matches_the_loop_it_vectorises(kernel: int) -> None:
+    rng = np.random.default_rng(kernel)
+    for case in range(20):
+        heatmap = (rng.standard_normal((HM, HM, 12)) * 4.0 - 1.0).astype(np.float32)
+        # Half the cases keep every window on the heatmap, half reach past its edges.
+        low, high = (0.1, 0.9) if case % 2 else (-0.1, 1.1)
+        xy01 = rng.uniform(low, high, (12, 2))
+        np.testing.assert_allclose(
+            refine_from_heatmap(xy01, heatmap, kernel=kernel),
+            _refined_one_by_one(xy01, heatmap, kernel, 0.5), rtol=0, atol=1e-12)
+
+
 def test_refine_from_heatmap_wants_one_channel_per_landmark() -> None:
     with pytest.raises(ValueError, match="expected 2 channels"):
         refine_from_heatmap(np.full((2, 2), 0.5), _heatmap([(32, 32)], n=3))

@@ -9,6 +9,8 @@ first frame and when the person is lost. Smoothing the 33 body landmarks is a se
 
 from __future__ import annotations
 
+import functools
+import math
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -83,7 +85,27 @@ class MaskHead:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0)))
+    """The logistic function in float64, written with tanh: no exp() to overflow, so no
+    clip (a tenth of the engine's per-frame calls are spent on small arrays like these)."""
+    out = np.tanh(x * 0.5, dtype=np.float64)
+    out += 1.0
+    out *= 0.5
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _window(kernel: int, hm_w: int, channels: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A kernel×kernel window, row by row: each cell's row and column offset from the
+    centre, its offset in a flattened (h, w, channels) heatmap, and the weights (1, column
+    offset, row offset) whose products with the cells' confidence give a window's total and
+    its first moments in one matrix product."""
+    half = (kernel - 1) // 2
+    d_row, d_col = np.divmod(np.arange(kernel * kernel), kernel)
+    d_row, d_col = d_row - half, d_col - half
+    flat = (d_row * hm_w + d_col) * channels
+    weights = np.column_stack([np.ones(kernel * kernel), d_col, d_row]).astype(np.float64)
+    return d_row, d_col, flat, weights
 
 
 def refine_from_heatmap(
@@ -99,6 +121,10 @@ def refine_from_heatmap(
     `min_confidence`. Like MediaPipe, a landmark left or right of the heatmap or above it
     keeps its place, while one just below it is still refined from the rows the window
     keeps (MediaPipe tests the column twice and the row's lower bound only).
+
+    Runs on every frame, so it is written in few numpy calls: one gather of every window's
+    cells, one sigmoid, one matrix product for the sums; the clipping to the heatmap's edge
+    only when a window reaches past it.
     """
     hm_h, hm_w, channels = heatmap.shape
     n = xy_crop01.shape[0]
@@ -106,28 +132,30 @@ def refine_from_heatmap(
         raise ValueError(f"heatmap: expected {n} channels (one per landmark), got {channels}")
     if kernel < 1 or kernel % 2 == 0:
         raise ValueError(f"kernel: expected an odd size >= 1, got {kernel}")
+    d_row, d_col, flat, weights = _window(kernel, hm_w, channels)
+    half = (kernel - 1) // 2
     # int() truncation towards zero, as MediaPipe's float → int conversion.
-    cols = np.trunc(xy_crop01[:, 0] * hm_w).astype(np.int64)
-    rows = np.trunc(xy_crop01[:, 1] * hm_h).astype(np.int64)
-    offsets = np.arange(kernel) - (kernel - 1) // 2
-    win_r = rows[:, None] + offsets  # (n, k)
-    win_c = cols[:, None] + offsets
-    rows_in = (win_r >= 0) & (win_r < hm_h)
-    cols_in = (win_c >= 0) & (win_c < hm_w)
-    inside = rows_in[:, :, None] & cols_in[:, None, :]  # (n, k, k): the window on the heatmap
-    logits = heatmap[
-        np.clip(win_r, 0, hm_h - 1)[:, :, None],
-        np.clip(win_c, 0, hm_w - 1)[:, None, :],
-        np.arange(n)[:, None, None],
-    ]
-    conf = np.where(inside, _sigmoid(logits.astype(np.float64)), 0.0)  # (n, k, k)
-    total = conf.sum(axis=(1, 2))
-    peak = conf.max(axis=(1, 2))
-    move = (cols >= 0) & (cols < hm_w) & (rows >= 0) & (peak >= min_confidence) & (total > 0)
-    safe_total = np.where(total > 0, total, 1.0)
+    cells = np.trunc(xy_crop01 * (hm_w, hm_h)).astype(np.int64)
+    cols, rows = cells[:, 0], cells[:, 1]
+    lowest, highest = cells.min(axis=0), cells.max(axis=0)
+    inside: np.ndarray | None = None  # (n, k·k): which cells lie on the heatmap; None: all
+    if min(lowest) >= half and highest[0] + half < hm_w and highest[1] + half < hm_h:
+        index = ((rows * hm_w + cols) * channels + np.arange(n))[:, None] + flat
+    else:
+        win_r, win_c = rows[:, None] + d_row, cols[:, None] + d_col
+        inside = (win_r >= 0) & (win_r < hm_h) & (win_c >= 0) & (win_c < hm_w)
+        index = ((np.clip(win_r, 0, hm_h - 1) * hm_w + np.clip(win_c, 0, hm_w - 1)) * channels
+                 + np.arange(n)[:, None])
+    conf = _sigmoid(np.ravel(heatmap)[index])  # (n, k·k)
+    if inside is not None:
+        conf *= inside
+    total, sum_dc, sum_dr = (conf @ weights).T
+    move = ((cols >= 0) & (cols < hm_w) & (rows >= 0) & (total > 0)
+            & (conf.max(axis=1) >= min_confidence))
     out = xy_crop01.astype(np.float64, copy=True)
-    out[move, 0] = ((conf * win_c[:, None, :]).sum(axis=(1, 2)) / safe_total / hm_w)[move]
-    out[move, 1] = ((conf * win_r[:, :, None]).sum(axis=(1, 2)) / safe_total / hm_h)[move]
+    safe_total = np.where(move, total, 1.0)
+    centre = np.column_stack([cols + sum_dc / safe_total, rows + sum_dr / safe_total])
+    out[move] = (centre / (hm_w, hm_h))[move]
     return out
 
 
@@ -286,16 +314,16 @@ class BlazePose:
                                    read.view(self._outputs["heatmap"])[0])
         xy_px = apply_affine(affine, xy01 * INPUT_SIZE)
         w, h = frame.resolution_wh
-        xy_norm = xy_px / np.array([w, h], dtype=np.float64)
+        xy_norm = xy_px / (w, h)
         # MediaPipe scales z like x: over the crop, then by the ROI's width in the frame.
-        z_norm = raw[:NUM_JOINTS, 2].astype(np.float64) / INPUT_SIZE * roi.size_px / w
-        visibility = _sigmoid(raw[:NUM_JOINTS, 3].astype(np.float64))
+        z_norm = np.multiply(raw[:NUM_JOINTS, 2], roi.size_px / (INPUT_SIZE * w),
+                             dtype=np.float64)
+        visibility = _sigmoid(raw[:NUM_JOINTS, 3])
         world = read.get(self._outputs["world"])[0].reshape(NUM_OUTPUT_LANDMARKS, 3)
-        world = world[:NUM_JOINTS].astype(np.float64)
-        c, s = np.cos(roi.rotation_rad), np.sin(roi.rotation_rad)
-        world_m = np.column_stack(
-            [c * world[:, 0] - s * world[:, 1], s * world[:, 0] + c * world[:, 1], world[:, 2]]
-        )
+        # The world landmarks turned by the ROI's rotation about the depth axis.
+        c, s = math.cos(roi.rotation_rad), math.sin(roi.rotation_rad)
+        turn = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+        world_m = np.matmul(world[:NUM_JOINTS], turn, dtype=np.float64)
         if self._mask_head is None:
             # A copy (it outlives the next invoke); its sigmoid waits until the mask is read.
             segmentation = Segmentation.from_logits(
