@@ -92,13 +92,24 @@ CASES = [
          posture="hinge", kin={"yaw_deg": 45.0},
          back={"upper_hump_norm": 0.09, "depth_mean_norm": 0.45}),
     # A hump while the hands are at the shoulders is what they hold, and a hump no spine
-    # makes (a bar with plates) is something on them: the upper back is unseen, so a flat
-    # lower back alone is no hinge; a rounded one is still round.
-    Case("a hump with the hands at the shoulders", posture="unsure",
+    # makes (a bar with plates) is something on them: the upper back is unseen. The lower
+    # back read straight over hips pushed back is the hinge's own part, seen: a hinge, in
+    # the clear hip-dominant case only; a rounded lower back is still round.
+    Case("a hump with the hands at the shoulders, the lower back straight, hips out",
+         posture="hinge", back={"upper_hump_norm": 0.12, "hands_at_shoulders": True}),
+    Case("a hump no spine makes, the lower back straight, hips out", posture="hinge",
+         back={"upper_hump_norm": 0.38}),
+    Case("... the pelvis tucked a little under", posture="unsure",
+         back={"upper_hump_norm": 0.12, "hands_at_shoulders": True, "hip_tuck_norm": -0.06},
+         reasons=frozenset({"back_hidden"})),
+    Case("... the knees bent as a squat's", posture="unsure",
+         kin={"trunk_inclination_deg": 60.0, "hip_flexion_deg": 115.0,
+              "knee_flexion_deg": 70.0},
          back={"upper_hump_norm": 0.12, "hands_at_shoulders": True},
          reasons=frozenset({"back_hidden"})),
-    Case("a hump no spine makes", posture="unsure",
-         back={"upper_hump_norm": 0.38}, reasons=frozenset({"back_hidden"})),
+    Case("... the lower back between straight and rounded", posture="unsure",
+         back={"upper_hump_norm": 0.38, "bulge_norm": 0.035},
+         reasons=frozenset({"back_hidden"})),
     Case("a hump no spine makes over a rounded lower back", posture="round",
          back={"upper_hump_norm": 0.38, "bulge_norm": 0.09, "hip_tuck_norm": -0.1},
          reasons=frozenset({"lumbar_rounding"})),
