@@ -71,8 +71,8 @@ HUMP_FLAT = 0.045
 HUMP_PER_SIN_YAW = 0.1
 # No spine makes a hump this big (a fully rounded thoracic spine, ~60°, raises ~0.15): it
 # is something on the shoulders (a bar, plates, a child, a hood), so the upper back is
-# unseen; so it is when the hands are at the shoulders holding something there. Only a
-# rounded lower back can then be told.
+# unseen; so it is when the hands are at the shoulders holding something there. Only the
+# lower back can then be told: rounded, or straight over hips pushed back (`flat_below`).
 HUMP_MAX_SPINE = 0.2
 # A straight outline this far behind the joint line (chord lengths) is not a flat back: in
 # profile the back's surface sits 0.2–0.3 chords behind the hip–shoulder line (renders,
