@@ -12,7 +12,7 @@ import pytest
 
 from edge.pose.landmarks import Segmentation
 from edge.pose.models import model_path
-from edge.pose.roi import Roi, rows_read
+from edge.pose.roi import Roi, region_read
 from edge.pose.runtime import load_interpreter
 from edge.pose.tensors import PixelInput
 from tests.int8_models import need_int8
@@ -30,12 +30,15 @@ H, W = 480, 640
         pytest.param(Roi((320.0, -400.0), 200.0, 0.3), id="wholly above the frame"),
         pytest.param(Roi((320.0, 900.0), 200.0, -0.3), id="wholly below the frame"),
         pytest.param(Roi((320.0, 240.0), 2000.0, 0.7), id="larger than the frame"),
+        pytest.param(Roi((-300.0, 240.0), 200.0, 0.2), id="wholly left of the frame"),
+        pytest.param(Roi((950.0, 240.0), 200.0, -0.2), id="wholly right of the frame"),
+        pytest.param(Roi((330.0, 250.0), 120.0, 0.9), id="a narrow column, rotated"),
     ],
 )
 @pytest.mark.parametrize("border", [cv2.BORDER_REPLICATE, cv2.BORDER_CONSTANT])
 def test_a_staged_crop_equals_the_direct_one(roi: Roi, border: int) -> None:
     rgb = np.random.default_rng(3).integers(0, 256, (H, W, 3), dtype=np.uint8)
-    # Stale rows left in the stage from another frame must not reach the crop.
+    # Stale pixels left in the stage from another frame must not reach the crop.
     stage = np.full_like(rgb, 255)
     direct, affine = roi.crop(rgb, 256, border)
     staged, staged_affine = roi.crop(rgb, 256, border, stage)
@@ -43,13 +46,19 @@ def test_a_staged_crop_equals_the_direct_one(roi: Roi, border: int) -> None:
     np.testing.assert_array_equal(staged_affine, affine)
 
 
-def test_rows_read_are_the_crops_rows_and_a_margin() -> None:
-    # Upright, 100 px square centred at row 240: rows 190..290 of the frame.
+def test_region_read_is_the_crops_rows_and_columns_and_a_margin() -> None:
+    # Upright, 100 px square centred at (320, 240): rows 190..290, columns 270..370.
     affine = Roi((320.0, 240.0), 100.0, 0.0).crop_to_frame(256)
-    assert rows_read(affine, 256, H) == (188, 293)
-    # Wholly outside: the one border row that replicates.
-    assert rows_read(Roi((320.0, -400.0), 100.0).crop_to_frame(256), 256, H) == (0, 1)
-    assert rows_read(Roi((320.0, 900.0), 100.0).crop_to_frame(256), 256, H) == (H - 1, H)
+    assert region_read(affine, 256, H, W) == (slice(188, 293), slice(268, 373))
+    # Wholly outside: the one border row or column that replicates.
+    rows, _ = region_read(Roi((320.0, -400.0), 100.0).crop_to_frame(256), 256, H, W)
+    assert rows == slice(0, 1)
+    rows, _ = region_read(Roi((320.0, 900.0), 100.0).crop_to_frame(256), 256, H, W)
+    assert rows == slice(H - 1, H)
+    _, cols = region_read(Roi((-300.0, 240.0), 100.0).crop_to_frame(256), 256, H, W)
+    assert cols == slice(0, 1)
+    _, cols = region_read(Roi((950.0, 240.0), 100.0).crop_to_frame(256), 256, H, W)
+    assert cols == slice(W - 1, W)
 
 
 def _sigmoid_as_before(logits: np.ndarray) -> np.ndarray:

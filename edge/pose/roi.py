@@ -46,16 +46,19 @@ class Roi:
              stage: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The (crop_size, crop_size, 3) uint8 crop and its crop→frame affine.
 
-        `stage`, a scratch array shaped like `rgb`: the rows the crop reads are copied into
-        it first and the crop is taken from there. The result is the same; it is faster
-        because a rotated ROI makes warpAffine walk the frame across its rows, in an order
-        the CPU's prefetcher does not follow, while the copy streams (measured here: 1.19 →
-        0.59 ms on 720×1280 frames, 0.51 → 0.23 ms on 640×480, never slower unrotated).
+        `stage`, a scratch array shaped like `rgb`: the part of the frame the crop reads is
+        copied into it first and the crop is taken from there. The result is the same; it
+        is faster because a rotated ROI makes warpAffine walk the frame across its rows, in
+        an order the CPU's prefetcher does not follow, while the copy streams (measured
+        here: 1.19 → 0.59 ms on 720×1280 frames, 0.51 → 0.23 ms on 640×480, never slower
+        unrotated). Only the rows and columns the crop reads are copied: a person in a
+        kitchen fills a column of the frame (on the walking clip the crop reads 46 % of the
+        width, 58 % of the height).
         """
         affine = self.crop_to_frame(crop_size)
         if stage is not None:
-            top, bottom = rows_read(affine, crop_size, rgb.shape[0])
-            stage[top:bottom] = rgb[top:bottom]
+            rows, cols = region_read(affine, crop_size, rgb.shape[0], rgb.shape[1])
+            stage[rows, cols] = rgb[rows, cols]
             rgb = stage
         patch = cv2.warpAffine(
             rgb,
@@ -68,17 +71,25 @@ class Roi:
         return patch, affine
 
 
-def rows_read(affine: np.ndarray, crop_size: int, height: int) -> tuple[int, int]:
-    """The frame rows [top, bottom) a crop through `affine` (crop → frame) can read.
+def region_read(affine: np.ndarray, crop_size: int, height: int, width: int
+                ) -> tuple[slice, slice]:
+    """The frame rows and columns a crop through `affine` (crop → frame) can read.
 
-    The crop's corners bound its samples; bilinear reads the row below too, and a border
-    row stands in for those beyond the frame (BORDER_REPLICATE), so two rows of margin.
+    The crop's corners bound its samples; bilinear reads the next row and column too, and a
+    border row or column stands in for those beyond the frame (BORDER_REPLICATE), so two
+    of margin each way.
     """
-    corners = np.array([0.0, crop_size])
-    ys = (affine[1, 0] * corners[:, None] + affine[1, 1] * corners[None, :] + affine[1, 2])
-    top = max(0, math.floor(float(ys.min())) - 2)
-    bottom = min(height, math.ceil(float(ys.max())) + 3)
-    return min(top, height - 1), max(bottom, min(top, height - 1) + 1)
+    corners = np.array([[0.0, 0.0], [crop_size, 0.0], [0.0, crop_size], [crop_size, crop_size]])
+    xy = corners @ affine[:, :2].T + affine[:, 2]
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    return _span(low[1], high[1], height), _span(low[0], high[0], width)
+
+
+def _span(low: float, high: float, size: int) -> slice:
+    """Indices [floor(low) − 2, ceil(high) + 3) within [0, size), at least one of them."""
+    start = min(max(0, math.floor(low) - 2), size - 1)
+    stop = min(size, math.ceil(high) + 3)
+    return slice(start, max(stop, start + 1))
 
 
 def normalize_radians(angle: float) -> float:
