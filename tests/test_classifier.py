@@ -238,3 +238,21 @@ def test_a_round_over_a_pelvis_that_hinges_also_show_is_never_said_with_confiden
     else:
         assert 0.5 <= verdict.confidence <= WEAK_ROUND_MAX_CONFIDENCE < CONFIDENT_ROUND
 
+
+
+@pytest.mark.parametrize(("bulge", "sure"), [(0.0, False), (-0.05, False), (0.04, True)])
+def test_a_hump_over_an_outline_otherwise_straight_is_never_said_with_confidence(
+        bulge: float, sure: bool) -> None:
+    """A hump topping a straight or hollow outline is a backpack's shape as much as a rounded
+    upper back's (on the renders every such verdict wore one): round but not confident; the
+    same hump topping an outline that curves, confident."""
+    from edge.analysis.classifier import WEAK_ROUND_MAX_CONFIDENCE
+    from edge.analysis.evaluation import CONFIDENT_ROUND
+
+    verdict = classify_samples(_bend({"chord_to_leg": 0.5}, {
+        "upper_hump_norm": 0.15, "bulge_norm": bulge, "peak_at": 0.7, "hip_tuck_norm": -0.15}))
+    assert verdict.posture == "round" and "upper_back_rounding" in verdict.reasons
+    if sure:
+        assert verdict.confidence >= CONFIDENT_ROUND, verdict.confidence
+    else:
+        assert 0.5 <= verdict.confidence <= WEAK_ROUND_MAX_CONFIDENCE < CONFIDENT_ROUND
