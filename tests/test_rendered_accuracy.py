@@ -62,10 +62,12 @@ HELD_OUT = ROOT / "tests" / "data" / "rendered"
 # hair hanging from the head (tools/render/README.md), scored first after the caps on weak
 # rounds; set9 (seed 9, 300) the first with the head drawn whatever the class, scored once;
 # set10 (seed 10, 300) rendered as set9, scored once after a hidden upper back over a
-# straight lower back became a hinge.
+# straight lower back became a hinge; set11c (seed 11, 36 clips of whole bends, no stills),
+# scored once after that and the cap on a hump over a straight outline.
 HELD_OUT_SETS = {"set3": "rendered_held_out", "set4": "rendered_held_out_set4",
                  "set7": "rendered_held_out_set7", "set8": "rendered_held_out_set8",
-                 "set9": "rendered_held_out_set9", "set10": "rendered_held_out_set10"}
+                 "set9": "rendered_held_out_set9", "set10": "rendered_held_out_set10",
+                 "set11c": "rendered_held_out_set11c"}
 
 
 @pytest.mark.parametrize(("name", "key"), HELD_OUT_SETS.items(), ids=list(HELD_OUT_SETS))
