@@ -80,7 +80,7 @@ def region_read(affine: np.ndarray, crop_size: int, height: int, width: int
     of margin each way.
     """
     corners = np.array([[0.0, 0.0], [crop_size, 0.0], [0.0, crop_size], [crop_size, crop_size]])
-    xy = corners @ affine[:, :2].T + affine[:, 2]
+    xy = apply_affine(affine, corners)
     low, high = xy.min(axis=0), xy.max(axis=0)
     return _span(low[1], high[1], height), _span(low[0], high[0], width)
 
