@@ -356,7 +356,9 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
                     and (tucked or upper_arc))
     near = (back.depth_norm is not None
             and back.depth_norm <= FLAT_MAX_DEPTH + FLAT_DEPTH_PER_SIN_YAW * sin_yaw)
-    flat = bulge is not None and bulge <= cuts.bulge_flat and upper_flat and near and hips_out
+    # The lower back's outline straight, where the trunk's surface is (not a bag's).
+    straight = bulge is not None and bulge <= cuts.bulge_flat and near
+    flat = straight and upper_flat and hips_out
     # The upper back hidden (upper_hidden), the hinge's own part can still be seen: the lower
     # back's outline straight over a pelvis tipped forward (the hips out beyond TUCK_ROUND,
     # not tucked under) is the lumbar spine held neutral while the hips fold, which is what
@@ -365,8 +367,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
     # none reads so (rendered sets 1–4 and 7: 9 hinges and no round or squat read so;
     # synthetic hard cases: 7 hinges, no round). A rounded upper back under the load stays
     # unseen: the verdict speaks of the lower back.
-    flat_below = (upper_hidden and bulge is not None and bulge <= cuts.bulge_flat and near
-                  and tuck is not None and tuck > TUCK_ROUND
+    flat_below = (straight and upper_hidden and tuck is not None and tuck > TUCK_ROUND
                   and peak.knee_flexion_deg < cuts.squat_min_knee_deg)
     shortened = (tuck is not None and tuck <= TUCK_FLAT
                  and peak.chord_to_leg < ROUND_SHORT_CHORD_TO_LEG)
