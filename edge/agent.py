@@ -173,7 +173,7 @@ class Agent:
             return
         self.bends += 1
         self.last_posture = event.posture
-        self.practice.delivered(event.posture)
+        self.practice.delivered(event.posture, event.confidence)
         ended = datetime.fromisoformat(event.ended_at)
         self.habits.add(ended.astimezone().date(), event.posture)
         log.info("bend %s %.0f%% %s (%s)", event.posture, 100 * event.confidence,

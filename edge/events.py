@@ -48,6 +48,12 @@ FAULT_REASONS: tuple[str, ...] = (
 )
 UNSURE_REASONS: tuple[str, ...] = ("front_view", "back_hidden", "back_unclear")
 REASONS: tuple[str, ...] = FAULT_REASONS + UNSURE_REASONS
+# A verdict at least this sure (its calibrated confidence: how often verdicts like it were
+# right) is one a person is asked to act on: the everyday cue counts only rounded backs
+# said so, the classifier says a round read on weak evidence below it, and `eval` counts
+# the hinges called round so — the product's worst mistake (issue 9): a false "rounded
+# back" nags a person who did well.
+ACT_ON_CONFIDENCE = 0.8
 
 
 def hinge_share(hinges: int, rounds: int) -> float | None:

@@ -215,11 +215,11 @@ def test_a_round_read_without_a_curve_is_never_said_with_confidence(
     """A round verdict without the outline's curve (the tucked pelvis with the shortened
     trunk; the hips over the feet with the back unread) is the least clear kind: below the
     confidence a person would act on at once, however clear its own sign."""
-    from edge.analysis.evaluation import CONFIDENT_ROUND
+    from edge.events import ACT_ON_CONFIDENCE
 
     verdict = classify_samples(_bend(kin, back))
     assert verdict.posture == "round"
-    assert 0.5 <= verdict.confidence < CONFIDENT_ROUND, verdict.confidence
+    assert 0.5 <= verdict.confidence < ACT_ON_CONFIDENCE, verdict.confidence
 
 
 @pytest.mark.parametrize(("tuck", "sure"), [(-0.06, False), (-0.12, True)])
@@ -228,15 +228,15 @@ def test_a_round_over_a_pelvis_that_hinges_also_show_is_never_said_with_confiden
     """A clear bulge over a pelvis at −0.06 (where rendered hinges with long hair or a load
     read as often as rounds) is round but not confident; over −0.12, confident."""
     from edge.analysis.classifier import WEAK_ROUND_MAX_CONFIDENCE
-    from edge.analysis.evaluation import CONFIDENT_ROUND
+    from edge.events import ACT_ON_CONFIDENCE
 
     verdict = classify_samples(_bend({"chord_to_leg": 0.5},
                                      {"bulge_norm": 0.2, "peak_at": 0.4, "hip_tuck_norm": tuck}))
     assert verdict.posture == "round" and "lumbar_rounding" in verdict.reasons
     if sure:
-        assert verdict.confidence >= CONFIDENT_ROUND, verdict.confidence
+        assert verdict.confidence >= ACT_ON_CONFIDENCE, verdict.confidence
     else:
-        assert 0.5 <= verdict.confidence <= WEAK_ROUND_MAX_CONFIDENCE < CONFIDENT_ROUND
+        assert 0.5 <= verdict.confidence <= WEAK_ROUND_MAX_CONFIDENCE < ACT_ON_CONFIDENCE
 
 
 
@@ -247,12 +247,12 @@ def test_a_hump_over_an_outline_otherwise_straight_is_never_said_with_confidence
     upper back's (on the renders every such verdict wore one): round but not confident; the
     same hump topping an outline that curves, confident."""
     from edge.analysis.classifier import WEAK_ROUND_MAX_CONFIDENCE
-    from edge.analysis.evaluation import CONFIDENT_ROUND
+    from edge.events import ACT_ON_CONFIDENCE
 
     verdict = classify_samples(_bend({"chord_to_leg": 0.5}, {
         "upper_hump_norm": 0.15, "bulge_norm": bulge, "peak_at": 0.7, "hip_tuck_norm": -0.15}))
     assert verdict.posture == "round" and "upper_back_rounding" in verdict.reasons
     if sure:
-        assert verdict.confidence >= CONFIDENT_ROUND, verdict.confidence
+        assert verdict.confidence >= ACT_ON_CONFIDENCE, verdict.confidence
     else:
-        assert 0.5 <= verdict.confidence <= WEAK_ROUND_MAX_CONFIDENCE < CONFIDENT_ROUND
+        assert 0.5 <= verdict.confidence <= WEAK_ROUND_MAX_CONFIDENCE < ACT_ON_CONFIDENCE

@@ -1,6 +1,6 @@
-"""The everyday cue: off by default, N rounded bends within M minutes, rate-limited, quiet
-hours, a daily cap that survives a restart; its config, schema and Home Assistant entity.
-Time comes from an injected clock, never the wall."""
+"""The everyday cue: off by default, N rounded bends said sure enough within M minutes,
+rate-limited, quiet hours, a daily cap that survives a restart; its config, schema and Home
+Assistant entity. Time comes from an injected clock, never the wall."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from edge.delivery.discovery import discovery_messages, discovery_topic
 from edge.delivery.link import DeviceLink
 from edge.delivery.mqtt_config import MqttConfig
 from edge.delivery.topics import cue_topic
+from edge.events import ACT_ON_CONFIDENCE
 from tests.mqtt_broker import Broker, Collector
 
 TZ = timezone(timedelta(hours=1))  # the household's local time
@@ -44,11 +45,16 @@ def _on(**kw: object) -> CueConfig:
     return CueConfig(**settings)  # type: ignore[arg-type]  # test values (wrong ones on purpose), checked by the table
 
 
-def _rounds(trigger: CueTrigger, clock: Clock, n: int, every_min: float = 1.0) -> list:
+# A rounded back said as surely as the classifier says a clear one.
+SURE = 0.9
+
+
+def _rounds(trigger: CueTrigger, clock: Clock, n: int, every_min: float = 1.0,
+            confidence: float = SURE) -> list:
     cues = []
     for _ in range(n):
         clock.advance(minutes=every_min)
-        cue = trigger.bend("round")
+        cue = trigger.bend("round", confidence)
         if cue is not None:
             cues.append(cue)
     return cues
@@ -64,13 +70,32 @@ def test_n_rounded_bends_within_m_minutes_make_one_cue() -> None:
     clock = Clock(datetime(2026, 12, 5, 10, 0, tzinfo=TZ))
     trigger = CueTrigger(_on(), clock)
     for posture in ("hinge", "squat", "unsure") * 3:  # only rounded backs count
-        assert trigger.bend(posture) is None
+        assert trigger.bend(posture, SURE) is None
     assert _rounds(trigger, clock, 2) == []
     cues = _rounds(trigger, clock, 1)
     assert len(cues) == 1 and cues[0].rounded_bends == 3 and cues[0].of_day == 1
     data = cues[0].to_dict("kitchen")
     VALIDATOR.validate(data)
     assert data["words"] == CueConfig().words and data["at"] == "2026-12-05T09:03:00.000Z"
+
+
+def test_only_rounded_backs_said_sure_enough_to_act_on_count() -> None:
+    # A round read from weak evidence (the hips alone, a hump a backpack makes too) is said
+    # at most WEAK_ROUND_MAX_CONFIDENCE, under the bar: however many, no cue.
+    from edge.analysis.classifier import WEAK_ROUND_MAX_CONFIDENCE
+
+    assert CueConfig().min_confidence == ACT_ON_CONFIDENCE > WEAK_ROUND_MAX_CONFIDENCE
+    clock = Clock(datetime(2026, 12, 5, 10, 0, tzinfo=TZ))
+    trigger = CueTrigger(_on(), clock)
+    assert _rounds(trigger, clock, 9, confidence=WEAK_ROUND_MAX_CONFIDENCE) == []
+    assert _rounds(trigger, clock, 2, confidence=ACT_ON_CONFIDENCE) == []  # 2 of 3 sure
+    assert _rounds(trigger, clock, 3, confidence=float("nan")) == []  # never a number
+    cues = _rounds(trigger, clock, 1, confidence=ACT_ON_CONFIDENCE)
+    assert len(cues) == 1 and cues[0].rounded_bends == 3
+    # A household that wants every round counted says so.
+    lenient = CueTrigger(_on(min_confidence=0.0), clock)
+    clock.advance(hours=2)
+    assert len(_rounds(lenient, clock, 3, confidence=0.3)) == 1
 
 
 def test_rounded_bends_spread_wider_than_the_window_make_none() -> None:
@@ -86,9 +111,9 @@ def test_rate_limit_at_least_min_gap_between_cues() -> None:
     # Rounded bends keep coming: nothing until an hour after the first cue.
     assert _rounds(trigger, clock, 56) == []  # to 10:59
     clock.advance(minutes=3)
-    assert trigger.bend("round") is None  # 11:02: 59 minutes after the cue
+    assert trigger.bend("round", SURE) is None  # 11:02: 59 minutes after the cue
     clock.advance(minutes=1)
-    cue = trigger.bend("round")  # 11:03, an hour after, rounded bends within the window
+    cue = trigger.bend("round", SURE)  # 11:03, an hour after, rounded bends within the window
     assert cue is not None and cue.of_day == 2
 
 
@@ -159,6 +184,7 @@ def test_a_broken_state_file_starts_the_count_over(tmp_path: Path) -> None:
     ("[cue]\nquiet_start = '25:00'\n", "[cue]: quiet_start: expected a time of day"),
     ("[cue]\nquiet_end = '7:00'\n", "[cue]: quiet_end: expected a time of day"),
     ("[cue]\nmax_per_day = 0\n", "[cue]: max_per_day: expected 1-100"),
+    ("[cue]\nmin_confidence = 80\n", "[cue]: min_confidence: expected 0-1"),
     ("[cue]\nrounded_bends = 'three'\n", "[cue]: rounded_bends: expected a whole number"),
     ("[cue]\nwords = ''\n", "[cue]: words: expected 1-200 characters"),
     ("[cue]\nloud = true\n", "[cue]: unknown key 'loud'"),

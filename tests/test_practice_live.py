@@ -48,10 +48,11 @@ FPS = 15.0
 WAIT_S = 10.0
 
 
-def _motion(kind: str, subtype: str, trunk: float, knee: float, lumbar: float = 0.0) -> Motion:
+def _motion(kind: str, subtype: str, trunk: float, knee: float, lumbar: float = 0.0,
+            thoracic: float = -5.0) -> Motion:
     return Motion(kind=kind, subtype=subtype, depth=1.0, down_s=1.0, hold_s=0.6,  # type: ignore[arg-type]  # kind and subtype names, checked by Motion
                   up_s=1.0, trunk_deg=trunk, knee_deg=knee, lumbar_deg=lumbar,
-                  thoracic_deg=-5.0, neck_deg=0.0)
+                  thoracic_deg=thoracic, neck_deg=0.0)
 
 
 def _clip_poses(kind: str) -> list[tuple[float, Pose | None]]:
@@ -313,7 +314,8 @@ def test_the_agent_hook_streams_a_session_and_says_a_cue(mosquitto: Broker,
         viewer.client.publish(practice_cmd_topic("kitchen"),
                               b'{"drill":"dowel_hinge","action":"start"}', qos=1)
         assert _until(lambda: hook.runner.stream.drill == "dowel_hinge")
-        m = _motion("round", "lumbar", 70, 15, lumbar=45)
+        # The whole back rounded, the pelvis tucked under: rounds said sure enough to cue.
+        m = _motion("round", "lumbar", 70, 15, lumbar=45, thoracic=30)
         clip = make_clip(np.random.default_rng(1), motions=[m, m],
                          camera=Camera.around(0.0, 0.0, 3.2, resolution_wh=(640, 480), fps=FPS))
         analyzer = BendAnalyzer()
@@ -321,11 +323,11 @@ def test_the_agent_hook_streams_a_session_and_says_a_cue(mosquitto: Broker,
             bends = analyzer.update(i / FPS, pose)
             hook.frame(i / FPS, analyzer.last_sample, bends)
             for b in bends:
-                hook.delivered(b.verdict.posture)
+                hook.delivered(b.verdict.posture, b.verdict.confidence)
             time.sleep(1 / 25)  # under the 30 frames/s cap
         for b in analyzer.finish():
             hook.frame(len(clip.poses) / FPS, None, [b])
-            hook.delivered(b.verdict.posture)
+            hook.delivered(b.verdict.posture, b.verdict.confidence)
         hook.close()  # stops the open session: its summary goes out first
         assert viewer.wait_for(lambda ms: any(m.topic == practice for m in ms), WAIT_S)
         summary = parse_summary(viewer.on_topic(practice)[0].payload)

@@ -166,9 +166,9 @@ TUCK_MIXED = -0.08
 # A round on weak evidence — the pelvis short of TUCK_MIXED, no curve read at all (the
 # shortened trunk), an upper-back hump over an outline otherwise straight (a backpack's
 # shape too), or the hips alone (a waist bend) — is said at most this sure: still a
-# verdict, never at the confidence a person is asked to act on. (The synthetic bodies have
-# no hair: their rounds short of TUCK_MIXED are right, and now under-confident, the safe
-# side.)
+# verdict, never at the confidence a person is asked to act on (ACT_ON_CONFIDENCE: the
+# everyday cue does not count it). (The synthetic bodies have no hair: their rounds short
+# of TUCK_MIXED are right, and now under-confident, the safe side.)
 WEAK_ROUND_MAX_CONFIDENCE = 0.75
 # The raw score falls as the view turns from profile: past PROFILE_MAX_YAW_DEG the far
 # shoulder blade and the trunk's breadth enter the outline, the more so the further round

@@ -18,7 +18,7 @@ from edge.analysis.analyzer import AnalyzedBend
 from edge.analysis.bends import Bend, Sample
 from edge.analysis.classifier import Verdict
 from edge.errors import HingewatchError
-from edge.events import UNSURE_REASONS
+from edge.events import ACT_ON_CONFIDENCE, UNSURE_REASONS
 
 HEADER = ["clip", "start_s", "end_s", "label"]
 VIDEO_LABELS = {"hinge", "round", "squat", "ignore"}
@@ -87,10 +87,6 @@ def read_labels(path: Path) -> list[LabelRow]:
 # Verdicts that commit to a posture; `unsure` (the back could not be read) and a missed
 # bend (`none`) are not covered.
 COVERED = frozenset({"hinge", "round", "squat", "stand"})
-# A verdict at least this sure is one a person would act on; a "rounded back" said so must
-# never be a hinge (issue 9): a false one nags a person who did well. `eval` counts those
-# that are.
-CONFIDENT_ROUND = 0.8
 # Within this yaw of a side view the back's outline is there to be read (past it the far
 # side and then the front face the camera); `near_side` figures hold the items seen so.
 NEAR_SIDE_DEG = 45.0
@@ -293,9 +289,10 @@ def near_side_figures(tally: Tally) -> dict[str, Any]:
 
 
 def hinges_called_round(outcomes: list[Outcome]) -> list[str]:
-    """The hinges said to be rounded backs with confidence CONFIDENT_ROUND or more."""
+    """The hinges said to be rounded backs as surely as a person is asked to act on
+    (ACT_ON_CONFIDENCE or more): a "rounded back" said so must never be a hinge."""
     return [o.item for o in outcomes if o.truth == "hinge" and o.predicted == "round"
-            and (o.confidence or 0.0) >= CONFIDENT_ROUND]
+            and (o.confidence or 0.0) >= ACT_ON_CONFIDENCE]
 
 
 def balanced_accuracy(outcomes: list[Outcome]) -> float | None:
@@ -370,7 +367,8 @@ def uncovered_table(outcomes: list[Outcome]) -> str:
 
 def by_view_table(outcomes: list[Outcome]) -> str:
     """`by_view` as text: per view the model judged, items, coverage, confident accuracy."""
-    lines = ["view      items  coverage  confident balanced accuracy  hinge→round ≥ 0.8"]
+    lines = ["view      items  coverage  confident balanced accuracy  "
+             f"hinge→round ≥ {ACT_ON_CONFIDENCE:g}"]
     for view, f in by_view(outcomes).items():
         cov = "-" if f["coverage"] is None else f"{f['coverage']:.0%}"
         acc = ("-" if f["confident_balanced_accuracy"] is None

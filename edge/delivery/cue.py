@@ -1,7 +1,9 @@
 """A gentle cue in everyday life: after N rounded bends within M minutes, one cue with the
 words to say, published on `hingewatch/<device>/cue` (`hingewatch.cue/1`, QoS 1, not
 retained); Home Assistant gets it as an `event` entity (edge.delivery.discovery), so a
-speaker or a phone can say it.
+speaker or a phone can say it. Only rounded backs said at least `min_confidence` sure
+count: a cue asks a person to change how they bend, and a false "rounded back" nags one
+who did well.
 
 Off by default ([cue] enabled). Gentle means rare: at least `min_gap_min` between two
 cues, none in the quiet hours, never more than `max_per_day` a day — counted in a small
@@ -65,7 +67,8 @@ def in_quiet_hours(now: datetime, start: str, end: str) -> bool:
 
 
 class CueTrigger:
-    """`bend(posture)` for every bend delivered → a Cue when one is due, else None."""
+    """`bend(posture, confidence)` for every bend delivered → a Cue when one is due, else
+    None."""
 
     def __init__(self, config: CueConfig, clock: Callable[[], datetime] = local_now,
                  state_file: Path | None = None) -> None:
@@ -82,9 +85,9 @@ class CueTrigger:
     def sent_today(self) -> int:
         return self._today if self._day == self._clock().date() else 0
 
-    def bend(self, posture: str) -> Cue | None:
+    def bend(self, posture: str, confidence: float) -> Cue | None:
         c = self.config
-        if not c.enabled or posture != "round":
+        if not c.enabled or posture != "round" or not confidence >= c.min_confidence:
             return None
         now = self._clock()
         window = timedelta(minutes=c.window_min)

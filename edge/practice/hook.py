@@ -3,7 +3,7 @@
     hook = PracticeHook(config)          # in Agent.__init__
     hook.start()                         # in Agent.run, after the publisher starts
     hook.frame(t_s, analyzer.last_sample, bends)   # per analysed frame, with its bends
-    hook.delivered(posture)              # per bend delivered (the cue counts rounded ones)
+    hook.delivered(posture, confidence)  # per bend delivered (the cue counts sure rounds)
     hook.close()                         # in Agent._finish
 
 It owns the second MQTT connection (edge.delivery.link): practice commands in, live
@@ -57,8 +57,8 @@ class PracticeHook:
             self.runner.bend(bend)
         self.runner.frame(t_s, sample)
 
-    def delivered(self, posture: str) -> None:
-        cue = self.cue.bend(posture)
+    def delivered(self, posture: str, confidence: float) -> None:
+        cue = self.cue.bend(posture, confidence)
         if cue is not None:
             self.link.send(cue_topic(self.device_id), cue.to_json(self.device_id), qos=1)
             log.info("cue %d today: %s", cue.of_day, cue.words)

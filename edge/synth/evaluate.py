@@ -16,13 +16,13 @@ import numpy as np
 
 from edge.analysis.analyzer import AnalyzedBend, BendAnalyzer
 from edge.analysis.evaluation import (
-    CONFIDENT_ROUND,
     NEAR_SIDE_DEG,
     LabelRow,
     Tally,
     detections,
     near_side_figures,
 )
+from edge.events import ACT_ON_CONFIDENCE
 from edge.synth.cases import CASES, PLAIN
 from edge.synth.clip import Clip, make_clip
 
@@ -93,7 +93,7 @@ def _case_figures(tally: Tally) -> dict[str, Any]:
     keys = ("items_labelled", "balanced_accuracy", "coverage", "confident_balanced_accuracy",
             "detection_recall", "detection_precision", "confusion")
     sure = [o for o in tally.outcomes
-            if o.covered and o.confidence is not None and o.confidence >= CONFIDENT_ROUND]
+            if o.covered and o.confidence is not None and o.confidence >= ACT_ON_CONFIDENCE]
     return {
         **{k: s[k] for k in keys},
         # Wrong verdicts said with confidence, and the one the product must never say.
