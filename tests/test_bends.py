@@ -21,8 +21,10 @@ from edge.analysis.evaluation import (
     LabelsError,
     Outcome,
     Tally,
+    balanced_accuracy,
     confusion_table,
     hinges_called_round,
+    intervals,
     read_labels,
     reliability,
     uncovered_table,
@@ -159,6 +161,56 @@ def test_unsure_is_not_covered_and_confident_accuracy_counts_only_covered_items(
     table = confusion_table(s["confusion"])
     assert table.splitlines()[0].split()[-1] == "unsure"
     assert "round" in table.splitlines()[2]
+
+
+def _mixed_outcomes(n: int, seed: int) -> list[Outcome]:
+    """`n` items of three classes, some unsure, some wrong."""
+    rng = np.random.default_rng(seed)
+    said_for = {"hinge": ("hinge", "hinge", "hinge", "round", "unsure"),
+                "round": ("round", "round", "hinge", "unsure", "unsure"),
+                "squat": ("squat", "squat", "squat", "squat", "none")}
+    truths = rng.choice(sorted(said_for), size=n)
+    return [Outcome(f"i{i}", str(t), str(rng.choice(said_for[str(t)])), 0.9)
+            for i, t in enumerate(truths)]
+
+
+def test_the_intervals_work_each_figure_out_as_the_summary_does_on_every_resample() -> None:
+    from edge.analysis.evaluation import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+
+    outcomes = _mixed_outcomes(60, seed=3)
+    # The same resamples, each scored one by one with the summary's own definitions.
+    picks = np.random.default_rng(BOOTSTRAP_SEED).integers(
+        0, len(outcomes), size=(BOOTSTRAP_RESAMPLES, len(outcomes)))
+    coverage, accuracy = [], []
+    for row in picks:
+        sample = [outcomes[i] for i in row]
+        coverage.append(sum(o.covered for o in sample) / len(sample))
+        covered = [o for o in sample if o.covered]
+        if covered:
+            accuracy.append(balanced_accuracy(covered))
+    ci = intervals(outcomes)
+    assert ci["coverage"] == pytest.approx(np.percentile(coverage, (2.5, 97.5)), abs=1e-4)
+    assert ci["confident_balanced_accuracy"] == pytest.approx(
+        np.percentile(accuracy, (2.5, 97.5)), abs=2e-4)  # (balanced_accuracy rounds to 1e-4)
+    summary = Tally()
+    for o in outcomes:
+        summary.item(o)
+    s = summary.summary()
+    assert s["ci95"] == ci
+    lo, hi = ci["confident_balanced_accuracy"]
+    assert lo < s["confident_balanced_accuracy"] < hi
+
+
+def test_more_items_of_the_same_kind_narrow_the_intervals_and_none_give_none() -> None:
+    def width(n: int) -> float:
+        lo, hi = intervals(_mixed_outcomes(n, seed=5))["confident_balanced_accuracy"]
+        return hi - lo
+
+    assert width(1000) < width(100) / 2  # ~1/sqrt(n): a tenth of the items, 3x the width
+    assert intervals([]) == {"coverage": None, "confident_balanced_accuracy": None}
+    nothing_said = [Outcome("x", "hinge", "unsure"), Outcome("y", "round", "none")]
+    assert intervals(nothing_said) == {"coverage": [0.0, 0.0],
+                                       "confident_balanced_accuracy": None}
 
 
 def test_items_without_a_verdict_are_counted_by_why() -> None:

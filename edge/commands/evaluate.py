@@ -22,6 +22,7 @@ from edge.analysis.evaluation import (
     by_view_table,
     confusion_table,
     detections,
+    headline,
     near_side_figures,
     read_labels,
     reliability_table,
@@ -175,6 +176,7 @@ def _report_errors(tally: Tally, summary: dict[str, Any], sheet_dir: Path | None
           + reliability_table([o for o in tally.outcomes if o.covered]), file=err)
     print("\nnot covered (no verdict), by why\n" + uncovered_table(tally.outcomes), file=err)
     print("\nby the view the model judged\n" + by_view_table(tally.outcomes), file=err)
+    print("\n" + headline(summary), file=err)
     if sheet_dir is not None:
         _draw_errors(wrong, tally.false_detections, sheet_dir, root, pixels)
 
