@@ -110,12 +110,12 @@ class CueConfig(Table):
     enabled: bool = False
     # After this many rounded bends within window_min minutes, one cue.
     rounded_bends: Annotated[int, Between(1, 100)] = 3
+    window_min: Annotated[float, Between(0.5, 24 * 60)] = 10.0
     # Only rounded backs said at least this sure count (the verdict's calibrated confidence:
     # how often verdicts like it were right). Lowering it nags on rounds read from weak
     # evidence (the hips alone, a hump a backpack makes too), said at most 0.75: on the
     # rendered sets 174 of 178 rounds said at 0.8 or more were rounds, 39 of 52 below.
     min_confidence: Annotated[float, Between(0, 1)] = ACT_ON_CONFIDENCE
-    window_min: Annotated[float, Between(0.5, 24 * 60)] = 10.0
     # At least this many minutes between two cues.
     min_gap_min: Annotated[float, Between(0, 24 * 60)] = 60.0
     # Never more than this many cues a day.
