@@ -27,7 +27,7 @@ from dashboard.store.records import User
 from dashboard.store.writer import Writer
 from dashboard.web import auth, words
 from dashboard.web.logins import LoginGuard
-from edge.events import now_ms, parse_utc_ms
+from edge.events import ACT_ON_CONFIDENCE, now_ms, parse_utc_ms
 
 HERE = Path(__file__).parent
 LOOPBACK = frozenset(("127.0.0.1", "::1", "::ffff:127.0.0.1"))
@@ -213,6 +213,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.globals["POSTURE_NOTES"] = words.POSTURE_NOTES
     env.globals["REJECT_WORDS"] = words.REJECT_WORDS
     env.globals["VIEW_WORDS"] = words.VIEW_WORDS
+    env.globals["ACT_ON_CONFIDENCE"] = ACT_ON_CONFIDENCE
+    env.globals["NOT_SURE_WORD"] = words.NOT_SURE_WORD
+    env.globals["NOT_SURE_NOTE"] = words.NOT_SURE_NOTE.format(pct=f"{ACT_ON_CONFIDENCE:.0%}")
     return templates
 
 

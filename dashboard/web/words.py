@@ -26,6 +26,11 @@ POSTURE_NOTES: dict[str, str] = {
     "not_a_bend": "a reviewer said this was no bend",
 }
 
+# A rounded back said less surely than a person is asked to act on (edge.events
+# ACT_ON_CONFIDENCE): read from weak evidence. Shown beside its badge; no cue counts it.
+NOT_SURE_WORD = "not sure"
+NOT_SURE_NOTE = ("said less than {pct} sure: read from weak evidence (the hips alone, or a "
+                 "hump a bag on the back makes too), so it never sets off a cue")
 REASON_WORDS: dict[str, str] = {
     "lumbar_rounding": "Lower back rounded — keep the spine neutral and push the hips back.",
     "waist_bend": (

@@ -201,3 +201,50 @@ def test_the_week_page_tells_a_device_seen_from_the_front_to_turn_its_camera(
     assert api == [{"device_id": "kitchen", "why": "front_view", "n": 6, "bends": 12}]
     # Another week holds none of them.
     assert "notice check" not in anna.get(f"/week?week={week.shifted(-1)}").text
+
+
+def test_a_rounded_back_said_less_than_sure_is_marked_not_sure(
+        running: Dashboard, mosquitto: Broker, anna: httpx.Client) -> None:
+    """A round read from weak evidence (said under ACT_ON_CONFIDENCE, as the classifier says
+    every such round) carries "not sure" beside its badge on Today, Events and its page; a
+    sure one and an unsure hinge do not, nor a reviewed one in the lists (the reviewer's
+    label stands there)."""
+    from dataclasses import replace
+
+    from dashboard.web.words import NOT_SURE_WORD
+    from edge.analysis.classifier import WEAK_ROUND_MAX_CONFIDENCE
+    from edge.events import ACT_ON_CONFIDENCE
+
+    start = datetime.now(UTC) - timedelta(seconds=90)
+
+    def event(posture: str, k: int, confidence: float) -> Any:
+        return replace(make_event(posture, start + timedelta(seconds=20 * k), frames=2,
+                                  device_id="landing"), confidence=confidence)
+
+    weak = event("round", 0, WEAK_ROUND_MAX_CONFIDENCE)
+    sure = event("round", 1, ACT_ON_CONFIDENCE)
+    hinge = event("hinge", 2, 0.55)
+    reviewed = event("round", 3, 0.6)
+    ours = (weak, sure, hinge, reviewed)
+    publish(mosquitto.port, [("hingewatch/landing/event", e.to_json()) for e in ours])
+    reader = Reader(running.settings.store)
+    wait_until(lambda: all(reader.event(e.event_id) for e in ours), 20, "the events stored")
+    reader.close()
+    r = anna.post(f"/api/events/{reviewed.event_id}/review", json={"label": "round"})
+    assert r.status_code == 200
+    tag = 'class="tag weak" title="said less than 80% sure'
+
+    def marked(html: str, event_id: str, pattern: str) -> bool:
+        (item,) = re.findall(pattern.format(id=event_id), html, re.S)
+        return tag in item and f">{NOT_SURE_WORD}</span>" in item
+
+    today = anna.get("/").text
+    in_today = r'<a href="/events/{id}">(.*?)</a>'
+    assert [marked(today, e.event_id, in_today) for e in ours] == [True, False, False, False]
+    listed = anna.get("/events?device=landing").text
+    in_list = r'<tr class="p-\w+">\s*<td data-label="When"><a href="/events/{id}">(.*?)</tr>'
+    assert [marked(listed, e.event_id, in_list) for e in ours] == [True, False, False, False]
+    # Its own page shows what the device said, reviewed or not.
+    in_page = r'<span class="l">Device said</span>(.*?)</div>'
+    assert [marked(anna.get(f"/events/{e.event_id}").text, "", in_page) for e in ours] == [
+        True, False, False, True]
