@@ -215,7 +215,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.globals["VIEW_WORDS"] = words.VIEW_WORDS
     env.globals["ACT_ON_CONFIDENCE"] = ACT_ON_CONFIDENCE
     env.globals["NOT_SURE_WORD"] = words.NOT_SURE_WORD
-    env.globals["NOT_SURE_NOTE"] = words.NOT_SURE_NOTE.format(pct=f"{ACT_ON_CONFIDENCE:.0%}")
+    env.globals["NOT_SURE_NOTES"] = {posture: note.format(pct=f"{ACT_ON_CONFIDENCE:.0%}")
+                                      for posture, note in words.NOT_SURE_NOTES.items()}
     return templates
 
 

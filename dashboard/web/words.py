@@ -26,11 +26,17 @@ POSTURE_NOTES: dict[str, str] = {
     "not_a_bend": "a reviewer said this was no bend",
 }
 
-# A rounded back said less surely than a person is asked to act on (edge.events
-# ACT_ON_CONFIDENCE): read from weak evidence. Shown beside its badge; no cue counts it.
+# A verdict said less surely than a person is asked to act on (edge.events
+# ACT_ON_CONFIDENCE), shown beside its badge: a rounded back read from weak evidence (no
+# cue counts it), or a hinge or squat whose back or legs were hard to read.
 NOT_SURE_WORD = "not sure"
-NOT_SURE_NOTE = ("said less than {pct} sure: read from weak evidence (the hips alone, or a "
-                 "hump a bag on the back makes too), so it never sets off a cue")
+NOT_SURE_NOTES: dict[str, str] = {
+    "round": ("said less than {pct} sure: read from weak evidence (the hips alone, or a hump "
+              "a bag on the back makes too), so it never sets off a cue"),
+    "hinge": ("said less than {pct} sure: the back was hard to read (seen at an angle, or "
+              "something on it), so this may have been a rounded back"),
+    "squat": "said less than {pct} sure: the knees and hips were hard to read",
+}
 REASON_WORDS: dict[str, str] = {
     "lumbar_rounding": "Lower back rounded — keep the spine neutral and push the hips back.",
     "waist_bend": (

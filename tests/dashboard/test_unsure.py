@@ -203,11 +203,12 @@ def test_the_week_page_tells_a_device_seen_from_the_front_to_turn_its_camera(
     assert "notice check" not in anna.get(f"/week?week={week.shifted(-1)}").text
 
 
-def test_a_rounded_back_said_less_than_sure_is_marked_not_sure(
+def test_a_verdict_said_less_than_sure_is_marked_not_sure(
         running: Dashboard, mosquitto: Broker, anna: httpx.Client) -> None:
-    """A round read from weak evidence (said under ACT_ON_CONFIDENCE, as the classifier says
-    every such round) carries "not sure" beside its badge on Today, Events and its page; a
-    sure one and an unsure hinge do not, nor a reviewed one in the lists (the reviewer's
+    """A verdict said under ACT_ON_CONFIDENCE (a round read from weak evidence, as the
+    classifier says every such round; a hinge hard to read) carries "not sure" beside its
+    badge on Today, Events and its page, saying why in its title; a sure one does not, nor
+    an unsure bend (it says why already), nor a reviewed one in the lists (the reviewer's
     label stands there)."""
     from dataclasses import replace
 
@@ -223,28 +224,34 @@ def test_a_rounded_back_said_less_than_sure_is_marked_not_sure(
 
     weak = event("round", 0, WEAK_ROUND_MAX_CONFIDENCE)
     sure = event("round", 1, ACT_ON_CONFIDENCE)
-    hinge = event("hinge", 2, 0.55)
-    reviewed = event("round", 3, 0.6)
-    ours = (weak, sure, hinge, reviewed)
+    hinge = event("hinge", 2, 0.64)
+    unsure = event("unsure", 3, 0.0)
+    reviewed = event("round", 4, 0.6)
+    ours = (weak, sure, hinge, unsure, reviewed)
     publish(mosquitto.port, [("hingewatch/landing/event", e.to_json()) for e in ours])
     reader = Reader(running.settings.store)
     wait_until(lambda: all(reader.event(e.event_id) for e in ours), 20, "the events stored")
     reader.close()
     r = anna.post(f"/api/events/{reviewed.event_id}/review", json={"label": "round"})
     assert r.status_code == 200
-    tag = 'class="tag weak" title="said less than 80% sure'
+    tag = 'class="tag weak" title="said less than 80% sure: '
 
-    def marked(html: str, event_id: str, pattern: str) -> bool:
+    def marked(html: str, event_id: str, pattern: str) -> str | None:
+        """The tag's title (why it is not sure), or None without the tag."""
         (item,) = re.findall(pattern.format(id=event_id), html, re.S)
-        return tag in item and f">{NOT_SURE_WORD}</span>" in item
+        found = re.search(re.escape(tag) + rf'([^"]*)">{NOT_SURE_WORD}</span>', item)
+        return found.group(1) if found else None
 
     today = anna.get("/").text
     in_today = r'<a href="/events/{id}">(.*?)</a>'
-    assert [marked(today, e.event_id, in_today) for e in ours] == [True, False, False, False]
+    said = [marked(today, e.event_id, in_today) for e in ours]
+    assert [s is not None for s in said] == [True, False, True, False, False]
+    assert "never sets off a cue" in str(said[0]) and "may have been a rounded back" in str(said[2])
     listed = anna.get("/events?device=landing").text
     in_list = r'<tr class="p-\w+">\s*<td data-label="When"><a href="/events/{id}">(.*?)</tr>'
-    assert [marked(listed, e.event_id, in_list) for e in ours] == [True, False, False, False]
+    assert [marked(listed, e.event_id, in_list) is not None for e in ours] == [
+        True, False, True, False, False]
     # Its own page shows what the device said, reviewed or not.
     in_page = r'<span class="l">Device said</span>(.*?)</div>'
-    assert [marked(anna.get(f"/events/{e.event_id}").text, "", in_page) for e in ours] == [
-        True, False, False, True]
+    assert [marked(anna.get(f"/events/{e.event_id}").text, "", in_page) is not None
+            for e in ours] == [True, False, True, False, True]
