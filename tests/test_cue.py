@@ -89,7 +89,7 @@ def test_only_rounded_backs_said_sure_enough_to_act_on_count() -> None:
     trigger = CueTrigger(_on(), clock)
     assert _rounds(trigger, clock, 9, confidence=WEAK_ROUND_MAX_CONFIDENCE) == []
     assert _rounds(trigger, clock, 2, confidence=ACT_ON_CONFIDENCE) == []  # 2 of 3 sure
-    assert _rounds(trigger, clock, 3, confidence=float("nan")) == []  # never a number
+    assert _rounds(trigger, clock, 3, confidence=float("nan")) == []  # no confidence at all
     cues = _rounds(trigger, clock, 1, confidence=ACT_ON_CONFIDENCE)
     assert len(cues) == 1 and cues[0].rounded_bends == 3
     # A household that wants every round counted says so.
