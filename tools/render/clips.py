@@ -26,12 +26,13 @@ def clip_name(seed: int, k: int) -> str:
     return sample(seed, k, 'c').name
 
 
-def render_clip(assets: Assets, seed: int, k: int, out: str, width: int, samples: int) -> dict:
+def render_clip(assets: Assets, seed: int, k: int, out: str, width: int, samples: int,
+                fps: float = CLIP_FPS) -> dict:
     t0 = time.time()
     bottom = sample(seed, k, 'c')
     folder = f'{out}/clips/{bottom.name}'
     os.makedirs(folder, exist_ok=True)
-    depths = clip_depths()
+    depths = clip_depths(fps)
     # one camera for the whole clip: it frames both the upright and the deepest posture
     fit = np.concatenate([posed(assets, dataclasses.replace(
         bottom, posture=posture_at(bottom.posture, d)), width, samples)[4] for d in (0.0, 1.0)])
@@ -45,22 +46,22 @@ def render_clip(assets: Assets, seed: int, k: int, out: str, width: int, samples
             by_depth[key] = render_raw(assets, sc, raw, width, samples, fit=fit)
         rec = by_depth[key]
         postfx.finish(raw, f'{folder}/{i:03d}.png', bottom, seed=bottom.index * 1000 + i)
-        frames.append({'t_s': round(i / CLIP_FPS, 3), 'depth': round(d, 4),
+        frames.append({'t_s': round(i / fps, 3), 'depth': round(d, 4),
                        'measured': rec['measured'], 'gt_xy_norm': rec['gt_xy_norm']})
     for key in by_depth:
         os.remove(f'{folder}/.depth_{key:.6f}.raw.png')
     video = f'{out}/clips/{bottom.name}.mp4'
     first = cv2.imread(f'{folder}/000.png')
     h, w = first.shape[:2]
-    writer = cv2.VideoWriter(f'{video}.tmp.mp4', cv2.VideoWriter_fourcc(*'mp4v'), CLIP_FPS, (w, h))
+    writer = cv2.VideoWriter(f'{video}.tmp.mp4', cv2.VideoWriter_fourcc(*'mp4v'), fps, (w, h))
     for i in range(len(depths)):
         writer.write(cv2.imread(f'{folder}/{i:03d}.png'))
     writer.release()
     os.replace(f'{video}.tmp.mp4', video)
     deepest = by_depth[1.0]
-    t = clip_bottom_s()
+    t = clip_bottom_s(fps)
     rec = {'file': f'clips/{bottom.name}.mp4', 'label': bottom.posture.label,
-           'clip': True, 'fps': CLIP_FPS, 'start_s': round(t - WINDOW_S, 3),
+           'clip': True, 'fps': fps, 'start_s': round(t - WINDOW_S, 3),
            'end_s': round(t + WINDOW_S, 3), 'scene': bottom.to_json(),
            'measured': deepest['measured'], 'prop': deepest['prop'], 'camera': deepest['camera'],
            'resolution_wh': deepest['resolution_wh'], 'samples': samples, 'frames': frames,

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import postfx  # noqa: E402
 from character import Character, pose_character  # noqa: E402
 from mhassets import Assets  # noqa: E402
-from sampler import Scene, sample  # noqa: E402
+from sampler import CLIP_FPS, Scene, sample  # noqa: E402
 from stage import (  # noqa: E402
     build_prop,
     build_room,
@@ -175,6 +175,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument('--clips', type=int, default=0,
                     help=f'this many clips of whole bends, one after every {CLIP_EVERY} pictures')
     ap.add_argument('--only-clips', help='comma-separated clip indices instead of --clips N')
+    ap.add_argument('--clip-fps', type=float, default=CLIP_FPS,
+                    help=f'frames a second of a clip (default {CLIP_FPS:g}; a device analyses 10)')
     args = ap.parse_args(argv)
     data = os.environ.get('MH_DATA', '')
     if not os.path.isfile(f'{data}/3dobjs/base.obj'):
@@ -234,7 +236,7 @@ def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int) -> None
     name = clip_name(args.seed, k)
     t = time.time()
     try:
-        render_clip(assets, args.seed, k, args.out, args.width, args.samples)
+        render_clip(assets, args.seed, k, args.out, args.width, args.samples, args.clip_fps)
     except Exception as e:  # one bad clip must not stop the batch
         traceback.print_exc()
         print(f'FAILED clip {name}: {type(e).__name__}: {e}', flush=True)

@@ -200,21 +200,31 @@ def batch(seed: int, count: int) -> list[Scene]:
 
 # Clips of whole bends: standing, down to the sampled bottom, back up (symmetric), standing.
 CLIP_CLASSES = ("hinge", "round", "squat")
+# Frames a second of a clip (the device analyses 10 a second by default, [analysis]
+# rate_hz; 5 renders half the frames), standing before and after the movement (s), and the
+# movement from standing through the bottom back to standing (s).
 CLIP_FPS = 5.0
-CLIP_HOLD = 5  # standing frames before and after the movement
-CLIP_MOVE = 15  # frames from standing through the bottom back to standing
+CLIP_HOLD_S = 1.0
+CLIP_MOVE_S = 2.8
 
 
-def clip_depths() -> list[float]:
+def _clip_frames(fps: float) -> tuple[int, int]:
+    """Standing frames each side, and the movement's frames (odd: one at the bottom)."""
+    return round(CLIP_HOLD_S * fps), 2 * round(CLIP_MOVE_S * fps / 2) + 1
+
+
+def clip_depths(fps: float = CLIP_FPS) -> list[float]:
     """How far into the bend each frame is (0 = standing, 1 = the bottom)."""
     import math
 
-    move = [math.sin(math.pi * k / (CLIP_MOVE - 1)) ** 2 for k in range(CLIP_MOVE)]
-    return [0.0] * CLIP_HOLD + move + [0.0] * CLIP_HOLD
+    hold, move = _clip_frames(fps)
+    swing = [math.sin(math.pi * k / (move - 1)) ** 2 for k in range(move)]
+    return [0.0] * hold + swing + [0.0] * hold
 
 
-def clip_bottom_s() -> float:
-    return (CLIP_HOLD + (CLIP_MOVE - 1) / 2) / CLIP_FPS
+def clip_bottom_s(fps: float = CLIP_FPS) -> float:
+    hold, move = _clip_frames(fps)
+    return (hold + (move - 1) / 2) / fps
 
 
 def posture_at(bottom: Posture, depth: float) -> Posture:
