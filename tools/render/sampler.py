@@ -208,23 +208,18 @@ CLIP_HOLD_S = 1.0
 CLIP_MOVE_S = 2.8
 
 
-def _clip_frames(fps: float) -> tuple[int, int]:
-    """Standing frames each side, and the movement's frames (odd: one at the bottom)."""
-    return round(CLIP_HOLD_S * fps), 2 * round(CLIP_MOVE_S * fps / 2) + 1
-
-
 def clip_depths(fps: float = CLIP_FPS) -> list[float]:
     """How far into the bend each frame is (0 = standing, 1 = the bottom)."""
     import math
 
-    hold, move = _clip_frames(fps)
+    hold = round(CLIP_HOLD_S * fps)
+    move = 2 * round(CLIP_MOVE_S * fps / 2) + 1  # odd: one frame at the bottom
     swing = [math.sin(math.pi * k / (move - 1)) ** 2 for k in range(move)]
     return [0.0] * hold + swing + [0.0] * hold
 
 
 def clip_bottom_s(fps: float = CLIP_FPS) -> float:
-    hold, move = _clip_frames(fps)
-    return (hold + (move - 1) / 2) / fps
+    return clip_depths(fps).index(1.0) / fps
 
 
 def posture_at(bottom: Posture, depth: float) -> Posture:
