@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.analysis.analyzer import still_sample
+from edge.analysis.analyzer import BendAnalyzer, still_sample
 from edge.analysis.backline import MASK_THRESHOLD, back_line
-from edge.analysis.classifier import classify_picture
+from edge.analysis.classifier import BACKLINE_MIN_TRUNK_DEG, classify_picture
 from edge.analysis.recorded import (
     LABELS,
     RecordedError,
@@ -67,7 +67,9 @@ def test_a_recorded_set_loads_as_poses(path: Path) -> None:
         assert p.visibility.shape == (NUM_JOINTS,)
         assert p.world_m is not None and p.world_m.shape == (NUM_JOINTS, 3)
         assert p.z_norm is not None and p.aux_xy_norm is not None
-        assert p.segmentation is not None
+        if p.segmentation is None:  # only a clip's upright frames go without their mask
+            assert it.clip is not None, it.name
+            continue
         assert p.segmentation.mask.shape == (256, 256)
         assert 0.0 <= float(p.segmentation.mask.min()) <= float(p.segmentation.mask.max()) <= 1.0
         assert p.resolution_wh[0] > 0 and 0.0 <= p.presence <= 1.0
@@ -78,6 +80,8 @@ def test_the_back_line_reads_the_same_after_recording(path: Path) -> None:
     """`reading` was measured on the engine's own pose before the mask was quantised."""
     compared = 0
     for it in load_recorded(path):
+        if it.pose is not None and it.pose.segmentation is None:
+            continue  # recorded without its mask (a clip's upright frame)
         before = it.reading.get("back_line")
         after = still_sample(it.pose).back if it.pose is not None else None
         assert (before is None) == (after is None), it.name
@@ -89,6 +93,69 @@ def test_the_back_line_reads_the_same_after_recording(path: Path) -> None:
         assert after.chord_px == pytest.approx(before["chord_px"], rel=1e-6), it.name
         compared += 1
     assert compared > 0, f"{path.name}: no back line to compare"
+
+
+CLIP_SETS = [p for p in SETS if any(it.clip for it in load_recorded(p))]
+
+
+@pytest.mark.parametrize("path", CLIP_SETS, ids=[p.name for p in CLIP_SETS])
+def test_every_clip_frame_whose_back_line_the_analysis_traces_has_its_mask(path: Path) -> None:
+    """A clip's upright frames are recorded without their masks: none the replay reads."""
+    clips: dict[str, list[RecordedItem]] = {}
+    for it in load_recorded(path):
+        if it.clip is not None:
+            clips.setdefault(it.clip, []).append(it)
+    traced = dropped = 0
+    for frames in clips.values():
+        analyzer = BendAnalyzer()
+        for it in sorted(frames, key=lambda f: f.t_s):
+            analyzer.update(it.t_s, it.pose)
+            s = analyzer.last_sample
+            if s is None:
+                continue
+            assert it.pose is not None
+            tipped = s.kin.trunk_inclination_deg >= BACKLINE_MIN_TRUNK_DEG
+            assert not tipped or it.pose.segmentation is not None, it.name
+            traced += tipped
+            dropped += it.pose.segmentation is None
+    assert traced > 0 and dropped > 0, (traced, dropped)
+
+
+def test_a_clip_s_shared_parameters_are_written_once_and_read_back_whole(
+        tmp_path: Path) -> None:
+    scene = {"scene": {"camera": {"yaw_deg": 30.0}}, "fps": 10.0}
+    frames = [RecordedItem(f"c.mp4#{i:04d}", "hinge", None, clip="c.mp4", t_s=i / 10,
+                           params=dict(scene, frame={"depth": i / 2})) for i in range(3)]
+    still = RecordedItem("a.png", "round", None, params=dict(scene))
+    save_recorded(tmp_path / "set", [still, *frames], "test", {})
+    meta = json.loads((tmp_path / "set.json").read_text())
+    assert meta["format"] == 2 and meta["clips"] == {"c.mp4": scene}
+    assert [e["params"] for e in meta["items"][1:]] == [{"frame": {"depth": i / 2}}
+                                                       for i in range(3)]
+    assert [it.params for it in load_recorded(tmp_path / "set")] == [
+        it.params for it in (still, *frames)]
+
+
+def test_a_set_in_the_first_format_still_loads(tmp_path: Path) -> None:
+    """Format 1: every frame carries all its parameters; every found pose has a mask."""
+    items = [it for it in load_recorded(DATA / "set15c")
+             if it.clip == "clips/c15_00000_hinge_none.mp4"]
+    save_recorded(tmp_path / "set", items, "test", {})
+    meta = json.loads((tmp_path / "set.json").read_text())
+    shared = meta.pop("clips")
+    meta["format"] = 1
+    for entry in meta["items"]:
+        entry["params"] = {**shared[entry["clip"]], **entry["params"]}
+    (tmp_path / "set.json").write_text(json.dumps(meta))
+    with np.load(tmp_path / "set.npz") as z:
+        arrays = {k: z[k] for k in z.files if k != "mask_kept"}
+    np.savez_compressed(tmp_path / "set.npz", **arrays)
+    loaded = load_recorded(tmp_path / "set")
+    assert [it.params for it in loaded] == [it.params for it in items]
+    # the masks left out are read as the empty masks format 1 stored for them
+    masked = [it for it in loaded if it.pose is not None]
+    assert masked and all(it.pose.segmentation is not None for it in masked)
+    assert any(it.pose is not None and it.pose.segmentation is None for it in items)
 
 
 def _generated(path: Path) -> list[RecordedItem]:

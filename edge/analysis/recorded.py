@@ -4,6 +4,11 @@
 saves here what a `Pose` holds: one compressed .npz of arrays plus a .json of labels and scene
 parameters, side by side (`set.npz`, `set.json`). The person mask is kept as its 256×256 crop
 quantised to uint8: the back line thresholds it at 0.5, which the quantisation preserves.
+
+Format 2 (format 1 still loads) writes what a clip's frames share once: the parameters every
+frame of a clip has in common sit under `clips`, a frame keeps only its own; and a pose
+recorded without its mask (a clip's upright frame, whose back line the analysis never
+traces) loads without one instead of with an empty mask.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import numpy as np
 from edge.errors import HingewatchError
 from edge.pose.landmarks import NUM_JOINTS, Pose, Segmentation
 
-FORMAT = 1
+FORMAT = 2
+READ_FORMATS = (1, 2)
 LABELS = ("stand", "hinge", "round", "squat")
 MASK_SIZE = 256
 _FIELDS = ("xy_norm", "visibility", "presence", "z_norm", "world_m", "aux_xy_norm",
            "resolution_wh", "mask_u8", "crop_to_frame", "found", "t_s")
+_FIELDS_2 = (*_FIELDS, "mask_kept")
 
 
 class RecordedError(HingewatchError):
@@ -63,7 +70,8 @@ def _pose_arrays(pose: Pose | None, t_s: float) -> dict[str, Any]:
                 "presence": 0.0, "z_norm": _or_nan(None, (NUM_JOINTS,)),
                 "world_m": _or_nan(None, (NUM_JOINTS, 3)), "aux_xy_norm": _or_nan(None, (2, 2)),
                 "resolution_wh": (0, 0), "mask_u8": empty_mask,
-                "crop_to_frame": np.zeros((2, 3)), "found": False, "t_s": t_s}
+                "crop_to_frame": np.zeros((2, 3)), "found": False, "t_s": t_s,
+                "mask_kept": False}
     seg = pose.segmentation
     if seg is not None and seg.mask.shape != (MASK_SIZE, MASK_SIZE):
         raise ValueError(f"mask: expected {MASK_SIZE}×{MASK_SIZE}, got {seg.mask.shape}")
@@ -75,7 +83,7 @@ def _pose_arrays(pose: Pose | None, t_s: float) -> dict[str, Any]:
         "resolution_wh": pose.resolution_wh,
         "mask_u8": quantise_mask(seg.mask) if seg is not None else empty_mask,
         "crop_to_frame": seg.crop_to_frame if seg is not None else np.zeros((2, 3)),
-        "found": True, "t_s": pose.t_s,
+        "found": True, "t_s": pose.t_s, "mask_kept": seg is not None,
     }
 
 
@@ -88,20 +96,37 @@ def save_recorded(
     dtypes = {"xy_norm": np.float64, "visibility": np.float64, "presence": np.float64,
               "z_norm": np.float64, "world_m": np.float64, "aux_xy_norm": np.float64,
               "resolution_wh": np.int32, "mask_u8": np.uint8, "crop_to_frame": np.float64,
-              "found": bool, "t_s": np.float64}
-    arrays = {k: np.asarray([r[k] for r in rows], dtype=dtypes[k]) for k in _FIELDS}
+              "found": bool, "t_s": np.float64, "mask_kept": bool}
+    arrays = {k: np.asarray([r[k] for r in rows], dtype=dtypes[k]) for k in _FIELDS_2}
     arrays["names"] = np.asarray([it.name for it in items], dtype=str)
     npz, js = path.with_suffix(".npz"), path.with_suffix(".json")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = npz.with_name(npz.stem + ".tmp.npz")
     np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: kwargs bool
     os.replace(tmp, npz)
-    meta = {"format": FORMAT, "source": source, "engine": engine,
+    shared = _shared_clip_params(items)
+    meta = {"format": FORMAT, "source": source, "engine": engine, "clips": shared,
             "items": [{"name": it.name, "label": it.label, "clip": it.clip,
-                       "reading": it.reading, "params": it.params} for it in items]}
+                       "reading": it.reading,
+                       "params": _own_params(it.params, shared.get(it.clip or "", {}))}
+                      for it in items]}
     tmpj = js.with_name(js.stem + ".tmp.json")
     tmpj.write_text(json.dumps(meta, separators=(",", ":")))
     os.replace(tmpj, js)
+
+
+def _shared_clip_params(items: list[RecordedItem]) -> dict[str, dict[str, Any]]:
+    """Per clip, the parameters (key and value) every one of its frames has."""
+    frames: dict[str, list[dict[str, Any]]] = {}
+    for it in items:
+        if it.clip is not None:
+            frames.setdefault(it.clip, []).append(it.params)
+    return {clip: {k: v for k, v in ps[0].items() if all(k in p and p[k] == v for p in ps[1:])}
+            for clip, ps in frames.items()}
+
+
+def _own_params(params: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k not in shared}
 
 
 def _pose_from(a: dict[str, np.ndarray], i: int) -> Pose | None:
@@ -113,8 +138,9 @@ def _pose_from(a: dict[str, np.ndarray], i: int) -> Pose | None:
         return None if np.isnan(v).all() else v.astype(np.float64)
 
     w, h = (int(x) for x in a["resolution_wh"][i])
-    seg = Segmentation(a["mask_u8"][i].astype(np.float32) / np.float32(255.0),
-                       a["crop_to_frame"][i].astype(np.float64))
+    kept = bool(a["mask_kept"][i]) if "mask_kept" in a else True
+    seg = (Segmentation(a["mask_u8"][i].astype(np.float32) / np.float32(255.0),
+                        a["crop_to_frame"][i].astype(np.float64)) if kept else None)
     return Pose(t_s=float(a["t_s"][i]), resolution_wh=(w, h),
                 xy_norm=a["xy_norm"][i].astype(np.float64),
                 visibility=a["visibility"][i].astype(np.float64),
@@ -139,10 +165,13 @@ def load_recorded(path: Path) -> list[RecordedItem]:
         meta = json.loads(js.read_text())
     except json.JSONDecodeError as e:
         raise RecordedError(f"{js}: not JSON ({e.msg}, line {e.lineno})") from None
-    if meta.get("format") != FORMAT:
-        raise RecordedError(f"{js}: format {meta.get('format')!r}, expected {FORMAT}")
+    version = meta.get("format")
+    if version not in READ_FORMATS:
+        raise RecordedError(f"{js}: format {version!r}, expected one of "
+                            f"{', '.join(map(str, READ_FORMATS))}")
     with np.load(npz, allow_pickle=False) as z:
-        a = {k: z[k] for k in (*_FIELDS, "names")}
+        a = {k: z[k] for k in (*(_FIELDS if version == 1 else _FIELDS_2), "names")}
+    shared: dict[str, dict[str, Any]] = meta.get("clips") or {}
     entries = meta["items"]
     if len(entries) != len(a["names"]):
         raise RecordedError(f"{path}: {len(entries)} labelled items but {len(a['names'])} poses")
@@ -154,9 +183,10 @@ def load_recorded(path: Path) -> list[RecordedItem]:
         if entry["label"] not in LABELS:
             raise RecordedError(f"{js}: item {entry['name']!r}: label {entry['label']!r} is not "
                                 f"one of {', '.join(LABELS)}")
-        out.append(RecordedItem(entry["name"], entry["label"], _pose_from(a, i), entry.get("clip"),
-                                float(a["t_s"][i]), entry.get("params") or {},
-                                entry.get("reading") or {}))
+        clip = entry.get("clip")
+        params = {**shared.get(clip or "", {}), **(entry.get("params") or {})}
+        out.append(RecordedItem(entry["name"], entry["label"], _pose_from(a, i), clip,
+                                float(a["t_s"][i]), params, entry.get("reading") or {}))
     return out
 
 

@@ -19,11 +19,14 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from edge.analysis.analyzer import still_sample
+from edge.analysis.analyzer import BendAnalyzer, still_sample
+from edge.analysis.classifier import BACKLINE_MIN_TRUNK_DEG
 from edge.analysis.evaluation import LabelRow, read_labels
+from edge.analysis.kinematics import kinematics
 from edge.analysis.recorded import RecordedError, RecordedItem, load_recorded, save_recorded
 from edge.capture.sources import open_source
 from edge.errors import HingewatchError
@@ -31,6 +34,12 @@ from edge.pose.engine import PoseEngine, create_engine
 from edge.pose.landmarks import Pose
 
 SAVE_EVERY = 50
+# A clip's frame keeps its mask only where the analysis may trace the back line: the trunk
+# within MASK_MARGIN_DEG of where the classifier starts reading it (BACKLINE_MIN_TRUNK_DEG),
+# in the frame's own angles or as the analyser smooths them, so the smoothing's lag or an
+# edge lowered later still finds one. Upright frames are most of a clip and their masks
+# most of its size; a still keeps its mask always.
+MASK_MARGIN_DEG = 10.0
 
 
 def reading(pose: Pose | None) -> dict[str, Any]:
@@ -41,6 +50,23 @@ def reading(pose: Pose | None) -> dict[str, Any]:
     return {"back_line": {"bulge_norm": line.bulge_norm,
                           "upper_hump_norm": line.upper_hump_norm,
                           "chord_px": line.chord_px, "found_share": line.found_share}}
+
+
+def without_unread_masks(frames: list[RecordedItem]) -> list[RecordedItem]:
+    """A clip's frames (in time order), each upright one without its mask."""
+    analyzer = BendAnalyzer()
+    edge = BACKLINE_MIN_TRUNK_DEG - MASK_MARGIN_DEG
+    out = []
+    for it in frames:
+        analyzer.update(it.t_s, it.pose)
+        smoothed = analyzer.last_sample
+        if (it.pose is None or it.pose.segmentation is None or smoothed is None
+                or kinematics(it.pose).trunk_inclination_deg >= edge
+                or smoothed.kin.trunk_inclination_deg >= edge):
+            out.append(it)
+        else:
+            out.append(replace(it, pose=replace(it.pose, segmentation=None)))
+    return out
 
 
 def load_params(src: Path) -> dict[str, dict[str, Any]]:
@@ -107,11 +133,11 @@ def record(src: Path, out: Path, variant: str, threads: int, afresh: bool = Fals
                                                         t_s, {}, reading(pose))
                         for i, pose, t_s in clip_frames(clip_engine, r.clip)}
             new += 1
-        for k, it in recorded.items():
-            i = int(k.rsplit("#", 1)[1])
+        for it in without_unread_masks(sorted(recorded.values(), key=lambda f: f.t_s)):
+            i = int(it.name.rsplit("#", 1)[1])
             frame = per_frame[i] if i < len(per_frame) else {}
-            items[k] = RecordedItem(k, r.label, it.pose, name, it.t_s, dict(shared, frame=frame),
-                                    it.reading)
+            items[it.name] = RecordedItem(it.name, r.label, it.pose, name, it.t_s,
+                                          dict(shared, frame=frame), it.reading)
         if new and new % SAVE_EVERY == 0:
             save()
             print(f"recorded {new} new ({(time.time() - t0) / new:.2f} s each)", flush=True)
