@@ -256,3 +256,22 @@ def test_a_hump_over_an_outline_otherwise_straight_is_never_said_with_confidence
         assert verdict.confidence >= ACT_ON_CONFIDENCE, verdict.confidence
     else:
         assert 0.5 <= verdict.confidence <= WEAK_ROUND_MAX_CONFIDENCE < ACT_ON_CONFIDENCE
+
+
+@pytest.mark.parametrize(("yaw", "sure"), [(30.0, True), (44.0, True), (46.0, False),
+                                          (58.0, False)])
+def test_a_round_seen_more_from_the_front_than_the_side_is_never_said_with_confidence(
+        yaw: float, sure: bool) -> None:
+    """Past 45° of yaw the trunk's breadth makes up more of the outline than the back's
+    profile (on the renders 5 of the 44 rounds said sure there were hinges or squats, none
+    of 184 within): the clearest round there is still round, never sure enough to cue."""
+    from edge.analysis.classifier import WEAK_ROUND_MAX_CONFIDENCE
+    from edge.events import ACT_ON_CONFIDENCE
+
+    verdict = classify_samples(_bend({"chord_to_leg": 0.5, "yaw_deg": yaw},
+                                     {"bulge_norm": 0.2, "peak_at": 0.4, "hip_tuck_norm": -0.2}))
+    assert verdict.posture == "round" and "lumbar_rounding" in verdict.reasons
+    if sure:
+        assert verdict.confidence >= ACT_ON_CONFIDENCE, verdict.confidence
+    else:
+        assert 0.5 <= verdict.confidence <= WEAK_ROUND_MAX_CONFIDENCE < ACT_ON_CONFIDENCE

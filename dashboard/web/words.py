@@ -31,8 +31,9 @@ POSTURE_NOTES: dict[str, str] = {
 # cue counts it), or a hinge or squat whose back or legs were hard to read.
 NOT_SURE_WORD = "not sure"
 NOT_SURE_NOTES: dict[str, str] = {
-    "round": ("said less than {pct} sure: read from weak evidence (the hips alone, or a hump "
-              "a bag on the back makes too), so it never sets off a cue"),
+    "round": ("said less than {pct} sure: read from weak evidence (the hips alone, a hump "
+              "a bag on the back makes too, or the back seen more from the front than the "
+              "side), so it never sets off a cue"),
     "hinge": ("said less than {pct} sure: the back was hard to read (seen at an angle, or "
               "something on it), so this may have been a rounded back"),
     "squat": "said less than {pct} sure: the knees and hips were hard to read",
