@@ -176,7 +176,7 @@ def main(argv: list[str]) -> int:
                     help=f'this many clips of whole bends, one after every {CLIP_EVERY} pictures')
     ap.add_argument('--only-clips', help='comma-separated clip indices instead of --clips N')
     ap.add_argument('--clip-fps', type=float, default=CLIP_FPS,
-                    help=f'frames a second of a clip (default {CLIP_FPS:g}; a device analyses 10)')
+                    help=f'frames a second of a clip (default {CLIP_FPS:g}, as a device analyses)')
     args = ap.parse_args(argv)
     data = os.environ.get('MH_DATA', '')
     if not os.path.isfile(f'{data}/3dobjs/base.obj'):

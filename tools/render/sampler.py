@@ -200,10 +200,11 @@ def batch(seed: int, count: int) -> list[Scene]:
 
 # Clips of whole bends: standing, down to the sampled bottom, back up (symmetric), standing.
 CLIP_CLASSES = ("hinge", "round", "squat")
-# Frames a second of a clip (the device analyses 10 a second by default, [analysis]
-# rate_hz; 5 renders half the frames), standing before and after the movement (s), and the
-# movement from standing through the bottom back to standing (s).
-CLIP_FPS = 5.0
+# Frames a second of a clip, as a device analyses them ([analysis] rate_hz; 5 renders half
+# the frames in half the time: set1, set2, set11c, set13c and set15c were made so),
+# standing before and after the movement (s), and the movement from standing through the
+# bottom back to standing (s).
+CLIP_FPS = 10.0
 CLIP_HOLD_S = 1.0
 CLIP_MOVE_S = 2.8
 
