@@ -14,7 +14,8 @@ The rules, in the order they decide:
    side-on), `back_hidden` (something along the back, or the mask lost it), `back_unclear`
    (the outline sits between straight and rounded, or too few frames showed it).
 6. A verdict whose calibrated confidence (confidence.py) is below MIN_CONFIDENCE — verdicts
-   like it were wrong more often than right — is unsure too.
+   like it were wrong more often than right — is unsure too; a round from weak evidence, or
+   seen past SURE_ROUND_MAX_YAW_DEG of yaw, is said below the confidence a cue acts on.
 A wrong "rounded back" costs more trust than an honest "could not see".
 """
 
