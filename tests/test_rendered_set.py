@@ -289,6 +289,11 @@ def test_a_broken_set_names_its_file(tmp_path: Path) -> None:
         load_recorded(tmp_path / "set")
     with pytest.raises(RecordedError, match="missing.npz: no such file"):
         load_recorded(tmp_path / "missing")
+    meta["items"][0]["label"] = "hinge"
+    meta["clips"] = ["c.mp4"]
+    (tmp_path / "set.json").write_text(json.dumps(meta))
+    with pytest.raises(RecordedError, match=r"set\.json: `clips` must map"):
+        load_recorded(tmp_path / "set")
 
 
 def test_the_sampler_is_reproducible_balanced_and_skips_the_ambiguous_band() -> None:

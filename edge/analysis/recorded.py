@@ -172,6 +172,8 @@ def load_recorded(path: Path) -> list[RecordedItem]:
     with np.load(npz, allow_pickle=False) as z:
         a = {k: z[k] for k in (*(_FIELDS if version == 1 else _FIELDS_2), "names")}
     shared: dict[str, dict[str, Any]] = meta.get("clips") or {}
+    if not (isinstance(shared, dict) and all(isinstance(v, dict) for v in shared.values())):
+        raise RecordedError(f"{js}: `clips` must map each clip to its shared parameters")
     entries = meta["items"]
     if len(entries) != len(a["names"]):
         raise RecordedError(f"{path}: {len(entries)} labelled items but {len(a['names'])} poses")
