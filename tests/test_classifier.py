@@ -263,8 +263,8 @@ def test_a_hump_over_an_outline_otherwise_straight_is_never_said_with_confidence
 def test_a_round_seen_more_from_the_front_than_the_side_is_never_said_with_confidence(
         yaw: float, sure: bool) -> None:
     """Past 45° of yaw the trunk's breadth makes up more of the outline than the back's
-    profile (on the renders 5 of the 44 rounds said sure there were hinges or squats, none
-    of 184 within): the clearest round there is still round, never sure enough to cue."""
+    profile (on the renders 5 of the 39 rounds said sure there were hinges or squats, none
+    of 152 within): the clearest round there is still round, never sure enough to cue."""
     from edge.analysis.classifier import WEAK_ROUND_MAX_CONFIDENCE
     from edge.events import ACT_ON_CONFIDENCE
 

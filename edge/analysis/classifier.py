@@ -181,10 +181,10 @@ PROFILE_MAX_YAW_DEG = 20.0
 PROFILE_TO_FRONT_DEG = 40.0
 # Past halfway from profile to front (sin yaw above cos yaw) the trunk's breadth and the far
 # shoulder blade make up more of the outline than the back's profile does: a round read
-# there is said at most WEAK_ROUND_MAX_CONFIDENCE, a verdict no cue acts on. On twelve
-# recorded sets (2,850 stills and clips) every round said at 0.8 or more within 45° of
-# side-on was right (184), past it 39 of 44 (two hinges wearing a box or a pack, two
-# squats with a load, a bare hinge).
+# there is said at most WEAK_ROUND_MAX_CONFIDENCE, a verdict no cue acts on. On thirteen
+# recorded sets (2,772 stills and clip bends; set2, all rounds, left out) every round said
+# at 0.8 or more within 45° of side-on was right (152), past it 34 of 39 (two hinges
+# wearing a box or a pack, two squats with a load, a bare hinge).
 SURE_ROUND_MAX_YAW_DEG = 45.0
 OBLIQUE_SCORE_LOSS = 0.15
 FRONT_VIEW_FACTOR = 0.6
