@@ -51,8 +51,16 @@ def test_the_trunk_shortens_in_a_bend_and_the_legs_in_a_squat() -> None:
         ({}, "squat"),
         # The trunk's height shrank, not the legs': a forward bend seen head-on, unread.
         ({"trunk_to_leg_image": 0.5}, "unsure"),
-        # Knees nearly straight: whatever shortened the legs in the picture, it is no squat.
-        ({"knee_flexion_deg": 30.0}, "unsure"),
+        # Knees read nearly straight (head-on, deep squats read 10–40°): the legs shortened
+        # in the picture must say it alone, clearly, with the hips lowered and the chest up.
+        ({"knee_flexion_deg": 30.0, "trunk_to_leg_image": 0.85}, "unsure"),
+        ({"knee_flexion_deg": 12.0, "trunk_to_leg_image": 1.1}, "squat"),
+        ({"knee_flexion_deg": 12.0, "trunk_to_leg_image": 1.1, "lowering_norm": 0.1},
+         "unsure"),
+        ({"knee_flexion_deg": 12.0, "trunk_to_leg_image": 1.1,
+          "trunk_inclination_deg": 60.0}, "unsure"),
+        ({"knee_flexion_deg": 12.0, "trunk_to_leg_image": 1.1,
+          "trunk_inclination_deg": -25.0}, "unsure"),
         ({"legs_seen": False}, "unsure"),
         # Side-on, the world angles decide as before (hip-dominant here: no squat).
         ({"view": "side", "yaw_deg": 10.0, "trunk_inclination_deg": 60.0,

@@ -37,6 +37,7 @@ from edge.adjustment import (
 )
 from edge.analysis.backline import BackLine
 from edge.analysis.bends import (
+    LOWERING_ENTRY,
     TRUNK_ENTRY_DEG,
     TRUNK_ENTRY_FRONT_DEG,
     TRUNK_EXIT_DEG,
@@ -125,6 +126,14 @@ SQUAT_MAX_HIP_LEAD_DEG = 20.0
 # knees visibly bent (at least FRONT_SQUAT_MIN_KNEE_DEG even as underestimated).
 FRONT_SQUAT_MIN_TRUNK_TO_LEG = 0.75
 FRONT_SQUAT_MIN_KNEE_DEG = 45.0
+# The knees may read nearly straight all the same (to ~10° in rendered deep squats seen from
+# the front): the folded legs then say it alone. A ratio of at least
+# FRONT_SQUAT_CLEAR_TRUNK_TO_LEG is the legs' height in the picture cut by a fifth or more
+# from a standing adult's (the thighs point at the camera) while the trunk keeps its own;
+# with the hips lowered past a bend's entry (LOWERING_ENTRY) and the trunk within
+# SQUAT_MAX_TRUNK_DEG of vertical, not leaning back past the exit tilt (a fold read the wrong
+# way round), it is a squat. A forward bend seen so shortens the trunk instead.
+FRONT_SQUAT_CLEAR_TRUNK_TO_LEG = 0.9
 # A verdict whose calibrated confidence (the share of verdicts like it that were right on
 # bends of known truth) is below this is no verdict: it becomes unsure. Raising it trades
 # coverage for accuracy.
@@ -294,15 +303,30 @@ def _squat_like(k: Kinematics, min_knee_deg: float = SQUAT_MIN_KNEE_DEG) -> bool
     return chest_up or parallel
 
 
-def _front_squat(k: Kinematics) -> bool:
+def _front_squat_by_knees(k: Kinematics) -> bool:
     return (k.view == "front" and k.legs_seen and k.knee_flexion_deg >= FRONT_SQUAT_MIN_KNEE_DEG
             and k.trunk_to_leg_image >= FRONT_SQUAT_MIN_TRUNK_TO_LEG)
 
 
+def _front_squat_by_legs(k: Kinematics) -> bool:
+    return (k.view == "front" and k.legs_seen
+            and k.trunk_to_leg_image >= FRONT_SQUAT_CLEAR_TRUNK_TO_LEG
+            and k.lowering_norm >= LOWERING_ENTRY
+            and -TRUNK_EXIT_DEG < k.trunk_inclination_deg <= SQUAT_MAX_TRUNK_DEG)
+
+
+def _front_squat(k: Kinematics) -> bool:
+    return _front_squat_by_knees(k) or _front_squat_by_legs(k)
+
+
 def _squat_clarity(k: Kinematics, min_knee_deg: float) -> float:
     if k.view == "front":  # the picture's proportions decide, not the world angles
-        return min(_clarity(k.knee_flexion_deg, FRONT_SQUAT_MIN_KNEE_DEG, 30.0),
-                   _clarity(k.trunk_to_leg_image, FRONT_SQUAT_MIN_TRUNK_TO_LEG, 0.25))
+        by_knees = min(_clarity(k.knee_flexion_deg, FRONT_SQUAT_MIN_KNEE_DEG, 30.0),
+                       _clarity(k.trunk_to_leg_image, FRONT_SQUAT_MIN_TRUNK_TO_LEG, 0.25))
+        by_legs = (min(_clarity(k.trunk_to_leg_image, FRONT_SQUAT_CLEAR_TRUNK_TO_LEG, 0.25),
+                       _clarity(k.lowering_norm, LOWERING_ENTRY, LOWERING_ENTRY))
+                   if _front_squat_by_legs(k) else 0.0)
+        return max(by_knees, by_legs)
     return min(_clarity(k.knee_flexion_deg, min_knee_deg, 30.0),
                _clarity(-(k.hip_flexion_deg - k.knee_flexion_deg), -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
 
