@@ -128,7 +128,7 @@ FRONT_SQUAT_MIN_TRUNK_TO_LEG = 0.75
 FRONT_SQUAT_MIN_KNEE_DEG = 45.0
 # The knees may read nearly straight all the same (to ~10° in rendered deep squats seen from
 # the front): the folded legs then say it alone. A ratio of at least
-# FRONT_SQUAT_CLEAR_TRUNK_TO_LEG is the legs' height in the picture cut by a fifth or more
+# FRONT_SQUAT_CLEAR_TRUNK_TO_LEG is the legs' height in the picture cut by a sixth to a third
 # from a standing adult's (the thighs point at the camera) while the trunk keeps its own;
 # with the hips lowered past a bend's entry (LOWERING_ENTRY) and the trunk within
 # SQUAT_MAX_TRUNK_DEG of vertical, not leaning back past the exit tilt (a fold read the wrong
