@@ -95,7 +95,9 @@ def test_the_back_line_reads_the_same_after_recording(path: Path) -> None:
     assert compared > 0, f"{path.name}: no back line to compare"
 
 
-CLIP_SETS = [p for p in SETS if any(it.clip for it in load_recorded(p))]
+# Read off the labels alone: loading every set's arrays at collection took 2 s.
+CLIP_SETS = [p for p in SETS if any(
+    e.get("clip") for e in json.loads(p.with_suffix(".json").read_text())["items"])]
 
 
 @pytest.mark.parametrize("path", CLIP_SETS, ids=[p.name for p in CLIP_SETS])
