@@ -188,6 +188,8 @@ WEAK_ROUND_MAX_CONFIDENCE = 0.75
 # what each costs.
 PROFILE_MAX_YAW_DEG = 20.0
 PROFILE_TO_FRONT_DEG = 40.0
+OBLIQUE_SCORE_LOSS = 0.15
+FRONT_VIEW_FACTOR = 0.6
 # Past halfway from profile to front (sin yaw above cos yaw) the trunk's breadth and the far
 # shoulder blade make up more of the outline than the back's profile does: a round read
 # there is said at most WEAK_ROUND_MAX_CONFIDENCE, a verdict no cue acts on. On thirteen
@@ -195,8 +197,6 @@ PROFILE_TO_FRONT_DEG = 40.0
 # at 0.8 or more within 45° of side-on was right (152), past it 34 of 39 (two hinges
 # wearing a box or a pack, two squats with a load, a bare hinge).
 SURE_ROUND_MAX_YAW_DEG = 45.0
-OBLIQUE_SCORE_LOSS = 0.15
-FRONT_VIEW_FACTOR = 0.6
 # Upper-back rounding: the arc peaks in the upper part of the outline (share of chord).
 UPPER_BACK_FROM = 0.55
 # Head drop: the neck turned towards the chest this much beyond the trunk line (the ear
