@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edge.pose.landmarks import Segmentation
-from edge.pose.models import model_path
+from edge.pose.models import model_names, model_path
 from edge.pose.roi import Roi, region_read
 from edge.pose.runtime import load_interpreter
 from edge.pose.tensors import PixelInput
@@ -103,3 +103,38 @@ def test_an_int8_input_other_than_pixel_minus_128_goes_through_its_table() -> No
     wanted = np.clip(np.round((pixels * (2.0 / 255.0) - 1.0) / scale + zero_point), -128, 127)
     np.testing.assert_array_equal(it.get_tensor(feed.index)[0], wanted.astype(np.int8))
     assert not np.array_equal(wanted, pixels.astype(np.int16) - 128)
+
+
+def test_a_crop_drawn_into_a_given_array_is_the_same_crop() -> None:
+    rgb = np.random.default_rng(6).integers(0, 256, (H, W, 3), dtype=np.uint8)
+    roi = Roi((300.0, 250.0), 280.0, 0.3)
+    out = np.zeros((256, 256, 3), np.uint8)
+    patch, affine = roi.crop(rgb, 256, cv2.BORDER_REPLICATE, np.empty_like(rgb), out=out)
+    assert patch is out
+    direct, direct_affine = roi.crop(rgb, 256, cv2.BORDER_REPLICATE)
+    np.testing.assert_array_equal(out, direct)
+    np.testing.assert_array_equal(affine, direct_affine)
+    with pytest.raises(ValueError, match="out: expected a writable"):
+        roi.crop(rgb, 256, cv2.BORDER_REPLICATE, out=np.zeros((256, 256), np.uint8))
+
+
+@pytest.mark.parametrize("precision", ["int8", "float"])
+def test_a_picture_drawn_into_the_input_is_what_writing_it_gives(precision: str) -> None:
+    """`fill` draws the crop straight into an int8 model's buffer and flips it there; a
+    float model gets it from a scratch array: either way the input `write` would make."""
+    if precision == "int8":
+        need_int8("full")
+    it = load_interpreter(model_path(model_names("full", precision)[1]))
+    feed = PixelInput(it, it.get_input_details()[0], 1.0 / 255.0, 0.0)
+    pixels = np.random.default_rng(7).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    feed.write(pixels)
+    written = it.get_tensor(feed.index).copy()
+
+    def draw(target: np.ndarray) -> str:
+        target[...] = pixels
+        return "drawn"
+
+    it.set_tensor(feed.index, np.zeros_like(written))
+    assert feed.fill(draw) == "drawn"
+    np.testing.assert_array_equal(it.get_tensor(feed.index), written)
+    it.invoke()  # no view of the input's buffer is left behind

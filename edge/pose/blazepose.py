@@ -95,17 +95,19 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def _window(kernel: int, hm_w: int, channels: int
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A kernel×kernel window, row by row: each cell's row and column offset from the
-    centre, its offset in a flattened (h, w, channels) heatmap, and the weights (1, column
+    centre, its offset in a flattened (h, w, channels) heatmap, the weights (1, column
     offset, row offset) whose products with the cells' confidence give a window's total and
-    its first moments in one matrix product."""
+    its first moments in one matrix product; and, to find a window's centre cell in the
+    flattened heatmap, the strides of a (column, row) cell and each channel's offset."""
     half = (kernel - 1) // 2
     d_row, d_col = np.divmod(np.arange(kernel * kernel), kernel)
     d_row, d_col = d_row - half, d_col - half
     flat = (d_row * hm_w + d_col) * channels
     weights = np.column_stack([np.ones(kernel * kernel), d_col, d_row]).astype(np.float64)
-    return d_row, d_col, flat, weights
+    strides = np.array([channels, hm_w * channels])
+    return d_row, d_col, flat, weights, strides, np.arange(channels)
 
 
 def refine_from_heatmap(
@@ -122,9 +124,11 @@ def refine_from_heatmap(
     keeps its place, while one just below it is still refined from the rows the window
     keeps (MediaPipe tests the column twice and the row's lower bound only).
 
-    Runs on every frame, so it is written in few numpy calls: one gather of every window's
-    cells, one sigmoid, one matrix product for the sums; the clipping to the heatmap's edge
-    only when a window reaches past it.
+    Runs on every frame, just after the model has left the caches cold, where each numpy
+    call costs about three times what it costs warm: so it is written in few of them. One
+    gather of every window's cells; twice the sigmoid (1 + tanh(x/2): the factor cancels in
+    the weighted centre and doubles the threshold); one matrix product for the sums. The
+    clipping to the heatmap's edge only when a window reaches past it.
     """
     hm_h, hm_w, channels = heatmap.shape
     n = xy_crop01.shape[0]
@@ -132,30 +136,33 @@ def refine_from_heatmap(
         raise ValueError(f"heatmap: expected {n} channels (one per landmark), got {channels}")
     if kernel < 1 or kernel % 2 == 0:
         raise ValueError(f"kernel: expected an odd size >= 1, got {kernel}")
-    d_row, d_col, flat, weights = _window(kernel, hm_w, channels)
+    d_row, d_col, flat, weights, strides, lanes = _window(kernel, hm_w, channels)
     half = (kernel - 1) // 2
-    # int() truncation towards zero, as MediaPipe's float → int conversion.
-    cells = np.trunc(xy_crop01 * (hm_w, hm_h)).astype(np.int64)
-    cols, rows = cells[:, 0], cells[:, 1]
-    lowest, highest = cells.min(axis=0), cells.max(axis=0)
-    inside: np.ndarray | None = None  # (n, k·k): which cells lie on the heatmap; None: all
-    if min(lowest) >= half and highest[0] + half < hm_w and highest[1] + half < hm_h:
-        index = ((rows * hm_w + cols) * channels + np.arange(n))[:, None] + flat
+    # The cast truncates towards zero, as MediaPipe's float → int conversion.
+    cells = (xy_crop01 * (hm_w, hm_h)).astype(np.int64)
+    (low_c, low_r), (high_c, high_r) = cells.min(axis=0).tolist(), cells.max(axis=0).tolist()
+    if min(low_c, low_r) >= half and high_c + half < hm_w and high_r + half < hm_h:
+        index = (cells @ strides + lanes)[:, None] + flat
+        reach = None
     else:
+        cols, rows = cells[:, 0], cells[:, 1]
         win_r, win_c = rows[:, None] + d_row, cols[:, None] + d_col
-        inside = (win_r >= 0) & (win_r < hm_h) & (win_c >= 0) & (win_c < hm_w)
+        reach = (win_r >= 0) & (win_r < hm_h) & (win_c >= 0) & (win_c < hm_w)
         index = ((np.clip(win_r, 0, hm_h - 1) * hm_w + np.clip(win_c, 0, hm_w - 1)) * channels
-                 + np.arange(n)[:, None])
-    conf = _sigmoid(np.ravel(heatmap)[index])  # (n, k·k)
-    if inside is not None:
-        conf *= inside
-    total, sum_dc, sum_dr = (conf @ weights).T
-    move = ((cols >= 0) & (cols < hm_w) & (rows >= 0) & (total > 0)
-            & (conf.max(axis=1) >= min_confidence))
-    out = xy_crop01.astype(np.float64, copy=True)
-    safe_total = np.where(move, total, 1.0)
-    centre = np.column_stack([cols + sum_dc / safe_total, rows + sum_dr / safe_total])
-    out[move] = (centre / (hm_w, hm_h))[move]
+                 + lanes[:, None])
+    twice = np.tanh(np.ravel(heatmap)[index] * 0.5, dtype=np.float64)  # (n, k·k)
+    twice += 1.0
+    if reach is not None:
+        twice *= reach
+    sums = twice @ weights  # total, then the column and row moments
+    move = twice.max(axis=1) >= 2.0 * min_confidence
+    if reach is not None or min_confidence <= 0.0:  # an empty window, or one off the side
+        move &= ((cells[:, 0] >= 0) & (cells[:, 0] < hm_w) & (cells[:, 1] >= 0)
+                 & (sums[:, 0] > 0))
+    # A window that moves has a cell of confidence ≥ min_confidence > 0, so its total is
+    # positive; `tiny` only spares the division a zero from the windows that stay.
+    centre = (cells + sums[:, 1:] / (sums[:, :1] + np.finfo(np.float64).tiny)) / (hm_w, hm_h)
+    out: np.ndarray = np.where(move[:, None], centre, xy_crop01)
     return out
 
 
@@ -290,6 +297,14 @@ class BlazePose:
                 aux_px = self._aux_filter(t_s, aux_px, 1.0 / scale)
         return roi_from_alignment(aux_px[0], aux_px[1])
 
+    def _draw_crop(self, rgb: np.ndarray, roi: Roi, target: np.ndarray) -> np.ndarray:
+        """Draw the ROI's crop into `target` (the model's input, where it can take pixels
+        as they are); return its crop→frame affine."""
+        _, affine = roi.crop(rgb, INPUT_SIZE, cv2.BORDER_REPLICATE, self._stage, out=target)
+        if self.crop_sink is not None:
+            self.crop_sink(target.copy())
+        return affine
+
     def landmarks_in(self, frame: Frame, roi: Roi) -> tuple[Pose | None, np.ndarray]:
         """Run the landmark model on one ROI; also return the two auxiliary points (px).
 
@@ -299,10 +314,7 @@ class BlazePose:
         rgb = frame.rgb
         if self._stage is None or self._stage.shape != rgb.shape or self._stage.dtype != rgb.dtype:
             self._stage = np.empty_like(rgb)
-        patch, affine = roi.crop(rgb, INPUT_SIZE, cv2.BORDER_REPLICATE, self._stage)
-        if self.crop_sink is not None:
-            self.crop_sink(patch)
-        self._input.write(patch)
+        affine = self._input.fill(partial(self._draw_crop, rgb, roi))
         self._interpreter.invoke()
         read = self._read
         presence = float(read.get(self._outputs["presence"])[0, 0])
@@ -310,7 +322,7 @@ class BlazePose:
             return None, np.zeros((2, 2))
         raw = read.get(self._outputs["landmarks"])[0].reshape(NUM_OUTPUT_LANDMARKS, 5)
         # A float heatmap is read in place (640 kB not copied), used before the next invoke.
-        xy01 = refine_from_heatmap(raw[:, :2].astype(np.float64) / INPUT_SIZE,
+        xy01 = refine_from_heatmap(raw[:, :2] / INPUT_SIZE,  # exact: a power of two
                                    read.view(self._outputs["heatmap"])[0])
         xy_px = apply_affine(affine, xy01 * INPUT_SIZE)
         w, h = frame.resolution_wh

@@ -43,8 +43,10 @@ class Roi:
         )
 
     def crop(self, rgb: np.ndarray, crop_size: int, border: int,
-             stage: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The (crop_size, crop_size, 3) uint8 crop and its crop→frame affine.
+             stage: np.ndarray | None = None, out: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """The (crop_size, crop_size, 3) uint8 crop and its crop→frame affine; `out`, an
+        array of that shape to write it into (the model's own input buffer).
 
         `stage`, a scratch array shaped like `rgb`: the part of the frame the crop reads is
         copied into it first and the crop is taken from there. The result is the same; it
@@ -64,10 +66,14 @@ class Roi:
             rgb,
             affine,
             (crop_size, crop_size),
+            dst=out,
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=border,
             borderValue=(0, 0, 0),
         )
+        if out is not None and patch is not out:  # OpenCV would not write into it
+            raise ValueError(f"out: expected a writable {(crop_size, crop_size, 3)} uint8 "
+                             f"array, got {out.shape} {out.dtype}")
         return patch, affine
 
 
@@ -79,10 +85,13 @@ def region_read(affine: np.ndarray, crop_size: int, height: int, width: int
     border row or column stands in for those beyond the frame (BORDER_REPLICATE), so two
     of margin each way.
     """
-    corners = np.array([[0.0, 0.0], [crop_size, 0.0], [0.0, crop_size], [crop_size, crop_size]])
-    xy = apply_affine(affine, corners)
-    low, high = xy.min(axis=0), xy.max(axis=0)
-    return _span(low[1], high[1], height), _span(low[0], high[0], width)
+    # The corners' box in plain floats: four points are cheaper without numpy, and this runs
+    # on every frame.
+    (a, b, tx), (c, d, ty) = affine.tolist()
+    a, b, c, d = a * crop_size, b * crop_size, c * crop_size, d * crop_size
+    left, right = tx + min(a, 0.0) + min(b, 0.0), tx + max(a, 0.0) + max(b, 0.0)
+    top, bottom = ty + min(c, 0.0) + min(d, 0.0), ty + max(c, 0.0) + max(d, 0.0)
+    return _span(top, bottom, height), _span(left, right, width)
 
 
 def _span(low: float, high: float, size: int) -> slice:
