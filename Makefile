@@ -86,6 +86,7 @@ RENDER_SEED ?= 1
 RENDER_WIDTH ?= 480
 RENDER_SAMPLES ?= 8
 RENDER_CLIPS ?= 0
+RENDER_SIT_CLIPS ?= 0
 .PHONY: renders
 renders:
 	@test -f $(MH_DATA)/3dobjs/base.obj || { echo "no MakeHuman assets in $(MH_DATA): fetch github:markandre13/makehuman.js and run: bash tools/render/extract_assets.sh GITDIR $(abspath $(MH_DATA)/..)  (or set MH_DATA=)"; exit 2; }
@@ -94,4 +95,4 @@ renders:
 		$(RENDER_VENV)/bin/python -m pip install --quiet bpy 'opencv-python-headless<4.11'
 	MH_DATA=$(abspath $(MH_DATA)) $(RENDER_VENV)/bin/python tools/render/generate.py $(RENDERS) \
 		--count $(RENDER_COUNT) --seed $(RENDER_SEED) --width $(RENDER_WIDTH) \
-		--samples $(RENDER_SAMPLES) --clips $(RENDER_CLIPS)
+		--samples $(RENDER_SAMPLES) --clips $(RENDER_CLIPS) --sit-clips $(RENDER_SIT_CLIPS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from edge.analysis.recorded import (
     quantise_mask,
     save_recorded,
 )
+from edge.analysis.recorded_eval import SPAN_MARGIN_S, bend_spans
 from edge.capture.frames import Frame
 from edge.capture.sources import read_image
 from edge.pose.landmarks import NUM_JOINTS
@@ -177,6 +179,13 @@ def test_labels_agree_with_the_rig_as_posed(path: Path) -> None:
         # (a clip's frames share its deepest frame's measures: the label is the bend's)
         flex, trunk, knee = m["spine_flex_deg"], m["trunk_deg"], m["knee_deg"]
         assert not s.NEUTRAL_MAX_FLEX < flex < s.ROUND_MIN_FLEX, it.name
+        if it.params["scene"]["name"].startswith("s"):
+            # a sit clip's measures are its sit-down's deepest lean, a shallower bend than a
+            # lift's (sampler._sit_down); its frames are labelled with what each shows
+            back = it.params["scene"]["posture"]["label"]
+            assert trunk >= 30 and knee >= 45, it.name
+            assert (flex >= s.ROUND_MIN_FLEX) == (back == "round"), it.name
+            continue
         if it.label == "stand":
             assert trunk <= 15 and flex <= s.NEUTRAL_MAX_FLEX and knee <= 20, it.name
         elif it.label == "hinge":
@@ -319,6 +328,53 @@ def test_the_sampler_is_reproducible_balanced_and_skips_the_ambiguous_band() -> 
             assert p.spine_flex_deg >= s.ROUND_MIN_FLEX
         else:
             assert p.spine_flex_deg <= s.NEUTRAL_MAX_FLEX
+
+
+def test_a_sit_clip_labels_the_sit_down_and_a_reach_as_bends_and_nothing_else() -> None:
+    """Sitting down is a bend (the hinge into the chair, or the back rounded); being seated,
+    leaning in to eat or read, and getting up are not; a reach to the floor from the chair
+    is a seated bend. Every 18 clips draw each back × seated action × yaw bin once."""
+    s = _render_tool("sampler")
+    assert s.sample(19, 5, "s") == s.sample(19, 5, "s")
+    scenes = [s.sample(19, i, "s") for i in range(36)]
+    for start in (0, 18):
+        combos = {(sc.posture.label, sc.extra["action"], next(
+            k for k, b in enumerate(s.YAW_BINS) if b[0] <= sc.camera.yaw_deg <= b[1]))
+            for sc in scenes[start:start + 18]}
+        assert len(combos) == 18
+    for sc in scenes:
+        assert sc.prop == "none" and sc.name.startswith("s19_")
+        timeline = s.sit_timeline(sc, 10.0)
+        labels = [p.label for _, p in timeline]
+        runs = [k for k, _ in itertools.groupby(labels)]
+        back = sc.posture.label
+        bends = 2 if sc.extra["action"] == "reach" else 1
+        assert runs == ["stand", back] * bends + ["stand"], sc.name
+        phases = {phase: {p.label for ph, p in timeline if ph == phase}
+                  for phase, _ in timeline}
+        assert phases["sit_down"] == {back} and phases["stand_up"] == {"stand"}
+        assert phases["seated"] == {"stand"} and phases.get("lean", {"stand"}) == {"stand"}
+        seated = s.Posture(**sc.extra["seated"])
+        # seated: hips back over a seat, knees about square, trunk near upright
+        assert seated.knee_deg >= 85 and seated.hip_back >= 0.42 and seated.trunk_deg <= 12
+        deepest = max(timeline, key=lambda f: f[1].trunk_deg if f[0] == "sit_down" else -1)[1]
+        assert deepest.trunk_deg >= 30
+        assert (deepest.spine_flex_deg >= s.ROUND_MIN_FLEX) == (back == "round")
+        assert not s.NEUTRAL_MAX_FLEX < deepest.spine_flex_deg < s.ROUND_MIN_FLEX
+
+
+def test_a_clips_bends_are_the_spans_its_renderer_wrote_else_the_whole_clip() -> None:
+    spans = [{"start_s": 1.0, "end_s": 3.1, "label": "hinge"},
+             {"start_s": 5.2, "end_s": 7.5, "label": "hinge"}]
+    sit = [RecordedItem(f"s/{i:03d}", "hinge", None, clip="s", t_s=i / 10,
+                        params={"spans": spans}) for i in range(100)]
+    assert [(r.start_s, r.end_s, r.label) for r in bend_spans("s", sit)] == [
+        (1.0 - SPAN_MARGIN_S, 3.1 + SPAN_MARGIN_S, "hinge"),
+        (5.2 - SPAN_MARGIN_S, 7.5 + SPAN_MARGIN_S, "hinge")]
+    # a bend clip labels every frame with its bend: one span, the whole clip
+    one = [RecordedItem(f"c/{i:03d}", "round", None, clip="c", t_s=i / 10) for i in range(8)]
+    assert [(r.start_s, r.end_s, r.label) for r in bend_spans("c", one)] == [
+        (-SPAN_MARGIN_S, 0.7 + SPAN_MARGIN_S, "round")]
 
 
 def test_the_benchmark_holds_set1_without_its_rounds_and_the_visible_rounds_of_set2() -> None:

@@ -30,6 +30,7 @@ from character import Character, pose_character  # noqa: E402
 from mhassets import Assets  # noqa: E402
 from sampler import CLIP_FPS, Scene, sample  # noqa: E402
 from stage import (  # noqa: E402
+    build_chair,
     build_prop,
     build_room,
     hand_targets,
@@ -113,12 +114,15 @@ def posed(assets: Assets, sc: Scene, width: int, samples: int) -> tuple:
 
 
 def render_raw(assets: Assets, sc: Scene, raw: str, width: int, samples: int,
-               fit: np.ndarray | None = None) -> dict:
-    """Render `sc` into `raw`; the camera frames `fit` (default: this posture's body)."""
+               fit: np.ndarray | None = None, seat: dict | None = None) -> dict:
+    """Render `sc` into `raw`; the camera frames `fit` (default: this posture's body); with
+    `seat` (stage.seat_under), a chair stands there."""
     t0 = time.time()
     ch, measured, hands, loc, verts = posed(assets, sc, width, samples)
     measured.update(true_bulge(world_verts(ch, skin=True), trunk_frame(ch, loc)))
     build_room(sc)
+    if seat is not None:
+        build_chair(seat, bool(sc.extra.get('backrest')))
     prop = build_prop(sc, ch, loc, verts, hands)
     camera = place_camera(sc, verts if fit is None else fit)
     gt = project({k: ch.head(b) + loc for k, b in JOINTS.items()})
@@ -145,7 +149,8 @@ def write_labels(out: str) -> int:
     """labels.json and labels.csv from the sidecars on disk: pictures, then clips."""
     items = []
     # sidecars only (r01_….json, c01_….json): other JSON beside them is left alone
-    for pattern in (f'{out}/r[0-9][0-9]_*.json', f'{out}/clips/c[0-9][0-9]_*.json'):
+    for pattern in (f'{out}/r[0-9][0-9]_*.json', f'{out}/clips/c[0-9][0-9]_*.json',
+                    f'{out}/clips/s[0-9][0-9]_*.json'):
         batch = []
         for p in glob.glob(pattern):
             with open(p) as fh:
@@ -159,7 +164,10 @@ def write_labels(out: str) -> int:
         w = csv.writer(fh)
         w.writerow(['clip', 'start_s', 'end_s', 'label'])
         for r in items:
-            w.writerow([r['file'], r.get('start_s', ''), r.get('end_s', ''), r['label']])
+            # a sit clip may hold two bends (the sit-down, a reach from the chair): a row each
+            for span in r.get('spans') or [r]:
+                w.writerow([r['file'], span.get('start_s', ''), span.get('end_s', ''),
+                            span['label']])
     os.replace(f'{out}/.labels.csv.tmp', f'{out}/labels.csv')
     return len(items)
 
@@ -175,6 +183,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument('--clips', type=int, default=0,
                     help=f'this many clips of whole bends, one after every {CLIP_EVERY} pictures')
     ap.add_argument('--only-clips', help='comma-separated clip indices instead of --clips N')
+    ap.add_argument('--sit-clips', type=int, default=0,
+                    help='this many clips of sitting into a chair and getting up, after the rest')
+    ap.add_argument('--only-sit-clips', help='comma-separated sit clip indices')
     ap.add_argument('--clip-fps', type=float, default=CLIP_FPS,
                     help=f'frames a second of a clip (default {CLIP_FPS:g}, as a device analyses)')
     args = ap.parse_args(argv)
@@ -218,25 +229,30 @@ def main(argv: list[str]) -> int:
     print(f'finished: {done}/{total}', flush=True)
     for k in clips:
         render_clip_logged(assets, args, k)
+    for k in pending_clips(args, 's'):
+        render_clip_logged(assets, args, k, 's')
     return 0
 
 
-def pending_clips(args: argparse.Namespace) -> list[int]:
+def pending_clips(args: argparse.Namespace, kind: str = 'c') -> list[int]:
     from clips import clip_name
 
-    wanted = ([int(k) for k in args.only_clips.split(',')] if args.only_clips
-              else range(args.clips))
+    only, count = ((args.only_clips, args.clips) if kind == 'c'
+                   else (args.only_sit_clips, args.sit_clips))
+    wanted = [int(k) for k in only.split(',')] if only else range(count)
     return [k for k in wanted
-            if not os.path.exists(f'{args.out}/clips/{clip_name(args.seed, k)}.json')]
+            if not os.path.exists(f'{args.out}/clips/{clip_name(args.seed, k, kind)}.json')]
 
 
-def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int) -> None:
-    from clips import clip_name, render_clip
+def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int,
+                       kind: str = 'c') -> None:
+    from clips import clip_name, render_clip, render_sit_clip
 
-    name = clip_name(args.seed, k)
+    name = clip_name(args.seed, k, kind)
     t = time.time()
     try:
-        render_clip(assets, args.seed, k, args.out, args.width, args.samples, args.clip_fps)
+        render = render_clip if kind == 'c' else render_sit_clip
+        render(assets, args.seed, k, args.out, args.width, args.samples, args.clip_fps)
     except Exception as e:  # one bad clip must not stop the batch
         traceback.print_exc()
         print(f'FAILED clip {name}: {type(e).__name__}: {e}', flush=True)

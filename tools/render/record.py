@@ -114,6 +114,8 @@ def record(src: Path, out: Path, variant: str, threads: int, afresh: bool = Fals
     for r in rows:
         name = str(r.clip.relative_to(src))
         p = params.get(r.clip.name, {})
+        if not r.is_image and f"{name}#0000" in items:
+            continue  # a clip of two bends has a row for each: recorded at its first
         if r.is_image:
             prev = old.get(name)
             pose = prev.pose if prev is not None else picture(still_engine, r.clip)
@@ -121,7 +123,8 @@ def record(src: Path, out: Path, variant: str, threads: int, afresh: bool = Fals
             items[name] = RecordedItem(name, r.label, pose, None, 0.0, p, rd)
             new += prev is None
             continue
-        # a clip: its frames share the clip's parameters, each with its own depth and truth
+        # a clip: its frames share the clip's parameters (a sit clip's bends: `spans`),
+        # each with its own depth and truth
         shared = {k: v for k, v in p.items() if k != "frames"}
         shared.update(start_s=r.start_s, end_s=r.end_s)
         per_frame = p.get("frames", [])

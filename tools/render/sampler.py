@@ -18,7 +18,7 @@ Labels follow the biomechanics, with the ambiguous band between hinge and round 
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 CLASSES = ("stand", "hinge", "round", "squat")
@@ -164,10 +164,13 @@ def sample(seed: int, index: int, kind: str = "r") -> Scene:
     if kind == "r":
         label = CLASSES[index % len(CLASSES)]
         lo, hi = YAW_BINS[index % len(YAW_BINS)]
+    elif kind == "s":  # back × what is done seated × yaw bin: every 18 clips once each
+        label = SIT_BACKS[index % len(SIT_BACKS)]
+        lo, hi = YAW_BINS[(index // (len(SIT_BACKS) * len(SIT_ACTIONS))) % len(YAW_BINS)]
     else:
         label = CLIP_CLASSES[index % len(CLIP_CLASSES)]
         lo, hi = YAW_BINS[(index // len(CLIP_CLASSES)) % len(YAW_BINS)]
-    prop = PROPS[index % len(PROPS)]
+    prop = PROPS[index % len(PROPS)] if kind != "s" else "none"
     u = rng.uniform
     body = Body(
         gender=round(rng.choice([u(0.0, 0.3), u(0.7, 1.0), u(0.3, 0.7)]), 3),
@@ -179,9 +182,14 @@ def sample(seed: int, index: int, kind: str = "r") -> Scene:
                     lens_mm=round(u(24, 38), 1),
                     aim_jitter=(round(u(-0.15, 0.15), 3), round(u(-0.1, 0.1), 3)))
     sharp = rng.random() < 0.4  # a share of clean pictures
+    posture = _posture(rng, label, seed)
+    extra: dict[str, Any] = {}
+    if kind == "s":
+        action = SIT_ACTIONS[(index // len(SIT_BACKS)) % len(SIT_ACTIONS)]
+        posture, extra = _sit_down(rng, label, action)
     return Scene(
         index=index, name=f"{kind}{seed:02d}_{index:05d}_{label}_{prop}",
-        posture=_posture(rng, label, seed), body=body, camera=camera, prop=prop,
+        posture=posture, body=body, camera=camera, prop=prop,
         load_carry=rng.choice(LOAD_CARRY), room=rng.choice(ROOMS),
         wall_rgb=(round(u(0.3, 0.85), 3), round(u(0.3, 0.8), 3), round(u(0.25, 0.75), 3)),
         floor_rgb=(round(u(0.15, 0.5), 3), round(u(0.12, 0.4), 3), round(u(0.08, 0.35), 3)),
@@ -191,7 +199,7 @@ def sample(seed: int, index: int, kind: str = "r") -> Scene:
         blur_sigma_px=0.0 if sharp else round(rng.choice([0.0, u(0.4, 1.5)]), 2),
         motion_px=0.0 if sharp else round(rng.choice([0.0, 0.0, u(2.0, 7.0)]), 1),
         motion_deg=round(u(0, 180), 1),
-        jpeg_quality=0 if sharp else rng.choice([0, 60, 75, 90]))
+        jpeg_quality=0 if sharp else rng.choice([0, 60, 75, 90]), extra=extra)
 
 
 def batch(seed: int, count: int) -> list[Scene]:
@@ -233,3 +241,90 @@ def posture_at(bottom: Posture, depth: float) -> Posture:
                    mix(0.0, bottom.spine_flex_deg), bottom.lumbar_share,
                    mix(upright.knee_deg, bottom.knee_deg), mix(0.0, bottom.hip_back),
                    mix(0.0, bottom.neck_deg), mix(0.0, bottom.head_deg))
+
+
+# Sitting into a chair and getting up again (kind "s"): the sit-down is a bend (a hinge into
+# the chair, or the same with the back rounded), being seated is not, nor is standing up;
+# leaning in to eat or read while seated is not; reaching to the floor from the chair is a
+# seated bend. The stool's seat meets the hips at the seated posture's height.
+SIT_BACKS = ("hinge", "round")
+SIT_ACTIONS = ("none", "lean", "reach")
+# Phases of a sit clip (s), with the frames' label: the bend's for the sit-down and a
+# seated reach, `stand` (no bend) for the rest.
+SIT_PHASES_S = (("stand", 1.0), ("sit_down", 2.2), ("seated", 2.0), ("action", 2.4),
+                ("seated", 1.0), ("stand_up", 2.2), ("stand", 1.0))
+
+
+def _sit_down(rng: random.Random, back: str, action: str) -> tuple[Posture, dict[str, Any]]:
+    """The sit-down's deepest lean (the scene's posture), the seated posture and the seated
+    action's deepest, as (posture, extra)."""
+    u = rng.uniform
+    knee, hip_back = u(85, 105), u(0.42, 0.52)  # thighs about level on the seat
+    if back == "hinge":
+        flex, lumbar = u(0, NEUTRAL_MAX_FLEX), u(0.3, 0.7)
+    else:
+        flex, lumbar = u(60, 100), u(0.2, 0.45)
+    # Into a chair the trunk leans 30–50° at most as the hips go back and down (Schenkman et
+    # al.: peak trunk flexion ~40° in sit-to-stand): a shallower bend than a lift.
+    lean = Posture(back, u(HINGE_MIN_TRUNK, 50), flex, lumbar, knee, hip_back,
+                   u(*NECK_RANGE), u(*HEAD_RANGE))
+    seated = Posture("stand", u(0, 12), u(0, 15), u(0.3, 0.7), knee, hip_back,
+                     u(-10, 15), u(-10, 10))
+    extra: dict[str, Any] = {"action": action, "seated": asdict(seated),
+                             "backrest": rng.random() < 0.5}
+    if action == "lean":  # to a plate or a book: the trunk 18–28°, no bend
+        extra["action_posture"] = asdict(Posture("stand", u(18, 28), u(5, 20), u(0.3, 0.7),
+                                                 knee, hip_back, u(0, 25), u(0, 20)))
+    elif action == "reach":  # to the floor beside the feet: a seated bend, the same back
+        extra["action_posture"] = asdict(Posture(back, u(60, 80), flex, lumbar, knee, hip_back,
+                                                 u(*NECK_RANGE), u(*HEAD_RANGE)))
+    return lean, extra
+
+
+def blend(a: Posture, b: Posture, w: float, label: str) -> Posture:
+    """`w` of the way from `a` to `b`, every angle mixed linearly, labelled `label`."""
+    def mix(x: float, y: float) -> float:
+        return x + w * (y - x)
+    return Posture(label, mix(a.trunk_deg, b.trunk_deg), mix(a.spine_flex_deg, b.spine_flex_deg),
+                   mix(a.lumbar_share, b.lumbar_share), mix(a.knee_deg, b.knee_deg),
+                   mix(a.hip_back, b.hip_back), mix(a.neck_deg, b.neck_deg),
+                   mix(a.head_deg, b.head_deg))
+
+
+def sit_timeline(scene: Scene, fps: float = CLIP_FPS) -> list[tuple[str, Posture]]:
+    """Each frame's phase and posture (its `label` the frame's truth) for a sit clip."""
+    import math
+
+    lean = scene.posture
+    seated = Posture(**scene.extra["seated"])
+    upright = Posture("stand", 3.0, 0.0, lean.lumbar_share, 3.0, 0.0, 0.0, 0.0)
+    action = scene.extra.get("action_posture")
+    frames: list[tuple[str, Posture]] = []
+
+    def ease(p: float) -> float:
+        return math.sin(math.pi * p / 2) ** 2
+
+    def descent(p: float, label: str) -> Posture:
+        # Hips back and down to the seat along the ease; the trunk leans in on the way, most
+        # just before the seat (p ≈ 0.6), and comes back up as the hips land.
+        base = blend(upright, seated, ease(p), label)
+        return blend(base, replace(lean, knee_deg=base.knee_deg, hip_back=base.hip_back),
+                     math.sin(math.pi * p ** 1.3) ** 2, label)
+
+    for phase, seconds in SIT_PHASES_S:
+        n = round(seconds * fps)
+        for k in range(n):
+            p = k / max(1, n - 1)
+            if phase == "stand":
+                frames.append((phase, upright))
+            elif phase == "seated" or (phase == "action" and action is None):
+                frames.append(("seated", seated))
+            elif phase == "sit_down":
+                frames.append((phase, descent(p, lean.label)))
+            elif phase == "stand_up":
+                frames.append((phase, descent(1.0 - p, "stand")))
+            else:
+                target = Posture(**action)
+                frames.append((scene.extra["action"], blend(
+                    seated, target, math.sin(math.pi * p) ** 2, target.label)))
+    return frames

@@ -272,3 +272,30 @@ def project(points: dict[str, np.ndarray]) -> dict[str, list[float]]:
         uv = world_to_camera_view(scene, scene.camera, Vector(p))
         out[k] = [round(uv[0], 4), round(1 - uv[1], 4)]
     return out
+
+
+def seat_under(ch, rig_loc, verts: np.ndarray) -> dict:
+    """A stool (or chair) whose seat meets the seated body under its hips: the seat's top at
+    the lowest point of the buttocks (the body within 20 cm of the hips front to back and
+    12 cm to either side: the hands hanging beside the seat are farther out)."""
+    hip = (ch.head('upperleg01.L') + ch.head('upperleg01.R')) / 2 + np.asarray(rig_loc)
+    near = verts[(np.abs(verts[:, 1] - hip[1]) < 0.2) & (np.abs(verts[:, 0] - hip[0]) < 0.12)
+                 & (verts[:, 2] < hip[2])]
+    top = float(near[:, 2].min()) if len(near) else float(hip[2]) - 0.1
+    # The seat reaches 25 cm forward of the hips under the thighs and 20 cm behind them.
+    return {'top_m': round(top, 3), 'front_y_m': round(float(hip[1]) - 0.25, 3),
+            'back_y_m': round(float(hip[1]) + 0.2, 3), 'x_m': round(float(hip[0]), 3)}
+
+
+def build_chair(seat: dict, backrest: bool) -> None:
+    """Seat, four legs and, for a chair, a backrest, in wood."""
+    wood = (0.36, 0.22, 0.12, 1)
+    top, y0, y1, x = seat['top_m'], seat['front_y_m'], seat['back_y_m'], seat['x_m']
+    half_w, thick = 0.23, 0.04
+    _box('seat', (x, (y0 + y1) / 2, top - thick / 2), (2 * half_w, y1 - y0, thick), wood)
+    leg = top - thick
+    for dx in (-half_w + 0.03, half_w - 0.03):
+        for y in (y0 + 0.03, y1 - 0.03):
+            _box('leg', (x + dx, y, leg / 2), (0.04, 0.04, leg), wood)
+    if backrest:
+        _box('backrest', (x, y1 - 0.02, top + 0.25), (2 * half_w, 0.03, 0.4), wood)
