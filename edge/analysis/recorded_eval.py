@@ -2,9 +2,9 @@
 model's output on rendered people of known posture, replayed without pixels.
 
 A still is classified as `hingewatch analyze` classifies a picture (its outcome keeps the
-sample, so `eval --sheet` can draw what was read); a clip's frames run
-through the bend analyser in order and its bend is matched to the span its frames label
-(every frame carries the posture it shows; `stand` frames are outside the bend).
+sample, so `eval --sheet` can draw what was read); a clip's frames run through the bend
+analyser in order and its bends are matched to the spans of its bends (`bend_spans`): a
+bend detected outside them is a false one (standing up from a chair, leaning in to eat).
 """
 
 from __future__ import annotations
