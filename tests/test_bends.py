@@ -12,6 +12,7 @@ from edge.analysis.bends import (
     MAX_HELD_SAMPLES,
     MERGE_GAP_S,
     MIN_DURATION_S,
+    RISE_MAX_S,
     BendSegmenter,
     Sample,
 )
@@ -340,6 +341,56 @@ def test_standing_up_with_a_forward_lean_is_not_a_seated_bend() -> None:
         (1.0, 0.0, 0.0, 5.0),
     ])
     assert [(b.ends_seated, b.seated) for b in bends] == [(True, False)]
+
+
+def test_the_rise_from_a_chair_is_no_bend_until_the_person_has_stood_upright() -> None:
+    """The hips up before the trunk (the rendered sit clips: the model reads the rise's lean
+    20–35° as the hips pass standing height): still the rise. A bend after standing upright
+    is a bend."""
+    bends = _seated_run([
+        (1.0, 0.0, 0.0, 5.0),
+        (1.5, 40.0, 0.3, 70.0),
+        (0.5, 10.0, 0.45, 90.0),
+        (3.0, 10.0, 0.45, 90.0),
+        (0.6, 45.0, 0.3, 70.0),    # the rise: trunk forward, hips leaving the seat
+        (0.6, 38.0, 0.02, 10.0),   # hips at standing height, the trunk still forward
+        (0.8, 35.0, 0.02, 8.0),
+        (0.6, 0.0, 0.0, 5.0),      # upright
+        (1.0, 0.0, 0.0, 5.0),
+        (1.0, 70.0, 0.05, 15.0),   # then a bend to the floor
+        (1.0, 0.0, 0.0, 5.0),
+        (1.0, 0.0, 0.0, 5.0),
+    ])
+    assert [(b.ends_seated, b.seated) for b in bends] == [(True, False), (False, False)]
+    assert bends[1].start_s >= 9.0
+    # Risen part way and sat back down: seated again, and a reach from there is a seated bend.
+    bends = _seated_run([
+        (1.0, 0.0, 0.0, 5.0),
+        (1.5, 40.0, 0.3, 70.0),
+        (0.5, 10.0, 0.45, 90.0),
+        (2.0, 10.0, 0.45, 90.0),
+        (0.6, 40.0, 0.05, 20.0),   # half up, still leaning
+        (0.6, 10.0, 0.45, 90.0),   # back down on the seat
+        (2.0, 10.0, 0.45, 90.0),
+        (1.0, 70.0, 0.45, 90.0),   # reaching to the floor from the chair
+        (1.0, 10.0, 0.45, 90.0),
+        (2.0, 10.0, 0.45, 90.0),
+    ])
+    assert [(b.ends_seated, b.seated) for b in bends] == [(True, False), (False, True)]
+    # Up from the chair and straight into a long bend, never upright between: past
+    # RISE_MAX_S of the rise it is a bend again.
+    bends = _seated_run([
+        (1.0, 0.0, 0.0, 5.0),
+        (1.5, 40.0, 0.3, 70.0),
+        (0.5, 10.0, 0.45, 90.0),
+        (2.0, 10.0, 0.45, 90.0),
+        (0.6, 45.0, 0.02, 10.0),   # up, leaning on into a bend to the floor
+        (5.0, 70.0, 0.05, 15.0),
+        (1.0, 0.0, 0.0, 5.0),
+        (1.0, 0.0, 0.0, 5.0),
+    ])
+    assert [(b.ends_seated, b.seated) for b in bends] == [(True, False), (False, False)]
+    assert bends[1].start_s >= 4.5 + RISE_MAX_S
 
 
 def test_a_long_bend_holds_a_bounded_number_of_frames_and_keeps_its_span_and_depth() -> None:

@@ -52,6 +52,9 @@ SEATED_SHIFT_PER_DEG = 0.009
 SEATED_STILL_LOWERING = 0.05
 SEATED_HOLD_S = 1.0
 SEATED_LEAN_ENTRY_DEG = 45.0
+# Getting up from a chair takes 1–2 s (sit-to-stand); a forward lean until the person has
+# stood upright is the rise's, for at most this long: bent past it, they are bending again.
+RISE_MAX_S = 3.0
 # An open bend holds its frames (each pose with its mask, or what makes it: ~0.3–0.5 MB)
 # until it ends, and a kneel in the garden lasts minutes. Past this many frames it holds
 # one frame in two, then one in four, …, evenly over the bend (the latest and the deepest
@@ -206,6 +209,9 @@ class BendSegmenter:
         self._held: Bend | None = None  # finished, waiting MERGE_GAP_S for a follow-on
         self._first_frame = True
         self._seated = False
+        # When the person got up from a seat, until they stand upright (at most RISE_MAX_S):
+        # a forward lean meanwhile is the rise's own.
+        self._rising_since: float | None = None
         self._stillness = _Stillness()
 
     @property
@@ -229,6 +235,19 @@ class BendSegmenter:
         if self._seated:
             return out + self._update_seated(sample)
         still_since = self._stillness.update(kin)
+        if self._rising_since is not None:
+            # The rise from a chair ends with the body upright: the hips reach standing
+            # height first and the trunk comes up after (the rendered sit clips read the
+            # rise's lean at 20–35° as the hips pass it), and that lean is no new bend.
+            # Sat back down instead: seated again.
+            if is_upright(kin) or t_s - self._rising_since > RISE_MAX_S:
+                self._rising_since = None
+            elif still_since is not None:
+                self._rising_since, self._seated = None, True
+                self._stillness.window.clear()
+                return out
+            else:
+                return out
         if self._open is None:
             if is_bent(kin):
                 self._open = _Open([sample], cut_at_start=first, last_bent_s=t_s, last_seen_s=t_s)
@@ -251,7 +270,7 @@ class BendSegmenter:
         kin, t_s = sample.kin, sample.kin.t_s
         if kin.lowering_norm < LOWERING_EXIT:
             # Standing again. A lean under way was the rise itself, not a bend.
-            self._seated = False
+            self._seated, self._rising_since = False, t_s
             self._open = None
             return []
         if self._open is None:
@@ -264,7 +283,7 @@ class BendSegmenter:
             return []
         if kin.lowering_norm < SEATED_MIN_LOWERING:
             # Upright again with the hips off the seat: that lean was the rise itself.
-            self._seated = False
+            self._seated, self._rising_since = False, t_s
             self._open = None
             return []
         return self._close(cut=False)
