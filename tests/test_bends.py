@@ -300,6 +300,20 @@ def test_sitting_down_is_one_bend_and_being_seated_and_standing_up_are_none() ->
     assert 1.0 <= sit.start_s <= 2.2 and sit.end_s <= 4.0  # ends when the hips came to rest
 
 
+def test_a_sit_down_seen_only_as_the_hips_land_is_still_a_bend() -> None:
+    # From the front the lean reads under the entry tilt; only the hips' last drop onto the
+    # seat shows, a bend shorter than MIN_DURATION_S: the seat held after it confirms it.
+    bends = _seated_run([
+        (1.0, 0.0, 0.0, 5.0),
+        (0.3, 10.0, 0.45, 90.0),   # hips down onto the seat within 0.3 s
+        (3.0, 10.0, 0.45, 90.0),
+        (1.0, 0.0, 0.0, 5.0),
+        (1.0, 0.0, 0.0, 5.0),
+    ])
+    assert len(bends) == 1 and bends[0].ends_seated
+    assert bends[0].duration_s < MIN_DURATION_S
+
+
 def test_a_seated_lean_to_the_floor_is_a_seated_bend() -> None:
     bends = _seated_run([
         (1.0, 0.0, 0.0, 5.0),

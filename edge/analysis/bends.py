@@ -316,4 +316,8 @@ class BendSegmenter:
     @staticmethod
     def _long_enough(bend: Bend) -> bool:
         # A bend cut by the clip's edges is reported even when short: it went on outside.
-        return bend.duration_s >= MIN_DURATION_S or bend.cut_at_start or bend.cut_at_end
+        # So is a sit-down, however briefly its lean was seen: the seat held still after it
+        # confirms it (seen from the front it shows only as the hips come down: a rendered
+        # sit-down read 0.4 s).
+        return (bend.duration_s >= MIN_DURATION_S or bend.cut_at_start or bend.cut_at_end
+                or bend.ends_seated)
