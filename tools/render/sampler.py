@@ -17,6 +17,7 @@ Labels follow the biomechanics, with the ambiguous band between hinge and round 
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -219,8 +220,6 @@ CLIP_MOVE_S = 2.8
 
 def clip_depths(fps: float = CLIP_FPS) -> list[float]:
     """How far into the bend each frame is (0 = standing, 1 = the bottom)."""
-    import math
-
     hold = round(CLIP_HOLD_S * fps)
     move = 2 * round(CLIP_MOVE_S * fps / 2) + 1  # odd: one frame at the bottom
     swing = [math.sin(math.pi * k / (move - 1)) ** 2 for k in range(move)]
@@ -231,16 +230,14 @@ def clip_bottom_s(fps: float = CLIP_FPS) -> float:
     return clip_depths(fps).index(1.0) / fps
 
 
+def upright(label: str, lumbar_share: float) -> Posture:
+    """Standing at ease: where a clip starts and ends."""
+    return Posture(label, 3.0, 0.0, lumbar_share, 3.0, 0.0, 0.0, 0.0)
+
+
 def posture_at(bottom: Posture, depth: float) -> Posture:
     """The posture `depth` of the way from upright to `bottom` (labels stay the bottom's)."""
-    upright = Posture(bottom.label, 3.0, 0.0, bottom.lumbar_share, 3.0, 0.0, 0.0, 0.0)
-
-    def mix(a: float, b: float) -> float:
-        return a + depth * (b - a)
-    return Posture(bottom.label, mix(upright.trunk_deg, bottom.trunk_deg),
-                   mix(0.0, bottom.spine_flex_deg), bottom.lumbar_share,
-                   mix(upright.knee_deg, bottom.knee_deg), mix(0.0, bottom.hip_back),
-                   mix(0.0, bottom.neck_deg), mix(0.0, bottom.head_deg))
+    return blend(upright(bottom.label, bottom.lumbar_share), bottom, depth, bottom.label)
 
 
 # Sitting into a chair and getting up again (kind "s"): the sit-down is a bend (a hinge into
@@ -264,8 +261,8 @@ def _sit_down(rng: random.Random, back: str, action: str) -> tuple[Posture, dict
         flex, lumbar = u(0, NEUTRAL_MAX_FLEX), u(0.3, 0.7)
     else:
         flex, lumbar = u(60, 100), u(0.2, 0.45)
-    # Into a chair the trunk leans 30–50° at most as the hips go back and down (Schenkman et
-    # al.: peak trunk flexion ~40° in sit-to-stand): a shallower bend than a lift.
+    # Into a chair the trunk leans 35–50° as the hips go back and down (sit-to-stand studies
+    # report peak trunk flexion around 40°): a shallower bend than a lift.
     lean = Posture(back, u(HINGE_MIN_TRUNK, 50), flex, lumbar, knee, hip_back,
                    u(*NECK_RANGE), u(*HEAD_RANGE))
     seated = Posture("stand", u(0, 12), u(0, 15), u(0.3, 0.7), knee, hip_back,
@@ -293,11 +290,9 @@ def blend(a: Posture, b: Posture, w: float, label: str) -> Posture:
 
 def sit_timeline(scene: Scene, fps: float = CLIP_FPS) -> list[tuple[str, Posture]]:
     """Each frame's phase and posture (its `label` the frame's truth) for a sit clip."""
-    import math
-
     lean = scene.posture
     seated = Posture(**scene.extra["seated"])
-    upright = Posture("stand", 3.0, 0.0, lean.lumbar_share, 3.0, 0.0, 0.0, 0.0)
+    standing = upright("stand", lean.lumbar_share)
     action = scene.extra.get("action_posture")
     frames: list[tuple[str, Posture]] = []
 
@@ -307,7 +302,7 @@ def sit_timeline(scene: Scene, fps: float = CLIP_FPS) -> list[tuple[str, Posture
     def descent(p: float, label: str) -> Posture:
         # Hips back and down to the seat along the ease; the trunk leans in on the way, most
         # just before the seat (p ≈ 0.6), and comes back up as the hips land.
-        base = blend(upright, seated, ease(p), label)
+        base = blend(standing, seated, ease(p), label)
         return blend(base, replace(lean, knee_deg=base.knee_deg, hip_back=base.hip_back),
                      math.sin(math.pi * p ** 1.3) ** 2, label)
 
@@ -316,7 +311,7 @@ def sit_timeline(scene: Scene, fps: float = CLIP_FPS) -> list[tuple[str, Posture
         for k in range(n):
             p = k / max(1, n - 1)
             if phase == "stand":
-                frames.append((phase, upright))
+                frames.append((phase, standing))
             elif phase == "seated" or (phase == "action" and action is None):
                 frames.append(("seated", seated))
             elif phase == "sit_down":
