@@ -16,6 +16,7 @@ from edge.analysis.bends import (
     BendSegmenter,
     Sample,
 )
+from edge.analysis.classifier import classify_bend, classify_samples
 from edge.analysis.evaluation import (
     Detection,
     LabelRow,
@@ -327,6 +328,25 @@ def test_a_seated_lean_to_the_floor_is_a_seated_bend() -> None:
     assert [(b.ends_seated, b.seated) for b in bends] == [(True, False), (False, True)]
     lean = bends[1]
     assert max(s.kin.trunk_inclination_deg for s in lean.samples) >= 65
+
+
+def test_a_bend_made_seated_is_never_a_squat() -> None:
+    """A reach from the chair bends the knees because the chair does: judged by the back
+    (here unread: unsure), never a squat, though the knees (95°) and the trunk (48°) are a
+    squat's."""
+    bends = _seated_run([
+        (1.0, 0.0, 0.0, 5.0),
+        (1.5, 40.0, 0.3, 70.0),
+        (0.5, 10.0, 0.45, 90.0),
+        (2.0, 10.0, 0.45, 90.0),
+        (1.0, 48.0, 0.45, 95.0),   # leaning to the floor from the chair
+        (1.0, 10.0, 0.45, 90.0),
+        (2.0, 10.0, 0.45, 90.0),
+    ])
+    assert [(b.ends_seated, b.seated) for b in bends] == [(True, False), (False, True)]
+    assert classify_bend(bends[1]).posture == "unsure"
+    # The same knees and trunk standing are a squat.
+    assert classify_samples(bends[1].samples).posture == "squat"
 
 
 def test_a_held_squat_is_not_seated() -> None:

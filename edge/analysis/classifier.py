@@ -350,14 +350,16 @@ def _clarity(value: float, edge: float, scale: float) -> float:
 DEFAULT_CUTS = Adjustment()
 
 
-def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
+def classify_samples(samples: Sequence[Sample], on_seat: bool = False,
                      cuts: Adjustment = DEFAULT_CUTS) -> Verdict:
     """The verdict for the deepest part of a run of frames (a bend, or one picture).
 
-    `sit_down`: the bend ended seated. Its deepest part is its greatest lean (the hips end
-    lowest when the person already sits) and it is judged as the hinge into the chair the
-    guide teaches — hinge or round by the back, never a squat."""
-    depths = np.array([s.kin.trunk_inclination_deg if sit_down else depth_of(s.kin)
+    `on_seat`: the bend ended seated (a sit-down) or was made seated (a reach from the
+    chair). Its deepest part is its greatest lean (the hips are lowest on the seat, not in
+    the bend) and it is judged as the hinge into, or from, the chair the guide teaches —
+    hinge or round by the back, never a squat: the seat, not the legs, bends the knees
+    (a rendered reach from a chair, knees at 91°, was called a squat)."""
+    depths = np.array([s.kin.trunk_inclination_deg if on_seat else depth_of(s.kin)
                        for s in samples])
     # A frame whose depth could not be measured (NaN) is never among the deepest; with none
     # measured, every frame stands for the bend and the rules find nothing to call.
@@ -366,7 +368,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
             if math.isfinite(deepest) else list(samples))
     peak = _median_kin([s.kin for s in deep])
     squat_like = ((_squat_like(peak, cuts.squat_min_knee_deg) or _front_squat(peak))
-                  and not sit_down)
+                  and not on_seat)
     min_trunk = BACKLINE_MIN_TRUNK_SQUAT_DEG if squat_like else BACKLINE_MIN_TRUNK_DEG
     back = read_back(deep, peak, min_trunk)
     bulge, hump = back.bulge_norm, back.upper_hump_norm
@@ -473,7 +475,7 @@ def classify_samples(samples: Sequence[Sample], sit_down: bool = False,
 
 
 def classify_bend(bend: Bend, cuts: Adjustment = DEFAULT_CUTS) -> Verdict:
-    return classify_samples(bend.samples, sit_down=bend.ends_seated, cuts=cuts)
+    return classify_samples(bend.samples, on_seat=bend.ends_seated or bend.seated, cuts=cuts)
 
 
 def classify_picture(sample: Sample) -> Verdict:
