@@ -301,6 +301,20 @@ def test_sitting_down_is_one_bend_and_being_seated_and_standing_up_are_none() ->
     assert 1.0 <= sit.start_s <= 2.2 and sit.end_s <= 4.0  # ends when the hips came to rest
 
 
+def test_a_seat_read_shallow_is_still_a_seat() -> None:
+    # The world landmarks read a seated body's hips as little as 0.21 of leg length down
+    # (a seat puts them 0.4–0.5): still seated, the sit-down ends on the seat.
+    bends = _seated_run([
+        (1.0, 0.0, 0.0, 5.0),
+        (1.5, 40.0, 0.15, 60.0),
+        (0.5, 10.0, 0.22, 75.0),
+        (4.0, 10.0, 0.22, 75.0),
+        (1.0, 0.0, 0.0, 5.0),
+        (1.0, 0.0, 0.0, 5.0),
+    ])
+    assert len(bends) == 1 and bends[0].ends_seated and bends[0].end_s <= 4.5
+
+
 def test_a_sit_down_seen_only_as_the_hips_land_is_still_a_bend() -> None:
     # From the front the lean reads under the entry tilt; only the hips' last drop onto the
     # seat shows, a bend shorter than MIN_DURATION_S: the seat held after it confirms it.
