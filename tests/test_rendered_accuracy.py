@@ -68,16 +68,15 @@ HELD_OUT = ROOT / "tests" / "data" / "rendered"
 # (seeds 13 and 15, 36 clips each) scored once right after; set17c10 (seed 17, 36 clips at
 # 10 frames a second, a device's rate) scored once after the cap on rounds past 45° of yaw;
 # set16c10 (seed 16, as set17c10) scored once right after; set14 (seed 14, 300 rendered as
-# set9) once after that; set18 (seed 18, as set14) once after the front squat by the legs;
-# set20s (seed 20, 18 sit clips) once after the rise from a chair.
+# set9) once after that; set18 (seed 18, as set14) once after the front squat by the legs.
+# (set20s, 18 sit clips, was held out and scored once, then looked at: it is with set19s.)
 HELD_OUT_SETS = {"set3": "rendered_held_out", "set4": "rendered_held_out_set4",
                  "set7": "rendered_held_out_set7", "set8": "rendered_held_out_set8",
                  "set9": "rendered_held_out_set9", "set10": "rendered_held_out_set10",
                  "set11c": "rendered_held_out_set11c", "set12": "rendered_held_out_set12",
                  "set13c": "rendered_held_out_set13c", "set14": "rendered_held_out_set14",
                  "set15c": "rendered_held_out_set15c", "set16c10": "rendered_held_out_set16c10",
-                 "set17c10": "rendered_held_out_set17c10", "set18": "rendered_held_out_set18",
-                 "set20s": "rendered_held_out_set20s"}
+                 "set17c10": "rendered_held_out_set17c10", "set18": "rendered_held_out_set18"}
 
 
 @pytest.mark.parametrize(("name", "key"), HELD_OUT_SETS.items(), ids=list(HELD_OUT_SETS))
@@ -87,10 +86,12 @@ def test_the_held_out_renders_hold_their_figures(name: str, key: str) -> None:
     _holds_its_figures(name, key)
 
 
-def test_the_sit_clips_developed_on_hold_their_figures() -> None:
-    """set19s (seed 19, 18 sit clips): what the rise from a chair and the brief sit-down
-    were made on; held so the seated logic keeps finding every sit-down and no rise."""
-    _holds_its_figures("set19s", "rendered_sit_dev_set19s")
+@pytest.mark.parametrize("name", ["set19s", "set20s"])
+def test_the_sit_clips_developed_on_hold_their_figures(name: str) -> None:
+    """18 sit clips each (seeds 19 and 20): what the seated logic was made on (the rise
+    from a chair, the brief sit-down, a seat read shallow, a bend made seated never a
+    squat); held so it keeps finding the sit-downs and no rise."""
+    _holds_its_figures(name, f"rendered_sit_dev_{name}")
 
 
 def _holds_its_figures(name: str, key: str) -> None:
