@@ -38,6 +38,13 @@ def _write_video(folder: str, count: int, fps: float, video: str) -> None:
     os.replace(f'{video}.tmp.mp4', video)
 
 
+def _write_sidecar(out: str, name: str, rec: dict) -> None:
+    """The clip's labels as OUT/clips/NAME.json (written aside, then moved into place)."""
+    with open(f'{out}/clips/{name}.json.tmp', 'w') as fh:
+        json.dump(rec, fh, indent=1)
+    os.replace(f'{out}/clips/{name}.json.tmp', f'{out}/clips/{name}.json')
+
+
 def spans(frames: list[dict], fps: float) -> list[tuple[float, float, str]]:
     """(start_s, end_s, label) of each run of frames labelled with a bend."""
     out: list[tuple[float, float, str]] = []
@@ -98,9 +105,7 @@ def render_sit_clip(assets: Assets, seed: int, k: int, out: str, width: int, sam
            'prop': summary['prop'], 'camera': summary['camera'],
            'resolution_wh': summary['resolution_wh'], 'samples': samples, 'frames': frames,
            'render_s': round(time.time() - t0, 1)}
-    with open(f'{out}/clips/{scene.name}.json.tmp', 'w') as fh:
-        json.dump(rec, fh, indent=1)
-    os.replace(f'{out}/clips/{scene.name}.json.tmp', f'{out}/clips/{scene.name}.json')
+    _write_sidecar(out, scene.name, rec)
     return rec
 
 
@@ -138,7 +143,5 @@ def render_clip(assets: Assets, seed: int, k: int, out: str, width: int, samples
            'measured': deepest['measured'], 'prop': deepest['prop'], 'camera': deepest['camera'],
            'resolution_wh': deepest['resolution_wh'], 'samples': samples, 'frames': frames,
            'render_s': round(time.time() - t0, 1)}
-    with open(f'{video}.json.tmp', 'w') as fh:
-        json.dump(rec, fh, indent=1)
-    os.replace(f'{video}.json.tmp', f'{out}/clips/{bottom.name}.json')
+    _write_sidecar(out, bottom.name, rec)
     return rec
