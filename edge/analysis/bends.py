@@ -245,11 +245,9 @@ class BendSegmenter:
             # Sat back down instead: seated again.
             if is_upright(kin) or t_s - self._rising_since > RISE_MAX_S:
                 self._rising_since = None
-            elif still_since is not None:
-                self._rising_since, self._seated = None, True
-                self._stillness.window.clear()
-                return out
             else:
+                if still_since is not None:
+                    self._sit()
                 return out
         if self._open is None:
             if is_bent(kin):
@@ -259,8 +257,7 @@ class BendSegmenter:
         if still_since is not None:
             # Sat down: the bend ends where the stillness began.
             self._open.last_bent_s = max(self._open.samples[0].kin.t_s, still_since)
-            self._seated = True
-            self._stillness.window.clear()  # not asked again until the person stands
+            self._sit()
             return out + self._close(cut=False, ends_seated=True)
         if not is_upright(kin):
             self._open.bent(t_s)
@@ -272,10 +269,7 @@ class BendSegmenter:
         """While seated: stood up (no bend), or a lean forward (a seated bend)."""
         kin, t_s = sample.kin, sample.kin.t_s
         if kin.lowering_norm < LOWERING_EXIT:
-            # Standing again. A lean under way was the rise itself, not a bend.
-            self._seated, self._rising_since = False, t_s
-            self._open = None
-            return []
+            return self._get_up(t_s)  # standing again
         if self._open is None:
             if kin.trunk_inclination_deg >= SEATED_LEAN_ENTRY_DEG:
                 self._open = _Open([sample], last_bent_s=t_s, last_seen_s=t_s, seated=True)
@@ -285,11 +279,18 @@ class BendSegmenter:
             self._open.bent(t_s)
             return []
         if kin.lowering_norm < SEATED_MIN_LOWERING:
-            # Upright again with the hips off the seat: that lean was the rise itself.
-            self._seated, self._rising_since = False, t_s
-            self._open = None
-            return []
+            return self._get_up(t_s)  # upright again with the hips off the seat
         return self._close(cut=False)
+
+    def _sit(self) -> None:
+        self._seated, self._rising_since = True, None
+        self._stillness.window.clear()  # not asked again until the person stands
+
+    def _get_up(self, t_s: float) -> list[Bend]:
+        """Off the seat: a lean under way was the rise itself, not a bend, and none opens
+        until the person has stood upright."""
+        self._seated, self._rising_since, self._open = False, t_s, None
+        return []
 
     def finish(self) -> list[Bend]:
         """The clip ended: report what is held and the bend still under way."""
