@@ -12,9 +12,11 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from edge.analysis.backline import BackLine
 from edge.analysis.kinematics import Kinematics
-from edge.pose.landmarks import Pose
+from edge.pose.landmarks import Joint, Pose
 
 # Entering a bend: trunk forward of this (degrees). Raising it ignores shallow reaches.
 TRUNK_ENTRY_DEG = 30.0
@@ -55,6 +57,21 @@ SEATED_SHIFT_PER_DEG = 0.009
 SEATED_STILL_LOWERING = 0.05
 SEATED_HOLD_S = 1.0
 SEATED_LEAN_ENTRY_DEG = 45.0
+# Seen from the front the world landmarks place the hips in depth worst: a still seated body
+# in the rendered sit clips read 0.06–0.5 of leg length behind the heels and, from one frame
+# to the next, 0.19–0.30 down with the knees at 55–86°, so a seat facing the camera could
+# fail the test above for its whole spell and stay one long "bend" (hours of time bent, in
+# front of a table or a sofa). There the seat is told by what a frontal picture shows well:
+# the hips still in the picture — moving within SEATED_STILL_IMAGE of the trunk's picture
+# length (~10 cm: a still seated body moved at most 0.06 of it over 2 s, leaning in to eat
+# 0.11–0.15, which a seat holds as well) — for SEATED_HOLD_FRONT_S, with the seated
+# posture's lowering, knees and upright trunk as that spell's medians, and no
+# hips-behind-heels test. Three times a side-on seat's hold, as from the front a squat held
+# that still would be taken for a seat: a squat to pick something up is over sooner, a seat
+# lasts minutes. A longer one (weeding facing the camera) ends there as a sit-down would,
+# judged by the back: unsure from the front.
+SEATED_STILL_IMAGE = 0.2
+SEATED_HOLD_FRONT_S = 3.0
 # Getting up from a chair takes 1–2 s (sit-to-stand); a forward lean until the person has
 # stood upright is the rise's, for at most this long: bent past it, they are bending again.
 RISE_MAX_S = 3.0
@@ -179,15 +196,28 @@ class _Open:
 
 
 class _Stillness:
-    """Whether the body has held a seated pose, hips still, for SEATED_HOLD_S."""
+    """Whether the body has sat: held a seated pose, hips still, for SEATED_HOLD_S; seen
+    from the front, by the picture for SEATED_HOLD_FRONT_S (see there)."""
 
     def __init__(self) -> None:
         # (t_s, lowering) of the seated-pose frames since the hips came to rest: at most
         # SEATED_HOLD_S of frames, as the segmenter stops asking once the person sits.
         self.window: deque[tuple[float, float]] = deque()
+        # (t_s, hip x, hip y, trunk length — picture px —, lowering, knee, trunk) of the
+        # front-view frames since the hips came to rest, the last SEATED_HOLD_FRONT_S.
+        self.front: deque[tuple[float, float, float, float, float, float, float]] = deque()
 
-    def update(self, kin: Kinematics) -> float | None:
-        """The time the stillness began, once it has lasted SEATED_HOLD_S; else None."""
+    def clear(self) -> None:
+        self.window.clear()
+        self.front.clear()
+
+    def update(self, sample: Sample) -> float | None:
+        """The time the stillness began, once it has lasted long enough; else None."""
+        seen_side_on = self._seated(sample.kin)
+        seen_front_on = self._seated_front(sample)
+        return seen_side_on if seen_side_on is not None else seen_front_on
+
+    def _seated(self, kin: Kinematics) -> float | None:
         if not is_seated_pose(kin):
             self.window.clear()
             return None
@@ -198,6 +228,35 @@ class _Stillness:
             self.window.popleft()
         if self.window[-1][0] - self.window[0][0] >= SEATED_HOLD_S:
             return self.window[0][0]
+        return None
+
+    def _seated_front(self, sample: Sample) -> float | None:
+        kin, front = sample.kin, self.front
+        if kin.view != "front":
+            front.clear()
+            return None
+        xy = sample.pose.xy_px
+        hip = (xy[Joint.LEFT_HIP] + xy[Joint.RIGHT_HIP]) / 2.0
+        shoulder = (xy[Joint.LEFT_SHOULDER] + xy[Joint.RIGHT_SHOULDER]) / 2.0
+        front.append((kin.t_s, float(hip[0]), float(hip[1]),
+                      math.hypot(*(shoulder - hip)), kin.lowering_norm,
+                      kin.knee_flexion_deg, kin.trunk_inclination_deg))
+        # Still in the picture: drop frames from the front until the hips agree.
+        while len(front) > 1:
+            reach = SEATED_STILL_IMAGE * min(f[3] for f in front)
+            if (max(f[1] for f in front) - min(f[1] for f in front) <= reach
+                    and max(f[2] for f in front) - min(f[2] for f in front) <= reach):
+                break
+            front.popleft()
+        while len(front) > 1 and front[-1][0] - front[1][0] >= SEATED_HOLD_FRONT_S:
+            front.popleft()  # only the last SEATED_HOLD_FRONT_S is asked about
+        if front[-1][0] - front[0][0] < SEATED_HOLD_FRONT_S:
+            return None
+        _, _, _, _, lowering, knee, trunk = np.median(np.array(front), axis=0)
+        # (NaN medians — legs unseen — compare False: not seated.)
+        if (lowering >= SEATED_MIN_LOWERING and knee >= SEATED_MIN_KNEE_DEG
+                and trunk <= SEATED_MAX_TRUNK_DEG):
+            return front[0][0]
         return None
 
 
@@ -232,12 +291,12 @@ class BendSegmenter:
             if self._open is not None and t_s - self._open.last_seen_s > MAX_MISSING_S:
                 out += self._close(cut=False)
                 self._seated = False
-            self._stillness.window.clear()
+            self._stillness.clear()
             return out
         kin = sample.kin
         if self._seated:
             return out + self._update_seated(sample)
-        still_since = self._stillness.update(kin)
+        still_since = self._stillness.update(sample)
         if self._rising_since is not None:
             # The rise from a chair ends with the body upright: the hips reach standing
             # height first and the trunk comes up after (the rendered sit clips read the
@@ -284,7 +343,7 @@ class BendSegmenter:
 
     def _sit(self) -> None:
         self._seated, self._rising_since = True, None
-        self._stillness.window.clear()  # not asked again until the person stands
+        self._stillness.clear()  # not asked again until the person stands
 
     def _get_up(self, t_s: float) -> list[Bend]:
         """Off the seat: a lean under way was the rise itself, not a bend, and none opens
