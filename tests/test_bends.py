@@ -43,16 +43,18 @@ def _pose(t: float) -> Pose:
     return Pose(t, (640, 480), np.full((33, 2), 0.5), np.ones(33), 1.0)
 
 
-def _kin(t: float, trunk: float, lowering: float = 0.0) -> Kinematics:
-    return Kinematics(t, trunk, trunk, 10.0, 0.1, lowering, 15.0, 1.0, 10.0, "side", True, True)
+def _kin(t: float, trunk: float, lowering: float = 0.0, yaw: float = 10.0) -> Kinematics:
+    return Kinematics(t, trunk, trunk, 10.0, 0.1, lowering, 15.0, 1.0, yaw, view_of(yaw), True,
+                      True)
 
 
-def _run(trunks: list[float], fps: float = 10.0, missing: set[int] = frozenset()) -> list:
+def _run(trunks: list[float], fps: float = 10.0, missing: set[int] = frozenset(),
+         yaw: float = 10.0) -> list:
     seg = BendSegmenter()
     out = []
     for i, trunk in enumerate(trunks):
         t = i / fps
-        sample = None if i in missing else Sample(_pose(t), _kin(t, trunk), None)
+        sample = None if i in missing else Sample(_pose(t), _kin(t, trunk, yaw=yaw), None)
         out += seg.update(t, sample)
     return out + seg.finish()
 
@@ -64,6 +66,17 @@ def test_one_bend_with_hysteresis() -> None:
     assert len(bends) == 1
     assert bends[0].start_s == pytest.approx(0.5)
     assert bends[0].deepest.kin.trunk_inclination_deg == 70
+
+
+def test_a_fold_read_leaning_back_from_the_front_is_a_bend() -> None:
+    """Head-on the model may put a deep fold's shoulders behind the hips (a rendered hinge to
+    73° read −47°): seen from the front the tilt's size tells the bend, as nobody stands
+    leaning back that far. Side-on, where the lean is seen in profile, it stays a lean."""
+    trunks = [3] * 10 + [-20, -35, -46, -47, -47, -46, -45, -41, 20, 25, 18] + [5] * 10
+    front = _run(trunks, yaw=80.0)
+    assert len(front) == 1 and front[0].deepest.kin.trunk_inclination_deg == -47
+    assert front[0].start_s == pytest.approx(1.2) and front[0].end_s == pytest.approx(1.9)
+    assert _run(trunks, yaw=10.0) == []
 
 
 def test_short_twitch_is_not_a_bend_but_a_clip_edge_bend_is() -> None:

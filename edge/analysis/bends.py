@@ -92,14 +92,23 @@ class Sample:
     back: BackLine | None
 
 
+def tilt_deg(kin: Kinematics) -> float:
+    """The trunk's forward tilt as a bend is told by it. Seen from the front, its size
+    whichever way the model put it: depth is what a frontal picture shows least, and the
+    model may put a deep fold's shoulders behind the hips (rendered folds at 76–87° of yaw
+    read 31–47° leaning back), while nobody stands leaning back that far."""
+    tilt = kin.trunk_inclination_deg
+    return abs(tilt) if kin.view == "front" else tilt
+
+
 def depth_of(kin: Kinematics) -> float:
     """How bent a frame is, 0 upright … ~1 deep, whichever way the bend goes."""
-    return max(kin.trunk_inclination_deg / 90.0, kin.lowering_norm / 0.4)
+    return max(tilt_deg(kin) / 90.0, kin.lowering_norm / 0.4)
 
 
 def is_bent(kin: Kinematics) -> bool:
     entry = TRUNK_ENTRY_FRONT_DEG if kin.view == "front" else TRUNK_ENTRY_DEG
-    return kin.trunk_inclination_deg >= entry or kin.lowering_norm >= LOWERING_ENTRY
+    return tilt_deg(kin) >= entry or kin.lowering_norm >= LOWERING_ENTRY
 
 
 def is_seated_pose(kin: Kinematics) -> bool:
@@ -112,7 +121,7 @@ def is_seated_pose(kin: Kinematics) -> bool:
 
 
 def is_upright(kin: Kinematics) -> bool:
-    return kin.trunk_inclination_deg < TRUNK_EXIT_DEG and kin.lowering_norm < LOWERING_EXIT
+    return tilt_deg(kin) < TRUNK_EXIT_DEG and kin.lowering_norm < LOWERING_EXIT
 
 
 @dataclass(frozen=True)
