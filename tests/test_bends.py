@@ -75,8 +75,17 @@ def test_a_fold_read_leaning_back_from_the_front_is_a_bend() -> None:
     trunks = [3] * 10 + [-20, -35, -46, -47, -47, -46, -45, -41, 20, 25, 18] + [5] * 10
     front = _run(trunks, yaw=80.0)
     assert len(front) == 1 and front[0].deepest.kin.trunk_inclination_deg == -47
-    assert front[0].start_s == pytest.approx(1.2) and front[0].end_s == pytest.approx(1.9)
+    assert front[0].start_s == pytest.approx(1.2) and front[0].end_s == pytest.approx(1.7)
     assert _run(trunks, yaw=10.0) == []
+
+
+def test_upright_seen_from_the_front_ends_a_bend_though_it_reads_25_degrees() -> None:
+    """Head-on an upright person reads ~25° (reading, or seated facing the camera): after a
+    bend that is upright, and a bend after it is a bend of its own. Side-on 25° is bent."""
+    trunks = [3] * 10 + [50] * 10 + [25] * 50 + [50] * 10 + [3] * 10
+    front = _run(trunks, yaw=80.0)
+    assert [(b.start_s, b.end_s) for b in front] == [(1.0, 1.9), (7.0, 7.9)]
+    assert len(_run(trunks, yaw=10.0)) == 1
 
 
 def test_short_twitch_is_not_a_bend_but_a_clip_edge_bend_is() -> None:

@@ -36,6 +36,10 @@ MAX_MISSING_S = 1.0
 # reads as ~25°): a bend starts only past this tilt or by lowering. Lowering it finds
 # shallower front-on bends and more false ones.
 TRUNK_ENTRY_FRONT_DEG = 45.0
+# ... and a bend seen so ends under this tilt: above the ~25° an upright person reads
+# head-on, or whoever stays upright after a bend — reading, seated facing the camera (a
+# rendered seat read 24–27° throughout) — stays "bent" until they leave.
+TRUNK_EXIT_FRONT_DEG = 30.0
 # Seated is a state, not a bend: hips lowered at least SEATED_MIN_LOWERING, knees bent past
 # SEATED_MIN_KNEE_DEG, the trunk within SEATED_MAX_TRUNK_DEG of vertical, and the hips far
 # enough behind the ankles that the body's centre of mass is behind the heels, which only a
@@ -121,7 +125,8 @@ def is_seated_pose(kin: Kinematics) -> bool:
 
 
 def is_upright(kin: Kinematics) -> bool:
-    return tilt_deg(kin) < TRUNK_EXIT_DEG and kin.lowering_norm < LOWERING_EXIT
+    exit_deg = TRUNK_EXIT_FRONT_DEG if kin.view == "front" else TRUNK_EXIT_DEG
+    return tilt_deg(kin) < exit_deg and kin.lowering_norm < LOWERING_EXIT
 
 
 @dataclass(frozen=True)
