@@ -329,11 +329,13 @@ def _seated_run(phases: list[tuple[float, float, float, float]], fps: float = 10
     return out + seg.finish()
 
 
+# Standing, hinging into the chair, settling onto the seat: how the sitting tests begin.
+SIT_DOWN = [(1.0, 0.0, 0.0, 5.0), (1.5, 40.0, 0.3, 70.0), (0.5, 10.0, 0.45, 90.0)]
+
+
 def test_sitting_down_is_one_bend_and_being_seated_and_standing_up_are_none() -> None:
     bends = _seated_run([
-        (1.0, 0.0, 0.0, 5.0),      # standing
-        (1.5, 40.0, 0.3, 70.0),    # hinging into the chair
-        (0.5, 10.0, 0.45, 90.0),   # settling onto the seat
+        *SIT_DOWN,
         (5.0, 10.0, 0.45, 90.0),   # seated, still
         (1.0, 40.0, 0.2, 60.0),    # standing up: trunk forward, hips rising
         (0.5, 0.0, 0.0, 5.0),
@@ -373,16 +375,15 @@ def test_a_sit_down_seen_only_as_the_hips_land_is_still_a_bend() -> None:
     assert bends[0].duration_s < MIN_DURATION_S
 
 
+def _reach_from_the_chair(trunk_deg: float, knee_deg: float) -> list:
+    """Sitting down, then leaning to the floor from the chair (trunk and knees at the
+    reach's deepest) and back."""
+    return _seated_run([*SIT_DOWN, (2.0, 10.0, 0.45, 90.0), (1.0, trunk_deg, 0.45, knee_deg),
+                        (1.0, 10.0, 0.45, 90.0), (2.0, 10.0, 0.45, 90.0)])
+
+
 def test_a_seated_lean_to_the_floor_is_a_seated_bend() -> None:
-    bends = _seated_run([
-        (1.0, 0.0, 0.0, 5.0),
-        (1.5, 40.0, 0.3, 70.0),
-        (0.5, 10.0, 0.45, 90.0),
-        (2.0, 10.0, 0.45, 90.0),
-        (1.0, 70.0, 0.45, 90.0),   # reaching to the floor from the chair
-        (1.0, 10.0, 0.45, 90.0),
-        (2.0, 10.0, 0.45, 90.0),
-    ])
+    bends = _reach_from_the_chair(70.0, 90.0)
     assert [(b.ends_seated, b.seated) for b in bends] == [(True, False), (False, True)]
     lean = bends[1]
     assert max(s.kin.trunk_inclination_deg for s in lean.samples) >= 65
@@ -392,15 +393,7 @@ def test_a_bend_made_seated_is_never_a_squat() -> None:
     """A reach from the chair bends the knees because the chair does: judged by the back
     (here unread: unsure), never a squat, though the knees (95°) and the trunk (48°) are a
     squat's."""
-    bends = _seated_run([
-        (1.0, 0.0, 0.0, 5.0),
-        (1.5, 40.0, 0.3, 70.0),
-        (0.5, 10.0, 0.45, 90.0),
-        (2.0, 10.0, 0.45, 90.0),
-        (1.0, 48.0, 0.45, 95.0),   # leaning to the floor from the chair
-        (1.0, 10.0, 0.45, 90.0),
-        (2.0, 10.0, 0.45, 90.0),
-    ])
+    bends = _reach_from_the_chair(48.0, 95.0)
     assert [(b.ends_seated, b.seated) for b in bends] == [(True, False), (False, True)]
     assert classify_bend(bends[1]).posture == "unsure"
     # The same knees and trunk standing are a squat.
@@ -462,9 +455,7 @@ def test_facing_the_camera_a_squat_is_not_taken_for_a_seat() -> None:
 
 def test_standing_up_with_a_forward_lean_is_not_a_seated_bend() -> None:
     bends = _seated_run([
-        (1.0, 0.0, 0.0, 5.0),
-        (1.5, 40.0, 0.3, 70.0),
-        (0.5, 10.0, 0.45, 90.0),
+        *SIT_DOWN,
         (3.0, 10.0, 0.45, 90.0),
         (0.6, 50.0, 0.35, 80.0),   # the rise: trunk well forward, hips leaving the seat
         (0.6, 15.0, 0.12, 20.0),   # trunk back up before the hips are all the way up
@@ -479,9 +470,7 @@ def test_the_rise_from_a_chair_is_no_bend_until_the_person_has_stood_upright() -
     20–35° as the hips pass standing height): still the rise. A bend after standing upright
     is a bend."""
     bends = _seated_run([
-        (1.0, 0.0, 0.0, 5.0),
-        (1.5, 40.0, 0.3, 70.0),
-        (0.5, 10.0, 0.45, 90.0),
+        *SIT_DOWN,
         (3.0, 10.0, 0.45, 90.0),
         (0.6, 45.0, 0.3, 70.0),    # the rise: trunk forward, hips leaving the seat
         (0.6, 38.0, 0.02, 10.0),   # hips at standing height, the trunk still forward
@@ -496,9 +485,7 @@ def test_the_rise_from_a_chair_is_no_bend_until_the_person_has_stood_upright() -
     assert bends[1].start_s >= 9.0
     # Risen part way and sat back down: seated again, and a reach from there is a seated bend.
     bends = _seated_run([
-        (1.0, 0.0, 0.0, 5.0),
-        (1.5, 40.0, 0.3, 70.0),
-        (0.5, 10.0, 0.45, 90.0),
+        *SIT_DOWN,
         (2.0, 10.0, 0.45, 90.0),
         (0.6, 40.0, 0.05, 20.0),   # half up, still leaning
         (0.6, 10.0, 0.45, 90.0),   # back down on the seat
@@ -511,9 +498,7 @@ def test_the_rise_from_a_chair_is_no_bend_until_the_person_has_stood_upright() -
     # Up from the chair and straight into a long bend, never upright between: past
     # RISE_MAX_S of the rise it is a bend again.
     bends = _seated_run([
-        (1.0, 0.0, 0.0, 5.0),
-        (1.5, 40.0, 0.3, 70.0),
-        (0.5, 10.0, 0.45, 90.0),
+        *SIT_DOWN,
         (2.0, 10.0, 0.45, 90.0),
         (0.6, 45.0, 0.02, 10.0),   # up, leaning on into a bend to the floor
         (5.0, 70.0, 0.05, 15.0),
