@@ -110,12 +110,12 @@ def render_sit_clip(assets: Assets, seed: int, k: int, out: str, width: int, sam
 
 
 def render_clip(assets: Assets, seed: int, k: int, out: str, width: int, samples: int,
-                fps: float = CLIP_FPS) -> dict:
+                fps: float = CLIP_FPS, bottom_hold_s: float = 0.0) -> dict:
     t0 = time.time()
     bottom = sample(seed, k, 'c')
     folder = f'{out}/clips/{bottom.name}'
     os.makedirs(folder, exist_ok=True)
-    depths = clip_depths(fps)
+    depths = clip_depths(fps, bottom_hold_s)
     # one camera for the whole clip: it frames both the upright and the deepest posture
     fit = np.concatenate([posed(assets, dataclasses.replace(
         bottom, posture=posture_at(bottom.posture, d)), width, samples)[4] for d in (0.0, 1.0)])
@@ -136,10 +136,11 @@ def render_clip(assets: Assets, seed: int, k: int, out: str, width: int, samples
     video = f'{out}/clips/{bottom.name}.mp4'
     _write_video(folder, len(depths), fps, video)
     deepest = by_depth[1.0]
-    t = clip_bottom_s(fps)
+    first, last = clip_bottom_s(fps, bottom_hold_s)
     rec = {'file': f'clips/{bottom.name}.mp4', 'label': bottom.posture.label,
-           'clip': True, 'fps': fps, 'start_s': round(t - WINDOW_S, 3),
-           'end_s': round(t + WINDOW_S, 3), 'scene': bottom.to_json(),
+           'clip': True, 'fps': fps, 'start_s': round(first - WINDOW_S, 3),
+           'end_s': round(last + WINDOW_S, 3), 'bottom_hold_s': bottom_hold_s,
+           'scene': bottom.to_json(),
            'measured': deepest['measured'], 'prop': deepest['prop'], 'camera': deepest['camera'],
            'resolution_wh': deepest['resolution_wh'], 'samples': samples, 'frames': frames,
            'render_s': round(time.time() - t0, 1)}

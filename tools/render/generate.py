@@ -188,6 +188,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument('--only-sit-clips', help='comma-separated sit clip indices')
     ap.add_argument('--clip-fps', type=float, default=CLIP_FPS,
                     help=f'frames a second of a clip (default {CLIP_FPS:g}, as a device analyses)')
+    ap.add_argument('--bottom-hold-s', type=float, default=0.0,
+                    help='a bend clip holds its bottom still this long (s; default 0)')
     args = ap.parse_args(argv)
     data = os.environ.get('MH_DATA', '')
     if not os.path.isfile(f'{data}/3dobjs/base.obj'):
@@ -251,8 +253,12 @@ def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int,
     name = clip_name(args.seed, k, kind)
     t = time.time()
     try:
-        render = render_clip if kind == 'c' else render_sit_clip
-        render(assets, args.seed, k, args.out, args.width, args.samples, args.clip_fps)
+        if kind == 'c':
+            render_clip(assets, args.seed, k, args.out, args.width, args.samples,
+                        args.clip_fps, args.bottom_hold_s)
+        else:
+            render_sit_clip(assets, args.seed, k, args.out, args.width, args.samples,
+                            args.clip_fps)
     except Exception as e:  # one bad clip must not stop the batch
         traceback.print_exc()
         print(f'FAILED clip {name}: {type(e).__name__}: {e}', flush=True)

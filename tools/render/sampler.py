@@ -218,16 +218,23 @@ CLIP_HOLD_S = 1.0
 CLIP_MOVE_S = 2.8
 
 
-def clip_depths(fps: float = CLIP_FPS) -> list[float]:
-    """How far into the bend each frame is (0 = standing, 1 = the bottom)."""
+def clip_depths(fps: float = CLIP_FPS, bottom_hold_s: float = 0.0) -> list[float]:
+    """How far into the bend each frame is (0 = standing, 1 = the bottom), the bottom held
+    still for `bottom_hold_s` more (weeding, a low cupboard: a squat held facing the camera
+    is what a seat must not be taken for)."""
     hold = round(CLIP_HOLD_S * fps)
     move = 2 * round(CLIP_MOVE_S * fps / 2) + 1  # odd: one frame at the bottom
     swing = [math.sin(math.pi * k / (move - 1)) ** 2 for k in range(move)]
-    return [0.0] * hold + swing + [0.0] * hold
+    mid = move // 2
+    still = [1.0] * round(bottom_hold_s * fps)
+    return [0.0] * hold + swing[:mid + 1] + still + swing[mid + 1:] + [0.0] * hold
 
 
-def clip_bottom_s(fps: float = CLIP_FPS) -> float:
-    return clip_depths(fps).index(1.0) / fps
+def clip_bottom_s(fps: float = CLIP_FPS, bottom_hold_s: float = 0.0) -> tuple[float, float]:
+    """When the bottom is first and last reached (s)."""
+    depths = clip_depths(fps, bottom_hold_s)
+    first = depths.index(1.0)
+    return first / fps, (first + round(bottom_hold_s * fps)) / fps
 
 
 def upright(label: str, lumbar_share: float) -> Posture:
