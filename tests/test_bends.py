@@ -449,6 +449,14 @@ def test_facing_the_camera_a_squat_is_not_taken_for_a_seat() -> None:
                          (1.0, 0.0, 0.0, 5.0)],
                         shift=0.06, view="front", bob=2 * SEATED_STILL_IMAGE)
     assert len(bends) == 1 and not bends[0].ends_seated
+    # Held still longer, but the hips read in front of the heels, over the feet: a squat
+    # (rendered squats held 5 s facing the camera read 0.14–0.48 in front), one bend to
+    # the end, not a seat from the bottom on.
+    bends = _seated_run([(1.0, 0.0, 0.0, 5.0), (1.0, 20.0, 0.35, 100.0),
+                         (3 * SEATED_HOLD_FRONT_S, 20.0, 0.35, 100.0), (1.0, 0.0, 0.0, 5.0),
+                         (1.0, 0.0, 0.0, 5.0)], shift=-0.3, view="front", jitter=0.05)
+    assert len(bends) == 1 and not bends[0].ends_seated
+    assert bends[0].end_s >= 1.0 + 3 * SEATED_HOLD_FRONT_S
     # Standing still facing the camera is no seat either, however long.
     assert _seated_run([(10.0, 0.0, 0.02, 8.0)], view="front", jitter=0.01) == []
 

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
+from edge.analysis.analyzer import BendAnalyzer
 from edge.analysis.evaluation import Tally, hinges_called_round
-from edge.analysis.recorded import load_recorded
+from edge.analysis.recorded import RecordedItem, load_recorded
 from edge.analysis.recorded_eval import near_side, score_items
 from tests.conftest import ROOT
 
@@ -95,6 +96,28 @@ def test_the_sit_clips_developed_on_hold_their_figures(name: str) -> None:
     from a chair, the brief sit-down, a seat read shallow, a bend made seated never a
     squat); held so it keeps finding the sit-downs and no rise."""
     _holds_its_figures(name, f"rendered_sit_dev_{name}")
+
+
+def test_a_bend_held_still_is_one_bend_not_a_seat() -> None:
+    """set25h (seed 25, `generate.py --bottom-hold-s 5`): 12 squats at yaw 0-90° and 6
+    hinges and rounds facing the camera, each bottom held still for 5 s, as in weeding or
+    at a low cupboard. Each is one bend that lasts its hold, not a seat from its bottom on
+    (a squat facing the camera was, its hips read in front of the heels); but one: a squat
+    with a load held in front whose hips read 0.3 behind the heels, as a seat's do."""
+    _holds_its_figures("set25h", "rendered_held_bends_set25h")
+    clips: dict[str, list[RecordedItem]] = {}
+    for item in load_recorded(HELD_OUT / "set25h"):
+        assert item.clip is not None
+        clips.setdefault(item.clip, []).append(item)
+    seats, whole = [], 0
+    for name, frames in sorted(clips.items()):
+        frames.sort(key=lambda f: f.t_s)
+        found = BendAnalyzer().run((f.t_s, f.pose) for f in frames)
+        seats += [name for b in found if b.bend.ends_seated]
+        whole += any(b.bend.duration_s >= 5.0 for b in found)
+    assert len(clips) == 18
+    assert len(seats) <= 1, seats
+    assert whole >= 16  # 17 found, less the one taken for a seat
 
 
 def _holds_its_figures(name: str, key: str) -> None:

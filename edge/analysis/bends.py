@@ -71,13 +71,16 @@ SEATED_LEAN_ENTRY_DEG = 45.0
 # the hips still in the picture — moving within SEATED_STILL_IMAGE of the trunk's picture
 # length (~10 cm: a still seated body moved at most 0.06 of it over 2 s, leaning in to eat
 # 0.11–0.15, which a seat holds as well) — for SEATED_HOLD_FRONT_S, with the seated
-# posture's lowering, knees and upright trunk as that spell's medians, and no
-# hips-behind-heels test. Three times a side-on seat's hold, as from the front a squat held
-# that still would be taken for a seat: a squat to pick something up is over sooner, a seat
-# lasts minutes. A longer one (weeding facing the camera) ends there as a sit-down would,
-# judged by the back: unsure from the front.
+# posture's lowering, knees and upright trunk as that spell's medians. Three times a
+# side-on seat's hold: a squat to pick something up is over sooner, a seat lasts minutes.
+# Of the hips behind the heels only the side is asked, as that spell's median: at least
+# SEATED_MIN_SHIFT_FRONT, not in front of them. The seats facing the camera read 0.01–0.6
+# behind; squats held 5 s facing the camera (weeding, a low cupboard; rendered, set25h)
+# read 0.14–0.48 in front, the body's weight over the feet, and without this were seats
+# from their bottom on: a 6-s squat reported as 0.3 s and a sit-down.
 SEATED_STILL_IMAGE = 0.2
 SEATED_HOLD_FRONT_S = 3.0
+SEATED_MIN_SHIFT_FRONT = 0.0
 # Getting up from a chair takes 1–2 s (sit-to-stand); a forward lean until the person has
 # stood upright is the rise's, for at most this long: bent past it, they are bending again.
 RISE_MAX_S = 3.0
@@ -219,9 +222,9 @@ class _Stillness:
         # (t_s, lowering) of the seated-pose frames since the hips came to rest: at most
         # SEATED_HOLD_S of frames, as the segmenter stops asking once the person sits.
         self.window: deque[tuple[float, float]] = deque()
-        # (t_s, hip x, hip y, trunk length — picture px —, lowering, knee, trunk) of the
+        # (t_s, hip x, hip y, trunk length — picture px —, lowering, knee, trunk, shift) of the
         # front-view frames since the hips came to rest, the last SEATED_HOLD_FRONT_S.
-        self.front: deque[tuple[float, float, float, float, float, float, float]] = deque()
+        self.front: deque[tuple[float, float, float, float, float, float, float, float]] = deque()
 
     def clear(self) -> None:
         self.window.clear()
@@ -256,7 +259,7 @@ class _Stillness:
         shoulder = (xy[Joint.LEFT_SHOULDER] + xy[Joint.RIGHT_SHOULDER]) / 2.0
         front.append((kin.t_s, float(hip[0]), float(hip[1]),
                       math.hypot(*(shoulder - hip)), kin.lowering_norm,
-                      kin.knee_flexion_deg, kin.trunk_inclination_deg))
+                      kin.knee_flexion_deg, kin.trunk_inclination_deg, kin.hip_shift_norm))
         # Still in the picture: drop frames from the front until the hips agree.
         while len(front) > 1:
             reach = SEATED_STILL_IMAGE * min(f[3] for f in front)
@@ -268,10 +271,10 @@ class _Stillness:
             front.popleft()  # only the last SEATED_HOLD_FRONT_S is asked about
         if front[-1][0] - front[0][0] < SEATED_HOLD_FRONT_S:
             return None
-        _, _, _, _, lowering, knee, trunk = np.median(np.array(front), axis=0)
+        _, _, _, _, lowering, knee, trunk, shift = np.median(np.array(front), axis=0)
         # (NaN medians — legs unseen — compare False: not seated.)
         if (lowering >= SEATED_MIN_LOWERING and knee >= SEATED_MIN_KNEE_DEG
-                and trunk <= SEATED_MAX_TRUNK_DEG):
+                and trunk <= SEATED_MAX_TRUNK_DEG and shift >= SEATED_MIN_SHIFT_FRONT):
             return front[0][0]
         return None
 
