@@ -71,8 +71,10 @@ HELD_OUT = ROOT / "tests" / "data" / "rendered"
 # set16c10 (seed 16, as set17c10) scored once right after; set14 (seed 14, 300 rendered as
 # set9) once after that; set18 (seed 18, as set14) once after the front squat by the legs.
 # set21s (seed 21, 18 sit clips) scored once after every seated mend made on set19s and
-# set20s; set22s (seed 22, as set21s) once after the seat facing the camera. (set20s, 18
-# sit clips, was held out and scored once, then looked at: it is with set19s.)
+# set20s; set22s (seed 22, as set21s) once after the seat facing the camera; set24s (seed
+# 24, as set21s) once after a seat read 0.15 down and the hips of a seat facing the camera
+# not in front of the heels. (set20s, 18 sit clips, was held out and scored once, then
+# looked at: it is with set19s.)
 HELD_OUT_SETS = {"set3": "rendered_held_out", "set4": "rendered_held_out_set4",
                  "set7": "rendered_held_out_set7", "set8": "rendered_held_out_set8",
                  "set9": "rendered_held_out_set9", "set10": "rendered_held_out_set10",
@@ -80,7 +82,8 @@ HELD_OUT_SETS = {"set3": "rendered_held_out", "set4": "rendered_held_out_set4",
                  "set13c": "rendered_held_out_set13c", "set14": "rendered_held_out_set14",
                  "set15c": "rendered_held_out_set15c", "set16c10": "rendered_held_out_set16c10",
                  "set17c10": "rendered_held_out_set17c10", "set18": "rendered_held_out_set18",
-                 "set21s": "rendered_held_out_set21s", "set22s": "rendered_held_out_set22s"}
+                 "set21s": "rendered_held_out_set21s", "set22s": "rendered_held_out_set22s",
+                 "set24s": "rendered_held_out_set24s"}
 
 
 @pytest.mark.parametrize(("name", "key"), HELD_OUT_SETS.items(), ids=list(HELD_OUT_SETS))
