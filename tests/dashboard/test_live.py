@@ -39,6 +39,7 @@ from tests.mqtt_broker import Broker
 SESSIONS = 6
 OPEN_CLOSE_ROUNDS = 3
 UPDATE_BOUND_S = 5.0  # polls twice a second: an update is due within ~0.6 s
+RELEASE_BOUND_S = 10.0  # a closed stream's place is free again once the server sees the close
 
 
 def run_async(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -109,6 +110,22 @@ async def open_stream(client: httpx.AsyncClient) -> tuple[httpx.Response, object
     return response, chunks
 
 
+async def open_full_shares(clients: list[httpx.AsyncClient], bound_s: float
+                           ) -> list[tuple[httpx.Response, object]]:
+    """Each client's full share of streams, retried until every one opens: a stream just
+    closed gives its place back once the server has seen the close, which takes a moment
+    on a busy machine. Fails if that has not happened within `bound_s`."""
+    deadline = time.monotonic() + bound_s
+    while True:
+        opened = await asyncio.gather(*(
+            open_stream(c) for c in clients for _ in range(MAX_STREAMS_PER_SESSION)))
+        if all(r.status_code == 200 for r, _ in opened):
+            return opened
+        await asyncio.gather(*(r.aclose() for r, _ in opened))
+        assert time.monotonic() < deadline, "closed streams kept their places"
+        await asyncio.sleep(0.1)
+
+
 async def next_update(chunks: object, bound_s: float) -> str:
     """Read until an `event: today` arrives, at most `bound_s` (keepalives are skipped)."""
     text = ""
@@ -130,23 +147,14 @@ def test_many_streams_closed_while_events_flow_keep_updates_coming(
                        for jar in jars]
             try:
                 for round_ in range(OPEN_CLOSE_ROUNDS):
-                    opened = await asyncio.gather(*(
-                        open_stream(c) for c in clients for _ in range(MAX_STREAMS_PER_SESSION)))
-                    assert all(r.status_code == 200 for r, _ in opened)
+                    # From the second round on, the places the last round's streams held.
+                    opened = await open_full_shares(clients, RELEASE_BOUND_S)
                     # Events arrive while the streams are open, then they are dropped at once.
                     await asyncio.to_thread(publish, mosquitto.port, events(20 + round_))
                     await asyncio.sleep(0.3)
                     await asyncio.gather(*(r.aclose() for r, _ in opened))
                 # Every stream gave its place back: a session opens its full share again...
-                deadline = time.monotonic() + 10
-                while True:
-                    again = await asyncio.gather(*(
-                        open_stream(clients[0]) for _ in range(MAX_STREAMS_PER_SESSION)))
-                    if all(r.status_code == 200 for r, _ in again):
-                        break
-                    await asyncio.gather(*(r.aclose() for r, _ in again))
-                    assert time.monotonic() < deadline, "closed streams kept their places"
-                    await asyncio.sleep(0.1)
+                again = await open_full_shares(clients[:1], RELEASE_BOUND_S)
                 # ... and each of them is updated promptly.
                 await asyncio.to_thread(publish, mosquitto.port, events(1))
                 updates = await asyncio.gather(*(next_update(chunks, UPDATE_BOUND_S)
