@@ -203,12 +203,14 @@ def main(argv: list[str]) -> int:
     pending = [i for i in todo
                if not os.path.exists(f'{args.out}/{sample(args.seed, i).name}.json')]
     done = total - len(pending)
-    print(f'{done}/{total} on disk, {len(pending)} to render', flush=True)
-    times: list[float] = []
-    clips = pending_clips(args)
+    clips, sit_clips = pending_clips(args), pending_clips(args, 's')
+    print(f'{done}/{total} pictures on disk, {len(pending)} to render; '
+          f'{len(clips) + len(sit_clips)} clips to render', flush=True)
+    pictures = Progress(len(pending))
+    clip_log = Progress(len(clips) + len(sit_clips))
     for n, i in enumerate(pending):
         if clips and n and n % CLIP_EVERY == 0:  # clips interleaved: some finish early
-            render_clip_logged(assets, args, clips.pop(0))
+            render_clip_logged(assets, args, clips.pop(0), 'c', clip_log)
         sc = sample(args.seed, i)
         t = time.time()
         try:
@@ -222,18 +224,32 @@ def main(argv: list[str]) -> int:
         os.replace(f'{args.out}/.{sc.name}.json.tmp', f'{args.out}/{sc.name}.json')
         write_labels(args.out)
         done += 1
-        times.append(time.time() - t)
-        avg = sum(times[-20:]) / len(times[-20:])
-        eta = (total - done) * avg
-        print(f'[{done}/{total}] {sc.name} {times[-1]:.1f} s (build {rec["build_s"]:.1f}, '
-              f'render {rec["render_s"]:.1f}); {avg:.1f} s/frame; ETA {eta / 60:.0f} min '
-              f'({time.strftime("%H:%M", time.gmtime(time.time() + eta))} UTC)', flush=True)
+        seconds = time.time() - t
+        print(f'[{done}/{total}] {sc.name} {seconds:.1f} s (build {rec["build_s"]:.1f}, '
+              f'render {rec["render_s"]:.1f}); {pictures.step(seconds)}', flush=True)
     print(f'finished: {done}/{total}', flush=True)
     for k in clips:
-        render_clip_logged(assets, args, k)
-    for k in pending_clips(args, 's'):
-        render_clip_logged(assets, args, k, 's')
+        render_clip_logged(assets, args, k, 'c', clip_log)
+    for k in sit_clips:
+        render_clip_logged(assets, args, k, 's', clip_log)
     return 0
+
+
+class Progress:
+    """How far a batch is: the time per item over the last 20 and when the rest is done."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.times: list[float] = []
+
+    def step(self, seconds: float) -> str:
+        """Count one item done in `seconds`; the progress as a line's tail."""
+        self.times.append(seconds)
+        recent = self.times[-20:]
+        avg = sum(recent) / len(recent)
+        eta = (self.total - len(self.times)) * avg
+        return (f'{avg:.1f} s each; ETA {eta / 60:.0f} min '
+                f'({time.strftime("%H:%M", time.gmtime(time.time() + eta))} UTC)')
 
 
 def pending_clips(args: argparse.Namespace, kind: str = 'c') -> list[int]:
@@ -246,8 +262,8 @@ def pending_clips(args: argparse.Namespace, kind: str = 'c') -> list[int]:
             if not os.path.exists(f'{args.out}/clips/{clip_name(args.seed, k, kind)}.json')]
 
 
-def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int,
-                       kind: str = 'c') -> None:
+def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int, kind: str,
+                       log: Progress) -> None:
     from clips import clip_name, render_clip, render_sit_clip
 
     name = clip_name(args.seed, k, kind)
@@ -264,7 +280,9 @@ def render_clip_logged(assets: Assets, args: argparse.Namespace, k: int,
         print(f'FAILED clip {name}: {type(e).__name__}: {e}', flush=True)
         return
     write_labels(args.out)
-    print(f'[clip {k}] {name} {time.time() - t:.0f} s', flush=True)
+    seconds = time.time() - t
+    tail = log.step(seconds)
+    print(f'[clip {len(log.times)}/{log.total}] {name} {seconds:.0f} s; {tail}', flush=True)
 
 
 if __name__ == '__main__':
