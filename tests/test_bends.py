@@ -264,6 +264,10 @@ def test_items_without_a_verdict_are_counted_by_why() -> None:
     rows = {line.split()[0]: line.split()[1:3] for line in
             uncovered_table(tally.outcomes).splitlines()[1:]}
     assert rows["front_view"] == ["2", "33%"] and rows["nothing_read"] == ["1", "17%"]
+    # Out of the rules' reach: nobody found, and the rounded back seen from the front; the
+    # squat seen from the front is not (the picture's proportions tell a squat).
+    assert s["coverage_possible"] == round(4 / 6, 4)
+    assert "at most 67% could be covered" in uncovered_table(tally.outcomes)
     # By the view each was seen from (a reviewed bend keeps its own; none known: unread).
     assert {v: f["items"] for v, f in s["by_view"].items()} == {"side": 4, "unread": 2}
     assert s["by_view"]["side"]["coverage"] == pytest.approx(1 / 4)
