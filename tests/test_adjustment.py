@@ -42,8 +42,9 @@ def test_an_accepted_adjustment_moves_the_classifiers_cut_offs() -> None:
                      legs_seen=True, trunk_seen=True)
     # (the pelvis tucked a little: enough for a low arc to count, not too much for a hinge)
     line = BackLine(bulge_norm=0.03, peak_at=0.5, hidden=False, upper_hump_norm=0.01,
-                    hands_at_shoulders=False, hip_tuck_norm=-0.07, depth_mean_norm=0.27,
-                    chord_px=50.0, found_share=1.0, max_slope=0.3, fit_rms=0.005,
+                    hands_at_shoulders=False, hip_tuck_norm=-0.07, lower_tuck_norm=-0.07,
+                    depth_mean_norm=0.27, chord_px=50.0, found_share=1.0, max_slope=0.3,
+                    fit_rms=0.005,
                     depth_norm=np.full(20, 0.27), contour_px=np.zeros((20, 2)))
     pose = Pose(0.0, (640, 480), np.full((33, 2), 0.5), np.ones(33), 1.0)
     samples = [Sample(pose, replace(kin, t_s=i / 10), line) for i in range(5)]

@@ -23,7 +23,8 @@ BASE_KIN = Kinematics(
 )
 BASE_BACK = BackLine(
     bulge_norm=0.0, peak_at=0.5, hidden=False, upper_hump_norm=0.01, hands_at_shoulders=False,
-    hip_tuck_norm=0.0, depth_mean_norm=0.27, chord_px=50.0, found_share=1.0, max_slope=0.3,
+    hip_tuck_norm=0.0, lower_tuck_norm=0.0, depth_mean_norm=0.27, chord_px=50.0,
+    found_share=1.0, max_slope=0.3,
     fit_rms=0.005,
     depth_norm=np.full(20, 0.27), contour_px=np.zeros((20, 2)),
 )
@@ -123,6 +124,15 @@ CASES = [
          reasons=frozenset({"front_view"})),
     Case("a hidden back", posture="unsure", back={"hidden": True},
          reasons=frozenset({"back_hidden"})),
+    Case("something on the upper back, the lower back clearly flexed", posture="round",
+         kin={"chord_to_leg": 0.55}, back={"hidden": True, "lower_tuck_norm": -0.13},
+         reasons=frozenset({"lumbar_rounding"})),
+    Case("... the lower back as a hinge's", posture="unsure",
+         kin={"chord_to_leg": 0.55}, back={"hidden": True, "lower_tuck_norm": -0.03},
+         reasons=frozenset({"back_hidden"})),
+    Case("... the trunk as long as a standing one's", posture="unsure",
+         kin={"chord_to_leg": 0.65}, back={"hidden": True, "lower_tuck_norm": -0.13},
+         reasons=frozenset({"back_hidden"})),
     Case("no back line read", posture="unsure", back=None,
          reasons=frozenset({"back_unclear"})),
     Case("hips over the feet, trunk well forward, side-on, back unread: a waist bend",
@@ -209,7 +219,8 @@ def test_a_bend_whose_depth_was_never_measured_is_unsure_not_an_error() -> None:
 @pytest.mark.parametrize(("kin", "back"), [
     ({"chord_to_leg": 0.5}, {"hip_tuck_norm": -0.14}),  # tucked pelvis, shortened trunk
     ({"hip_shift_norm": -0.3}, None),  # hips far over the feet, the back unread: a waist bend
-], ids=["shortened", "waist"])
+    ({}, {"hidden": True, "lower_tuck_norm": -0.2}),  # the lower back alone, clearly flexed
+], ids=["shortened", "waist", "lower back alone"])
 def test_a_round_read_without_a_curve_is_never_said_with_confidence(
         kin: dict[str, Any], back: dict[str, Any] | None) -> None:
     """A round verdict without the outline's curve (the tucked pelvis with the shortened

@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.analysis.backline import back_line
+from edge.analysis.classifier import TUCK_FLAT
 from edge.pose.landmarks import Joint, Pose
 from edge.synth import Camera, Motion, SynthBody, SynthNoise, make_clip
 from edge.synth.cases import CASES, check_cases, draw_cases
@@ -81,6 +83,22 @@ def test_things_on_the_back_add_mask_dorsal_of_the_back_at_the_shoulders(
         assert np.array_equal(plain.xy_norm, dressed.xy_norm) or outfit.holds_hands
         grown = dorsal_pixels_at_shoulders(dressed) - dorsal_pixels_at_shoulders(plain)
         assert grown >= 150, (outfit.prop, yaw, grown)
+
+
+@pytest.mark.parametrize("outfit", [
+    Outfit(prop="bar"), Outfit(prop="backpack", size=0.5), Outfit(prop="child"),
+], ids=["bar", "backpack", "child"])
+def test_something_on_the_upper_back_leaves_the_lower_back_to_be_read(outfit: Outfit) -> None:
+    """Seen side-on the prop breaks the outline (the back is hidden), yet the hips against
+    the lower back read as the bare hinge's: the pelvis out, not tucked under."""
+    plain = back_line(deepest(run(None)))
+    dressed = back_line(deepest(run(outfit)))
+    assert plain is not None and dressed is not None
+    assert dressed.hidden and not plain.hidden
+    assert dressed.lower_tuck_norm == pytest.approx(plain.lower_tuck_norm, abs=0.02)
+    assert dressed.lower_tuck_norm > TUCK_FLAT
+    # (the whole outline's tuck, read up to the prop, would say tucked)
+    assert dressed.hip_tuck_norm < TUCK_FLAT
 
 
 def test_long_hair_adds_to_the_mask_and_the_labels_stay() -> None:

@@ -86,6 +86,10 @@ class BackLine:
       be what the upper outline shows;
     - `hip_tuck_norm`: the outline at the hips minus the mid-back's farthest point (chord
       lengths; negative when the pelvis is tucked under, NaN when either is unseen);
+    - `lower_tuck_norm`: the same against the lower back's farthest point (LOWER_RANGE),
+      NaN unless the outline from the hips up to there is whole and without a step: it
+      stays readable when something on the upper back (a pack, a child, a bar) hides the
+      rest;
     - `depth_mean_norm`: the outline's mean distance from the chord over the fit range;
     - `depth_norm`: the outline's distance from the chord at each station (chord lengths,
       NaN where not found); `contour_px`: the found outline points in crop pixels.
@@ -97,6 +101,7 @@ class BackLine:
     upper_hump_norm: float
     hands_at_shoulders: bool
     hip_tuck_norm: float
+    lower_tuck_norm: float
     depth_mean_norm: float
     chord_px: float
     found_share: float
@@ -197,6 +202,12 @@ def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
     mid_back = depth[(ts >= MID_BACK[0]) & (ts <= MID_BACK[1])]
     tuck = (float(np.nanmean(hip_end) - np.nanmax(mid_back))
             if np.isfinite(hip_end).any() and np.isfinite(mid_back).any() else math.nan)
+    # The same tilt read below whatever rests on the upper back, where the outline from the
+    # hips up is whole and has no step no spine makes.
+    below = ts <= LOWER_RANGE[1] + 1e-9
+    lower_steps = np.abs(np.diff(depth[below])) / np.diff(ts[below])
+    lower_clean = bool(np.isfinite(depth[below]).all() and lower_steps.max() <= MAX_OUTLINE_SLOPE)
+    lower_tuck = float(np.mean(hip_end) - np.max(lower)) if lower_clean else math.nan
     points = bases + (np.nan_to_num(depth) * length)[:, None] * dorsal[None, :]
     return BackLine(
         bulge_norm=float(-c2 / 4.0),
@@ -205,6 +216,7 @@ def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
         upper_hump_norm=hump,
         hands_at_shoulders=hands_up,
         hip_tuck_norm=tuck,
+        lower_tuck_norm=lower_tuck,
         depth_mean_norm=float(np.mean(depth[ok])),
         chord_px=length,
         found_share=share,

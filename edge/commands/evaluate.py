@@ -149,6 +149,8 @@ def _reading(v: Verdict | None) -> str:
     bulge = "unread" if b.bulge_norm is None else f"{b.bulge_norm:.3f}"
     tuck = "" if b.hip_tuck_norm is None else f", hips {b.hip_tuck_norm:+.3f}"
     hump = "" if b.upper_hump_norm is None else f", hump {b.upper_hump_norm:.3f}"
+    if b.lower_tuck_norm is not None:  # the lower back read alone, the rest hidden
+        tuck += f", hips to lower back {b.lower_tuck_norm:+.3f}"
     return (f"{v.posture} {v.confidence:.0%} [{', '.join(v.reasons) or '-'}] view {v.view} "
             f"(yaw {k.yaw_deg:.0f}°), trunk {k.trunk_inclination_deg:.0f}°, "
             f"hip {k.hip_flexion_deg:.0f}°, knee {k.knee_flexion_deg:.0f}°, "
