@@ -167,6 +167,12 @@ def test_sigkill_at_any_moment_loses_nothing_committed(tmp_path: Path) -> None:
     removing: set[str] = set()
     removed: set[str] = set()
     start = 0
+
+    def note(line: str) -> None:
+        parts = line.split()
+        if len(parts) == 2:  # a line cut by the kill was not reported
+            {"A": added, "D": removing, "R": removed}[parts[0]].add(parts[1])
+
     for _ in range(6):
         proc = subprocess.Popen(
             [sys.executable, "-c", _CHILD, str(path), str(start)],
@@ -174,14 +180,24 @@ def test_sigkill_at_any_moment_loses_nothing_committed(tmp_path: Path) -> None:
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.02, 0.3))
+        # Killed once it has added some events (counted, not timed: an emulated or busy
+        # machine adds fewer a second), while it goes on writing: the kill lands anywhere.
+        adds = rng.randint(10, 40)
+        for _ in range(4 * adds):  # "A", and every other one "D" and "R"
+            line = proc.stdout.readline()
+            if not line:
+                break
+            note(line)
+            if line.startswith("A ") and (adds := adds - 1) == 0:
+                break
+        time.sleep(rng.uniform(0.0, 0.05))
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=10)
-        assert proc.returncode == -signal.SIGKILL
-        for line in out.splitlines():
-            parts = line.split()
-            if len(parts) == 2:  # a line cut by the kill was not reported
-                {"A": added, "D": removing, "R": removed}[parts[0]].add(parts[1])
+        # The rest through the same buffered reader (communicate() would skip what it holds);
+        # a dead child's pipe ends at once.
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        for line in rest.splitlines():
+            note(line)
         start += 100000
         db = sqlite3.connect(path)
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
