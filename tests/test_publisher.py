@@ -23,7 +23,7 @@ from edge.delivery.outbox import Outbox, OutboxError, OutboxFullError
 from edge.delivery.publisher import Publisher
 from edge.delivery.state import DeviceState, validate_state
 from edge.events import validate
-from tests._publisher_proc import synthetic_event
+from tests._publisher_proc import done_count, synthetic_event
 from tests.conftest import ROOT
 from tests.mqtt_broker import Broker, Collector, free_port, start_broker
 from tests.publisher_setup import DEVICE, EVENTS, STATE, STATUS, config_for, event_ids
@@ -161,7 +161,14 @@ def test_sigkill_20_times_loses_nothing(mosquitto: Broker, tmp_path: Path) -> No
             proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
             assert proc.stdout is not None
             assert proc.stdout.readline().startswith("ready")
-            time.sleep(rng.uniform(0.0, 0.3))
+            # Killed once it has submitted a few more events (counted, not timed: a busy
+            # machine submits fewer a second), while it goes on: the kill lands anywhere.
+            goal = done_count(progress) + rng.randint(5, 15)
+            deadline = time.monotonic() + 30.0
+            while (done_count(progress) < goal and proc.poll() is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.05))
             proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=10)
             kills += proc.returncode == -signal.SIGKILL
