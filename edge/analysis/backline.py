@@ -133,6 +133,16 @@ def ventral_direction(xy: np.ndarray, hip: np.ndarray, chord: np.ndarray) -> flo
     return float(np.sign(side))
 
 
+def _steepest_step(depth: np.ndarray, ts: np.ndarray, where: np.ndarray) -> float:
+    """The steepest slope of the outline (depth over chord distance) between neighbouring
+    stations of `where`, 0 with none: across a gap the outline may turn legitimately."""
+    seen = np.flatnonzero(where)
+    adjacent = np.diff(seen) == 1
+    if not adjacent.any():
+        return 0.0
+    return float((np.abs(np.diff(depth[seen])) / np.diff(ts[seen]))[adjacent].max())
+
+
 def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
     """The dorsal outline, or None when the pose has no mask or the back has no side.
 
@@ -178,23 +188,17 @@ def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
         return None
     c2, c1, c0 = np.polyfit(ts[ok], depth[ok], 2)
     rms = float(np.sqrt(np.mean((np.polyval((c2, c1, c0), ts[ok]) - depth[ok]) ** 2)))
-    seen = np.flatnonzero(ok)
-    slopes = np.abs(np.diff(depth[seen])) / np.diff(ts[seen])
-    # Only neighbours count: across a gap the outline may turn legitimately.
-    adjacent = np.diff(seen) == 1
-    max_slope = float(slopes[adjacent].max()) if adjacent.any() else 0.0
+    max_slope = _steepest_step(depth, ts, ok)
     peak_at = float(np.clip(-c1 / (2 * c2), 0.0, 1.0)) if abs(c2) > 1e-9 else 0.5
     hidden = share < MIN_FOUND_SHARE or max_slope > MAX_OUTLINE_SLOPE or rms > MAX_FIT_RMS
     lower = depth[(ts >= LOWER_RANGE[0]) & (ts <= LOWER_RANGE[1])]
-    upper = depth[(ts >= UPPER_RANGE[0]) & (ts <= UPPER_RANGE[1])]
+    in_upper = (ts >= UPPER_RANGE[0]) & (ts <= UPPER_RANGE[1])
+    upper = depth[in_upper]
     hump = (float(np.nanmax(upper) - np.nanmax(lower))
             if np.isfinite(lower).any() and np.isfinite(upper).any() else math.nan)
     # A step in the upper outline is an edge of something on the back (a backpack's top, a
     # child, a bar), never a spine's curve: the upper back is then as good as hidden.
-    upper_seen = np.flatnonzero(found & (ts >= UPPER_RANGE[0]) & (ts <= UPPER_RANGE[1]))
-    upper_steps = (np.abs(np.diff(depth[upper_seen])) / np.diff(ts[upper_seen]))[
-        np.diff(upper_seen) == 1]
-    upper_step = bool(upper_steps.size and upper_steps.max() > MAX_OUTLINE_SLOPE)
+    upper_step = _steepest_step(depth, ts, found & in_upper) > MAX_OUTLINE_SLOPE
     wrists = xy[[Joint.LEFT_WRIST, Joint.RIGHT_WRIST]]
     hands_up = upper_step or bool((np.linalg.norm(wrists - shoulder, axis=1) / length
                                    < HANDS_AT_SHOULDERS_CHORDS).any())
@@ -205,8 +209,7 @@ def back_line(pose: Pose, yaw_deg: float = 0.0) -> BackLine | None:
     # The same tilt read below whatever rests on the upper back, where the outline from the
     # hips up is whole and has no step no spine makes.
     below = ts <= LOWER_RANGE[1] + 1e-9
-    lower_steps = np.abs(np.diff(depth[below])) / np.diff(ts[below])
-    lower_clean = bool(np.isfinite(depth[below]).all() and lower_steps.max() <= MAX_OUTLINE_SLOPE)
+    lower_clean = bool(found[below].all()) and _steepest_step(depth, ts, below) <= MAX_OUTLINE_SLOPE
     lower_tuck = float(np.mean(hip_end) - np.max(lower)) if lower_clean else math.nan
     points = bases + (np.nan_to_num(depth) * length)[:, None] * dorsal[None, :]
     return BackLine(
