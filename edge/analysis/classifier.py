@@ -121,6 +121,18 @@ DEEP_SHARE = 0.85
 SQUAT_MIN_KNEE_TO_HIP = 0.6
 SQUAT_MAX_TRUNK_DEG = 50.0
 SQUAT_MAX_HIP_LEAD_DEG = 20.0
+# A deep squat leans the trunk further than a shallow one (the hips go back to keep the
+# weight over the feet), and seen side-on or obliquely the world landmarks read a squat's
+# trunk further forward still: the benchmark's rendered squats (trunk 12–45°) read up to
+# 15° beyond it (95th percentile; 52° at their own 95th). So with the knees bent past
+# SQUAT_DEEP_KNEE_DEG — beyond any hinge (rendered at most 45°, read at most 64° on the
+# benchmark) — a trunk within SQUAT_DEEP_MAX_TRUNK_DEG (45° + 15°) is a squat's, unless
+# the hips lead the knees as a hip-dominant bend's or a deadlift start's do (≳40°; the
+# benchmark's squats lead by at most 20° at the 95th percentile, its hinges by 50° at the
+# median). On the benchmark no hinge or round reads so, and 67 squats do.
+SQUAT_DEEP_KNEE_DEG = 80.0
+SQUAT_DEEP_MAX_TRUNK_DEG = 60.0
+SQUAT_DEEP_MAX_HIP_LEAD_DEG = 40.0
 # Seen from the front the world landmarks' depth is a guess (knee angles read 30–60° low in
 # deep squats), so the picture decides: hips lowered with the trunk upright make the trunk's
 # height in the picture at least FRONT_SQUAT_MIN_TRUNK_TO_LEG of the legs' (standing adults
@@ -311,7 +323,15 @@ def _squat_like(k: Kinematics, min_knee_deg: float = SQUAT_MIN_KNEE_DEG) -> bool
                 and k.knee_flexion_deg >= SQUAT_MIN_KNEE_TO_HIP * k.hip_flexion_deg)
     parallel = (k.trunk_inclination_deg <= SQUAT_LEAN_MAX_TRUNK_DEG
                 and k.hip_flexion_deg - k.knee_flexion_deg <= SQUAT_MAX_HIP_LEAD_DEG)
-    return chest_up or parallel
+    return chest_up or parallel or _deep_squat(k)
+
+
+def _deep_squat(k: Kinematics) -> bool:
+    """Knees bent past any hinge's with the trunk within a deep squat's lean, seen where
+    the world landmarks measure them (not from the front)."""
+    return (k.view != "front" and k.knee_flexion_deg >= SQUAT_DEEP_KNEE_DEG
+            and k.trunk_inclination_deg <= SQUAT_DEEP_MAX_TRUNK_DEG
+            and k.hip_flexion_deg - k.knee_flexion_deg <= SQUAT_DEEP_MAX_HIP_LEAD_DEG)
 
 
 def _front_squat_by_knees(k: Kinematics) -> bool:
@@ -338,8 +358,15 @@ def _squat_clarity(k: Kinematics, min_knee_deg: float) -> float:
                        _clarity(k.lowering_norm, LOWERING_ENTRY, LOWERING_ENTRY))
                    if _front_squat_by_legs(k) else 0.0)
         return max(by_knees, by_legs)
-    return min(_clarity(k.knee_flexion_deg, min_knee_deg, 30.0),
-               _clarity(-(k.hip_flexion_deg - k.knee_flexion_deg), -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
+    lead = k.hip_flexion_deg - k.knee_flexion_deg
+    shallow = min(_clarity(k.knee_flexion_deg, min_knee_deg, 30.0),
+                  _clarity(-lead, -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
+    if not _deep_squat(k):
+        return shallow
+    deep = min(_clarity(k.knee_flexion_deg, SQUAT_DEEP_KNEE_DEG, 30.0),
+               _clarity(-k.trunk_inclination_deg, -SQUAT_DEEP_MAX_TRUNK_DEG, 10.0),
+               _clarity(-lead, -SQUAT_DEEP_MAX_HIP_LEAD_DEG, 20.0))
+    return max(shallow, deep)
 
 
 def _tuck_clarity(tuck: float | None) -> float:
