@@ -88,7 +88,7 @@ HELD_OUT_SETS = {"set3": "rendered_held_out", "set4": "rendered_held_out_set4",
                  "set17c10": "rendered_held_out_set17c10", "set18": "rendered_held_out_set18",
                  "set21s": "rendered_held_out_set21s", "set22s": "rendered_held_out_set22s",
                  "set24s": "rendered_held_out_set24s", "set27c10": "rendered_held_out_set27c10",
-                 "set28r10": "rendered_held_out_set28r10"}
+                 "set28r10": "rendered_held_out_set28r10", "set30": "rendered_held_out_set30"}
 
 
 @pytest.mark.parametrize(("name", "key"), HELD_OUT_SETS.items(), ids=list(HELD_OUT_SETS))
