@@ -9,7 +9,13 @@ import json
 import pytest
 
 from edge.analysis.analyzer import AnalyzedBend
-from edge.analysis.evaluation import Tally, hinges_called_round
+from edge.analysis.classifier import (
+    SQUAT_DEEP_KNEE_DEG,
+    SQUAT_DEEP_MAX_HIP_LEAD_DEG,
+    SQUAT_DEEP_MAX_TRUNK_DEG,
+    SQUAT_MAX_TRUNK_DEG,
+)
+from edge.analysis.evaluation import Tally, hinges_called_round, verdict_of
 from edge.analysis.recorded import load_recorded
 from edge.analysis.recorded_eval import near_side, score_items
 from tests.conftest import ROOT
@@ -51,6 +57,25 @@ def test_hinges_called_round_with_confidence_never_grow(scored: tuple[Tally, Tal
     wrong = hinges_called_round(every.outcomes)
     held = json.loads(METRICS.read_text())["rendered"]["hinge_called_round_confident"]
     assert len(wrong) <= held, wrong
+
+
+def test_deep_squats_read_leaning_forward_are_squats(scored: tuple[Tally, Tally]) -> None:
+    """The benchmark's pictures with the knees past any hinge's and the trunk read past the
+    chest-up limit but within a deep squat's lean (seen side-on or obliquely, the hips not
+    leading as a hinge's do): squats, every one said so (one was unsure before the rule)."""
+    every, _ = scored
+    leaning = []
+    for outcome in every.outcomes:
+        verdict = verdict_of(outcome.detail)
+        if verdict is None:
+            continue
+        k = verdict.peak
+        if (k.view != "front" and k.knee_flexion_deg >= SQUAT_DEEP_KNEE_DEG
+                and SQUAT_MAX_TRUNK_DEG < k.trunk_inclination_deg <= SQUAT_DEEP_MAX_TRUNK_DEG
+                and k.hip_flexion_deg - k.knee_flexion_deg <= SQUAT_DEEP_MAX_HIP_LEAD_DEG):
+            leaning.append((outcome.item, outcome.truth, outcome.predicted))
+    assert len(leaning) >= 3, leaning
+    assert all(truth == said == "squat" for _, truth, said in leaning), leaning
 
 
 HELD_OUT = ROOT / "tests" / "data" / "rendered"

@@ -123,8 +123,8 @@ SQUAT_MAX_TRUNK_DEG = 50.0
 SQUAT_MAX_HIP_LEAD_DEG = 20.0
 # A deep squat leans the trunk further than a shallow one (the hips go back to keep the
 # weight over the feet), and seen side-on or obliquely the world landmarks read a squat's
-# trunk further forward still: the benchmark's rendered squats (trunk 12–45°) read up to
-# 15° beyond it (95th percentile; 52° at their own 95th). So with the knees bent past
+# trunk further forward still: the benchmark's rendered squats (trunk 12–45°) read 15°
+# further forward than rendered at the 95th percentile. So with the knees bent past
 # SQUAT_DEEP_KNEE_DEG — beyond any hinge (rendered at most 45°, read at most 64° on the
 # benchmark) — a trunk within SQUAT_DEEP_MAX_TRUNK_DEG (45° + 15°) is a squat's, unless
 # the hips lead the knees as a hip-dominant bend's or a deadlift start's do (≳40°; the
