@@ -103,7 +103,7 @@ HELD_OUT = ROOT / "tests" / "data" / "rendered"
 # test_a_bend_held_still_is_one_bend_not_a_seat. set27c10 (seed 27, 27 clips as set17c10)
 # scored once after the seated mends. set28r10 (seed 28, 16 clips of hinges and rounds
 # within 60°, as set29r10, which is for development) scored once after the lower back read
-# alone.
+# alone. set30 (seed 30, 150) scored once after the deep squats leaning forward.
 HELD_OUT_SETS = {"set3": "rendered_held_out", "set4": "rendered_held_out_set4",
                  "set7": "rendered_held_out_set7", "set8": "rendered_held_out_set8",
                  "set9": "rendered_held_out_set9", "set10": "rendered_held_out_set10",
