@@ -72,7 +72,7 @@ def test_deep_squats_read_leaning_forward_are_squats(scored: tuple[Tally, Tally]
         k = verdict.peak
         if (k.view != "front" and k.knee_flexion_deg >= SQUAT_DEEP_KNEE_DEG
                 and SQUAT_MAX_TRUNK_DEG < k.trunk_inclination_deg <= SQUAT_DEEP_MAX_TRUNK_DEG
-                and k.hip_flexion_deg - k.knee_flexion_deg <= SQUAT_DEEP_MAX_HIP_LEAD_DEG):
+                and k.hip_lead_deg <= SQUAT_DEEP_MAX_HIP_LEAD_DEG):
             leaning.append((outcome.item, outcome.truth, outcome.predicted))
     assert len(leaning) >= 3, leaning
     assert all(truth == said == "squat" for _, truth, said in leaning), leaning

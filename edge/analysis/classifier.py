@@ -322,7 +322,7 @@ def _squat_like(k: Kinematics, min_knee_deg: float = SQUAT_MIN_KNEE_DEG) -> bool
     chest_up = (k.trunk_inclination_deg <= SQUAT_MAX_TRUNK_DEG
                 and k.knee_flexion_deg >= SQUAT_MIN_KNEE_TO_HIP * k.hip_flexion_deg)
     parallel = (k.trunk_inclination_deg <= SQUAT_LEAN_MAX_TRUNK_DEG
-                and k.hip_flexion_deg - k.knee_flexion_deg <= SQUAT_MAX_HIP_LEAD_DEG)
+                and k.hip_lead_deg <= SQUAT_MAX_HIP_LEAD_DEG)
     return chest_up or parallel or _deep_squat(k)
 
 
@@ -331,7 +331,7 @@ def _deep_squat(k: Kinematics) -> bool:
     the world landmarks measure them (not from the front)."""
     return (k.view != "front" and k.knee_flexion_deg >= SQUAT_DEEP_KNEE_DEG
             and k.trunk_inclination_deg <= SQUAT_DEEP_MAX_TRUNK_DEG
-            and k.hip_flexion_deg - k.knee_flexion_deg <= SQUAT_DEEP_MAX_HIP_LEAD_DEG)
+            and k.hip_lead_deg <= SQUAT_DEEP_MAX_HIP_LEAD_DEG)
 
 
 def _front_squat_by_knees(k: Kinematics) -> bool:
@@ -358,14 +358,13 @@ def _squat_clarity(k: Kinematics, min_knee_deg: float) -> float:
                        _clarity(k.lowering_norm, LOWERING_ENTRY, LOWERING_ENTRY))
                    if _front_squat_by_legs(k) else 0.0)
         return max(by_knees, by_legs)
-    lead = k.hip_flexion_deg - k.knee_flexion_deg
     shallow = min(_clarity(k.knee_flexion_deg, min_knee_deg, 30.0),
-                  _clarity(-lead, -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
+                  _clarity(-k.hip_lead_deg, -SQUAT_MAX_HIP_LEAD_DEG, 20.0))
     if not _deep_squat(k):
         return shallow
     deep = min(_clarity(k.knee_flexion_deg, SQUAT_DEEP_KNEE_DEG, 30.0),
                _clarity(-k.trunk_inclination_deg, -SQUAT_DEEP_MAX_TRUNK_DEG, 10.0),
-               _clarity(-lead, -SQUAT_DEEP_MAX_HIP_LEAD_DEG, 20.0))
+               _clarity(-k.hip_lead_deg, -SQUAT_DEEP_MAX_HIP_LEAD_DEG, 20.0))
     return max(shallow, deep)
 
 

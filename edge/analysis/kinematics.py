@@ -76,6 +76,12 @@ class Kinematics:
     chord_to_leg: float = math.nan
 
     @property
+    def hip_lead_deg(self) -> float:
+        """Hip flexion beyond knee flexion: the trunk's lean past the shanks', near 0 in a
+        deep squat, ≳40° in a hip-dominant bend or a deadlift start."""
+        return self.hip_flexion_deg - self.knee_flexion_deg
+
+    @property
     def knee_to_hip_ratio(self) -> float:
         """Knee flexion over hip flexion: > 1 knee-dominant (squat), < 1 hip-dominant."""
         return self.knee_flexion_deg / max(self.hip_flexion_deg, 5.0)
