@@ -187,6 +187,16 @@ TUCK_CLEAR = -0.12
 # flat backs there carry long hair or a load over the upper back, which curves the outline
 # as a rounded spine does. The confidence map pools them with clearer verdicts.
 TUCK_MIXED = -0.08
+# The lower back read alone (the outline from the hips to the mid back, whatever rests on
+# the upper back): standing out beyond the hips by LOWER_TUCK_ROUND or more in profile is a
+# flexed lumbar spine. Seen obliquely the flank and buttock enter that outline and hinges
+# read farther out, by about LOWER_TUCK_PER_SIN_YAW × sin(yaw), so the edge moves with it.
+# On the rendered benchmark (still hinges, trunk forward, by the yaw the model reads) the
+# farthest hinge is at −0.04 within 15° of side-on, −0.07 at 15–30°, −0.08 at 30–45°, −0.12
+# at 45–60°; rounds' medians −0.10 to −0.12 at every yaw. Lowering either calls fewer rounds
+# under a pack or a child.
+LOWER_TUCK_ROUND = -0.06
+LOWER_TUCK_PER_SIN_YAW = 0.1
 # A round on weak evidence — the pelvis short of TUCK_MIXED, no curve read at all (the
 # shortened trunk), an upper-back hump over an outline otherwise straight (a backpack's
 # shape too), the lower back alone, or the hips alone (a waist bend) — is said at most this
@@ -442,12 +452,11 @@ def classify_samples(samples: Sequence[Sample], on_seat: bool = False,
                   and peak.knee_flexion_deg < cuts.squat_min_knee_deg)
     shortened = (tuck is not None and tuck <= TUCK_FLAT
                  and peak.chord_to_leg < ROUND_SHORT_CHORD_TO_LEG)
-    # The upper back hidden, the lower back alone clearly flexed: its outline stands out
-    # beyond the hips by −TUCK_FLAT or more (within 45° of side-on, rendered hinges 0.045 at
-    # the 95th percentile, synthetic 0.031; rendered rounds' median 0.10, synthetic 0.07),
-    # on a trunk shortened as a rounded one is.
+    # The upper back hidden, the lower back alone clearly flexed (LOWER_TUCK_ROUND), on a
+    # trunk shortened as a rounded one is.
+    lower_tuck_edge = LOWER_TUCK_ROUND - LOWER_TUCK_PER_SIN_YAW * sin_yaw
     tucked_below = (back.status == "hidden" and back.lower_tuck_norm is not None
-                    and back.lower_tuck_norm <= TUCK_FLAT and not trunk_long)
+                    and back.lower_tuck_norm <= lower_tuck_edge and not trunk_long)
     waist = (back.status != "read" and peak.view == "side" and peak.legs_seen
              and peak.trunk_inclination_deg >= WAIST_MIN_TRUNK_DEG
              and peak.hip_shift_norm < WAIST_MAX_SHIFT)
@@ -488,7 +497,8 @@ def classify_samples(samples: Sequence[Sample], on_seat: bool = False,
         assert back.lower_tuck_norm is not None
         posture = "round"
         reasons.append("lumbar_rounding")
-        clarity = 0.5 + 0.5 * _clarity(-back.lower_tuck_norm, -TUCK_FLAT, TUCK_FLAT - TUCK_CLEAR)
+        clarity = 0.5 + 0.5 * _clarity(-back.lower_tuck_norm, -lower_tuck_edge,
+                                        LOWER_TUCK_ROUND - TUCK_CLEAR)
         weak = True  # the lower back alone: a verdict, never a sure one
     elif waist:
         posture = "round"
