@@ -4,7 +4,8 @@ Prints one JSON object. (b) is BlazePose in tracking mode plus the smoothing sta
 what the agent runs per camera frame; (a) is the floor under it, the landmark model's
 `invoke()` alone on an input set beforehand. (b)/(a) is the engine's own overhead. (c) is
 (b) with every frame's mask read, which runs the model's mask head too: what a frame costs
-while the analysis reads the back (the trunk forward).
+while the analysis reads the back (the trunk forward); its floor is (a′), the whole
+landmark model's invoke alone, and (c)/(a′) the engine's overhead on such a frame.
 
 (a) and (b) take turns in blocks of frames in one process, so a drift in the machine's
 speed (a shared VM, a warming CPU) lands on both and not on their ratio.
@@ -79,11 +80,13 @@ class EngineCase:
 class BareCase:
     """(a): the invoke() of the landmark model the engine runs on every frame alone (the
     pose part, when the engine cuts the mask head off: edge/pose/split.py); setting its
-    input is off the clock."""
+    input is off the clock. `whole`: the whole landmark model instead, mask head and all,
+    the work the engine does on a frame whose mask is read (c)."""
 
-    def __init__(self, clip: clips.Clip, threads: int, precision: str) -> None:
+    def __init__(self, clip: clips.Clip, threads: int, precision: str,
+                 whole: bool = False) -> None:
         path = model_path(model_names("full", precision)[1])
-        split = cut_landmark_model(path.read_bytes())
+        split = None if whole else cut_landmark_model(path.read_bytes())
         self.model = "pose part" if split is not None else "whole model"
         self.interpreter = load_interpreter(path, threads, "auto",
                                             split.pose if split is not None else None)
@@ -116,11 +119,17 @@ def run(clip_name: str, threads: int, n_timed: int | None, precision: str = "flo
     a.timed.run(timing.WARMUP_FRAMES + BLOCK_FRAMES)
     c = EngineCase(clip, order, threads, precision, read_mask=True)
     c.timed.run(timing.WARMUP_FRAMES + BLOCK_FRAMES)
+    # (a′): the floor under (c), where the engine cuts the model (else (a) is that already).
+    whole = BareCase(clip, threads, precision, whole=True) if a.model == "pose part" else None
+    if whole is not None:
+        whole.timed.run(timing.WARMUP_FRAMES + BLOCK_FRAMES)
     while b.timed.calls < len(order) and max(a.timed.timed_s, b.timed.timed_s) < timing.MAX_TIMED_S:
         n = min(BLOCK_FRAMES, len(order) - b.timed.calls)
         b.timed.run(n)
         a.timed.run(n)
         c.timed.run(n)
+        if whole is not None:
+            whole.timed.run(n)
     runtime = available_runtime()
     clip_mb = round(clip.nbytes / (1 << 20), 1)
     timed_frames = len(b.timed.samples_s)
@@ -141,6 +150,7 @@ def run(clip_name: str, threads: int, n_timed: int | None, precision: str = "flo
             "bare_invoke": timing.stats_ms(a.timed.samples_s),
             "engine": timing.stats_ms(b.timed.samples_s),
             "engine_reading_every_mask": timing.stats_ms(c.timed.samples_s),
+            "bare_invoke_whole_model": timing.stats_ms((whole or a).timed.samples_s),
         },
         "detector_runs": b.detector_runs(),
         "detector_share": round(b.detector_runs() / timed_frames, 4),
