@@ -393,6 +393,16 @@ def test_a_seated_lean_to_the_floor_is_a_seated_bend() -> None:
     assert max(s.kin.trunk_inclination_deg for s in lean.samples) >= 65
 
 
+def test_a_seated_fold_whose_hips_read_up_is_still_a_seated_bend() -> None:
+    """Folded over the knees to the floor, the hips read near standing height for a moment
+    (as head-on renders read them): still seated and bending, not standing up."""
+    bends = _seated_run([*SIT_DOWN, (2.0, 10.0, 0.45, 90.0), (1.0, 85.0, 0.45, 60.0),
+                         (0.4, 95.0, 0.03, 25.0), (0.4, 85.0, 0.45, 60.0),
+                         (1.0, 10.0, 0.45, 90.0), (2.0, 10.0, 0.45, 90.0)])
+    assert [(b.ends_seated, b.seated) for b in bends] == [(True, False), (False, True)]
+    assert max(s.kin.trunk_inclination_deg for s in bends[1].samples) >= 90
+
+
 def test_a_bend_made_seated_is_never_a_squat() -> None:
     """A reach from the chair bends the knees because the chair does: judged by the back
     (here unread: unsure), never a squat, though the knees (95°) and the trunk (48°) are a

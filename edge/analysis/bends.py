@@ -346,7 +346,12 @@ class BendSegmenter:
     def _update_seated(self, sample: Sample) -> list[Bend]:
         """While seated: stood up (no bend), or a lean forward (a seated bend)."""
         kin, t_s = sample.kin, sample.kin.t_s
-        if kin.lowering_norm < LOWERING_EXIT:
+        # Folded far forward over the knees (reaching to the floor from the seat) the model
+        # reads the hips near standing height (a rendered reach head-on: 0.00–0.08 down, the
+        # trunk at 73–99°), while a rise passes standing height with the trunk at 20–35°: a
+        # seated bend under way past its entry lean is not taken for standing up.
+        folded = self._open is not None and kin.trunk_inclination_deg >= SEATED_LEAN_ENTRY_DEG
+        if kin.lowering_norm < LOWERING_EXIT and not folded:
             return self._get_up(t_s)  # standing again
         if self._open is None:
             if kin.trunk_inclination_deg >= SEATED_LEAN_ENTRY_DEG:
