@@ -193,8 +193,8 @@ TUCK_MIXED = -0.08
 # read farther out, by about LOWER_TUCK_PER_SIN_YAW × sin(yaw), so the edge moves with it.
 # On the rendered benchmark (still hinges, trunk forward, by the yaw the model reads) the
 # farthest hinge is at −0.04 within 15° of side-on, −0.07 at 15–30°, −0.08 at 30–45°, −0.12
-# at 45–60°; rounds' medians −0.10 to −0.12 at every yaw. Lowering either calls fewer rounds
-# under a pack or a child.
+# at 45–60°; rounds' medians −0.10 to −0.12 at every yaw. Lowering the edge or raising the
+# slope calls fewer rounds under a pack or a child.
 LOWER_TUCK_ROUND = -0.06
 LOWER_TUCK_PER_SIN_YAW = 0.1
 # A round on weak evidence — the pelvis short of TUCK_MIXED, no curve read at all (the
