@@ -103,7 +103,8 @@ HELD_OUT = ROOT / "tests" / "data" / "rendered"
 # test_a_bend_held_still_is_one_bend_not_a_seat. set27c10 (seed 27, 27 clips as set17c10)
 # scored once after the seated mends. set28r10 (seed 28, 16 clips of hinges and rounds
 # within 60°, as set29r10, which is for development) scored once after the lower back read
-# alone. set30 (seed 30, 150) scored once after the deep squats leaning forward.
+# alone. set30 (seed 30, 150) scored once after the deep squats leaning forward. set33r10
+# (seed 33, as set29r10) scored once after the lower back's own edge and the seated fold.
 HELD_OUT_SETS = {"set3": "rendered_held_out", "set4": "rendered_held_out_set4",
                  "set7": "rendered_held_out_set7", "set8": "rendered_held_out_set8",
                  "set9": "rendered_held_out_set9", "set10": "rendered_held_out_set10",
@@ -113,7 +114,8 @@ HELD_OUT_SETS = {"set3": "rendered_held_out", "set4": "rendered_held_out_set4",
                  "set17c10": "rendered_held_out_set17c10", "set18": "rendered_held_out_set18",
                  "set21s": "rendered_held_out_set21s", "set22s": "rendered_held_out_set22s",
                  "set24s": "rendered_held_out_set24s", "set27c10": "rendered_held_out_set27c10",
-                 "set28r10": "rendered_held_out_set28r10", "set30": "rendered_held_out_set30"}
+                 "set28r10": "rendered_held_out_set28r10", "set30": "rendered_held_out_set30",
+                 "set33r10": "rendered_held_out_set33r10"}
 
 
 @pytest.mark.parametrize(("name", "key"), HELD_OUT_SETS.items(), ids=list(HELD_OUT_SETS))
