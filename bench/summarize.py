@@ -95,13 +95,11 @@ def _ms(stats: dict[str, float] | None) -> str:
 
 
 def _check(value: float | None, ok: bool | None, fmt: str) -> str:
+    """The figure and whether it meets its target; `ok` None: a figure with no target."""
     if value is None:
         return "n/a"
-    return f"{value:{fmt}} {'✓' if ok else '✗'}"
-
-
-def _ratio_text(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    mark = "" if ok is None else " ✓" if ok else " ✗"
+    return f"{value:{fmt}}{mark}"
 
 
 def _pct(value: float | None) -> str:
@@ -130,7 +128,7 @@ def markdown(summary: dict[str, Any]) -> str:
             f"| {_ms(r['b_engine_ms'])} | {_ms(r['b_engine_reading_every_mask_ms'])} "
             f"| {_ms(r['c_mediapipe_ms'])} "
             f"| {_check(r['b_over_a'], r['b_over_a_ok'], '.2f')} "
-            f"| {_ratio_text(r['b_every_mask_over_a_whole'])} "
+            f"| {_check(r['b_every_mask_over_a_whole'], None, '.2f')} "
             f"| {_check(r['c_over_b'], r['c_over_b_ok'], '.2f')} "
             f"| {_check(r['detector_share'], r['detector_ok'], '.0%')} | {rss} "
             f"| {_pct(r['other_load_pct_ab'])} / {_pct(r['other_load_pct_c'])} |"
